@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The contract between the BPF programs (block_host.bpf.c) and user space (hook/). It is
+ * compiled three ways: by clang for the kernel, by g++ into the hook, and by g++ into the
+ * Catch2 unit tests, which exercise ojh_decide() natively with the same code the kernel runs.
+ *
+ * Matching semantics (this comment is the spec)
+ * ---------------------------------------------
+ * Every program is attached to a container's cgroup, so it runs for every socket of every
+ * process in that cgroup and in all of its sub-cgroups. The policy of the container is the
+ * cgroup storage of the attachment (struct ojh_policy): the kernel hands each attachment the
+ * storage of the cgroup the program is attached to, so a socket in `<ctr>/container/nested`
+ * still finds the policy of `<ctr>`.
+ *
+ * A destination address D (IPv4, or IPv6; an IPv4-mapped IPv6 ::ffff:a.b.c.d is first turned
+ * into the IPv4 address a.b.c.d, so every IPv4 rule covers its mapped form) is judged in
+ * this order, first match wins:
+ *
+ *   1. policy not written yet (policy_id == 0)              -> OJH_DENY_UNINITIALIZED
+ *      The window between attach and the policy write must fail closed.
+ *   2. D is loopback (127.0.0.0/8, ::1) or unspecified (0.0.0.0/8, ::):
+ *        socket's netns == host netns of the policy          -> OJH_DENY_LOOPBACK
+ *        socket in any other netns                           -> OJH_ALLOW
+ *      Linux delivers 0.0.0.0 and :: to the local host, so they are the loopback of whatever
+ *      netns the socket lives in. A container with its own netns keeps its own loopback.
+ *   3. D matches a rule of this policy in the LPM trie (longest prefix wins):
+ *        OJH_RULE_HOST_ADDR  an address of a host interface  -> OJH_DENY_HOST_ADDR
+ *        OJH_RULE_METADATA   cloud metadata / rootless host  -> OJH_DENY_METADATA
+ *        OJH_RULE_CIDR       extra blocked range              -> OJH_DENY_CIDR
+ *   4. anything else                                         -> OJH_ALLOW
+ *
+ * Examples, with the host netns cookie H and host address 10.88.0.1:
+ *   connect(127.0.0.1) from netns H           -> DENY_LOOPBACK
+ *   connect(127.0.0.1) from the container's   -> ALLOW (its own lo)
+ *   connect6(::ffff:10.88.0.1) from anywhere  -> DENY_HOST_ADDR
+ *   sendto(169.254.169.254:80) unconnected    -> DENY_METADATA (sendmsg4 program)
+ *   connect(1.1.1.1)                          -> ALLOW (not the host)
+ *
+ * In audit mode (OJH_POLICY_AUDIT) the verdict is counted but the operation is allowed.
+ *
+ * LPM keys carry the policy id (the container's cgroup id) in front of the address, so the
+ * rules of every container live in two shared tries (one per family) and a lookup only ever
+ * matches the rules of its own container: prefixlen = 64 + address prefix length.
+ */
+#ifndef OJH_BLOCK_HOST_ABI_H
+#define OJH_BLOCK_HOST_ABI_H
+
+#include <linux/types.h>
+
+/* Bumped whenever a map layout or program semantics change; pins live under v<N>/. */
+#define OJH_ABI_VERSION 1
+
+#define OJH_POLICY_ID_BITS 64
+
+enum ojh_verdict {
+  OJH_ALLOW = 0,
+  OJH_DENY_UNINITIALIZED = 1,
+  OJH_DENY_LOOPBACK = 2,
+  OJH_DENY_HOST_ADDR = 3,
+  OJH_DENY_METADATA = 4,
+  OJH_DENY_CIDR = 5,
+};
+
+enum ojh_rule_kind {
+  OJH_RULE_HOST_ADDR = 1,
+  OJH_RULE_METADATA = 2,
+  OJH_RULE_CIDR = 3,
+};
+
+/* Which program saw the operation; indexes the denial counters. */
+enum ojh_hook_kind {
+  OJH_HOOK_CONNECT4 = 0,
+  OJH_HOOK_CONNECT6 = 1,
+  OJH_HOOK_SENDMSG4 = 2,
+  OJH_HOOK_SENDMSG6 = 3,
+  OJH_HOOK_MAX = 4,
+};
+
+enum ojh_policy_flags {
+  OJH_POLICY_AUDIT = 1u << 0,
+};
+
+/* Value of the shared cgroup storage (key: the cgroup id, shared by all attach types). */
+struct ojh_policy {
+  __u64 policy_id;         /* cgroup id of the container; 0 until the hook wrote it */
+  __u64 host_netns_cookie; /* SO_NETNS_COOKIE of the runtime's (host's) netns */
+  __u32 flags;             /* enum ojh_policy_flags */
+  __u32 reserved;
+};
+
+/* Value of the per-CPU cgroup storage: kept apart from the policy so that a policy rewrite
+ * (refresh) never races with, or resets, the counters. */
+struct ojh_counters {
+  __u64 denied[OJH_HOOK_MAX];  /* enforced denials */
+  __u64 audited[OJH_HOOK_MAX]; /* would-be denials in audit mode */
+};
+
+struct ojh_rule {
+  __u32 kind; /* enum ojh_rule_kind */
+  __u32 reserved;
+};
+
+/* LPM trie keys: no padding may sit between prefixlen and the data, hence the split id. */
+struct ojh_lpm_key4 {
+  __u32 prefixlen; /* 64 + IPv4 prefix length */
+  __u32 policy_hi;
+  __u32 policy_lo;
+  __u8 addr[4];
+};
+
+struct ojh_lpm_key6 {
+  __u32 prefixlen; /* 64 + IPv6 prefix length */
+  __u32 policy_hi;
+  __u32 policy_lo;
+  __u8 addr[16];
+};
+
+static inline int ojh_is_loopback_or_unspec4(const __u8 a[4]) {
+  return a[0] == 127 || a[0] == 0;
+}
+
+static inline int ojh_is_loopback_or_unspec6(const __u8 a[16]) {
+  __u8 head = 0;
+  for (int i = 0; i < 15; i++) head |= a[i];
+  return head == 0 && (a[15] == 0 || a[15] == 1);
+}
+
+/* ::ffff:a.b.c.d -> a.b.c.d; returns 1 when a6 is IPv4-mapped. */
+static inline int ojh_v4_mapped(const __u8 a6[16], __u8 out4[4]) {
+  __u8 head = 0;
+  for (int i = 0; i < 10; i++) head |= a6[i];
+  if (head != 0 || a6[10] != 0xff || a6[11] != 0xff) return 0;
+  for (int i = 0; i < 4; i++) out4[i] = a6[12 + i];
+  return 1;
+}
+
+static inline void ojh_key4_set(struct ojh_lpm_key4* k, __u64 policy_id, const __u8 a[4],
+                                __u32 prefixlen) {
+  k->prefixlen = OJH_POLICY_ID_BITS + prefixlen;
+  k->policy_hi = (__u32)(policy_id >> 32);
+  k->policy_lo = (__u32)policy_id;
+  for (int i = 0; i < 4; i++) k->addr[i] = a[i];
+}
+
+static inline void ojh_key6_set(struct ojh_lpm_key6* k, __u64 policy_id, const __u8 a[16],
+                                __u32 prefixlen) {
+  k->prefixlen = OJH_POLICY_ID_BITS + prefixlen;
+  k->policy_hi = (__u32)(policy_id >> 32);
+  k->policy_lo = (__u32)policy_id;
+  for (int i = 0; i < 16; i++) k->addr[i] = a[i];
+}
+
+/* The decision itself: `loopback_or_unspec` is the classification of the destination (from
+ * the helpers above) and `hit` the LPM lookup result for it (NULL when no rule matched). */
+static inline enum ojh_verdict ojh_decide(const struct ojh_policy* policy, __u64 sock_netns_cookie,
+                                          int loopback_or_unspec, const struct ojh_rule* hit) {
+  if (policy->policy_id == 0) return OJH_DENY_UNINITIALIZED;
+  if (loopback_or_unspec)
+    return sock_netns_cookie == policy->host_netns_cookie ? OJH_DENY_LOOPBACK : OJH_ALLOW;
+  if (!hit) return OJH_ALLOW;
+  switch (hit->kind) {
+    case OJH_RULE_HOST_ADDR:
+      return OJH_DENY_HOST_ADDR;
+    case OJH_RULE_METADATA:
+      return OJH_DENY_METADATA;
+    default:
+      /* Unknown kinds deny: a newer hook may have written a rule this program predates. */
+      return OJH_DENY_CIDR;
+  }
+}
+
+#endif /* OJH_BLOCK_HOST_ABI_H */

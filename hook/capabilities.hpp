@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <vector>
+
+namespace ojh {
+
+// The hook runs as root on input partly written by whoever starts the container, so it
+// gives up everything it does not need before it reads that input.
+enum class CapabilitySet {
+  // CAP_BPF (create maps, load programs, pin/open objects), CAP_NET_ADMIN (cgroup sock_addr
+  // programs are networking programs: loading and attaching them needs it), CAP_SYS_ADMIN
+  // (mount bpffs when it is not mounted yet; dropped right after).
+  kAttach,
+  // Everything above but CAP_SYS_ADMIN.
+  kAttachMounted,
+  // Nothing: reading maps/pins for status, printing output.
+  kNone,
+};
+
+// Reduces effective, permitted and inheritable sets (and the bounding set, the first time,
+// while CAP_SETPCAP is still held) and sets no_new_privs. Only ever narrows.
+void restrict_capabilities(CapabilitySet set);
+
+}  // namespace ojh

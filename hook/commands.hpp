@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <string>
+
+namespace ojh {
+
+struct Options {
+  std::string pin_dir = "/sys/fs/bpf/oci-jail-hook";
+  bool verbose = false;
+  bool json = false;
+};
+
+// Each returns the process exit status and throws ojh::Error for the one-line failure.
+// `container_id` is filled in as soon as it is known so the failure line can name it.
+int run_create_runtime(const Options& opts, std::string& container_id);
+int run_poststop(const Options& opts, std::string& container_id);
+int run_status(const Options& opts);
+
+}  // namespace ojh

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <unistd.h>
+
+#include "hook/capabilities.hpp"
+#include "hook/commands.hpp"
+#include "hook/enforcement.hpp"
+#include "hook/host_network.hpp"
+#include "hook/logging.hpp"
+#include "hook/pin_dir.hpp"
+#include "hook/rules.hpp"
+#include "hook/shared_objects.hpp"
+#include "oci/annotations.hpp"
+#include "oci/cgroup.hpp"
+#include "oci/error.hpp"
+#include "oci/state.hpp"
+
+namespace ojh {
+
+int run_create_runtime(const Options& opts, std::string& container_id) {
+  restrict_capabilities(CapabilitySet::kAttach);
+  const State state = read_state(STDIN_FILENO);
+  container_id = state.id;
+
+  if (block_host_mode(state.annotations) != BlockHost::Enforce) {
+    log_info(container_id, "jail.block-host is not \"true\": nothing to enforce");
+    return 0;
+  }
+  const CgroupTarget cgroup = resolve_container_cgroup_for_pid(state.pid);
+  const PinDir pins = PinDir::open(opts.pin_dir);
+  restrict_capabilities(CapabilitySet::kAttachMounted);
+
+  // The hook runs in the runtime's network namespace: that is the host to protect.
+  EnforceRequest request;
+  request.container_id = container_id;
+  request.cgroup_fs_path = cgroup.fs_path;
+  request.rules = container_rules(host_addresses());
+  request.host_netns_cookie = current_netns_cookie();
+
+  const Fd lock = pins.lock_exclusive();
+  pins.remove_stale_staging();
+  const SharedObjects objs = SharedObjects::open_or_load(pins);
+  const EnforceResult result = enforce(pins, objs, request);
+  log_info(container_id, std::string(result.already_enforced ? "re-applied" : "enforcing") +
+                             " host block on cgroup " + cgroup.path + " (" +
+                             std::to_string(request.rules.size()) + " rules)");
+  for (const Rule& r : request.rules) log_debug("  block " + format_rule(r));
+  return 0;
+}
+
+}  // namespace ojh

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hook/enforcement.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "hook/rule_maps.hpp"
+#include "oci/error.hpp"
+
+namespace ojh {
+namespace {
+
+struct OpenCgroup {
+  Fd fd;
+  std::uint64_t id;
+};
+
+OpenCgroup open_cgroup(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw Error("open cgroup " + path, errno);
+  struct statfs sfs {};
+  if (::fstatfs(fd.get(), &sfs) != 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+    throw Error(path + " is not a cgroup2 directory");
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw Error("stat cgroup " + path, errno);
+  // On cgroup2 the inode number is the kernfs id that bpf_get_current_cgroup_id() and
+  // bpf_link info report.
+  return {std::move(fd), static_cast<std::uint64_t>(st.st_ino)};
+}
+
+// Cgroup id a pinned link is attached to; 0 when the link is detached (cgroup removed).
+std::uint64_t link_cgroup_id(int link_fd) {
+  bpf_link_info info{};
+  __u32 len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(link_fd, &info, &len) != 0)
+    throw Error("read bpf_link info", errno);
+  return info.cgroup.cgroup_id;
+}
+
+constexpr std::string_view kCgroupRecord = "cgroup-";
+
+// The cgroup id a container's pins were made for. It is recorded in the name of an empty
+// directory beside the link pins because a link forgets its cgroup once the cgroup is
+// removed, and runtimes remove the cgroup before they run poststop.
+std::uint64_t recorded_cgroup_id(const std::string& dir) {
+  for (const std::string& name : list_dir(dir)) {
+    if (name.rfind(kCgroupRecord, 0) != 0) continue;
+    try {
+      return std::stoull(name.substr(kCgroupRecord.size()));
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+// Whether the pinned links still hold on to a live cgroup.
+std::uint64_t live_link_cgroup_id(const std::string& dir) {
+  for (const ProgramSpec& p : kPrograms) {
+    Fd link(bpf_obj_get((dir + "/" + std::string(p.name)).c_str()));
+    if (!link) continue;
+    if (std::uint64_t id = link_cgroup_id(link.get())) return id;
+  }
+  return 0;
+}
+
+void write_policy(const SharedObjects& objs, std::uint64_t cgroup_id, const EnforceRequest& req) {
+  ojh_policy policy{};
+  policy.policy_id = cgroup_id;
+  policy.host_netns_cookie = req.host_netns_cookie;
+  policy.flags = req.audit ? OJH_POLICY_AUDIT : 0;
+  if (bpf_map_update_elem(objs.policy.get(), &cgroup_id, &policy, BPF_ANY) != 0)
+    throw Error("write container policy", errno);
+}
+
+bool complete_pin_set(const std::string& dir) {
+  const auto names = list_dir(dir);
+  for (const ProgramSpec& p : kPrograms) {
+    bool found = false;
+    for (const auto& n : names) found = found || n == p.name;
+    if (!found) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const EnforceRequest& req) {
+  OpenCgroup cgroup = open_cgroup(req.cgroup_fs_path);
+  const RuleMaps rules(objs.rules4.get(), objs.rules6.get());
+  const std::string final_dir = pins.container_dir(req.container_id);
+
+  // Idempotence: a complete set of live links on this very cgroup means a previous run
+  // succeeded; refresh its rules and policy rather than attaching twice.
+  if (complete_pin_set(final_dir) && live_link_cgroup_id(final_dir) == cgroup.id) {
+    rules.erase(cgroup.id);
+    rules.insert(cgroup.id, req.rules);
+    write_policy(objs, cgroup.id, req);
+    return {cgroup.id, true};
+  }
+  // Anything else under that name is stale (container id reused, half-made): drop it.
+  if (std::uint64_t stale = recorded_cgroup_id(final_dir)) rules.erase(stale);
+  remove_pin_dir(final_dir);
+
+  const std::string staging = pins.staging_dir("container-" + req.container_id);
+  std::vector<Fd> links;
+  try {
+    rules.erase(cgroup.id);
+    rules.insert(cgroup.id, req.rules);
+    for (const ProgramSpec& p : kPrograms) {
+      const int prog = objs.programs[&p - kPrograms.data()].get();
+      Fd link(bpf_link_create(prog, cgroup.fd.get(), p.attach_type, nullptr));
+      if (!link)
+        throw Error("attach " + std::string(p.name) + " to " + req.cgroup_fs_path, errno);
+      links.push_back(std::move(link));
+      // The policy storage exists once the first link does; until it is written the
+      // programs deny everything (policy_id == 0), so there is no open window.
+      if (links.size() == 1) write_policy(objs, cgroup.id, req);
+    }
+    remove_pin_dir(staging);
+    make_private_dir(staging);
+    for (std::size_t i = 0; i < links.size(); ++i) {
+      const std::string path = staging + "/" + std::string(kPrograms[i].name);
+      if (bpf_obj_pin(links[i].get(), path.c_str()) != 0) throw Error("pin " + path, errno);
+    }
+    make_private_dir(staging + "/" + std::string(kCgroupRecord) + std::to_string(cgroup.id));
+    if (::rename(staging.c_str(), final_dir.c_str()) != 0)
+      throw Error("publish " + final_dir, errno);
+  } catch (...) {
+    // Closing the fds detaches the links; unpinning drops the last other reference.
+    remove_pin_dir(staging);
+    links.clear();
+    rules.erase(cgroup.id);
+    throw;
+  }
+  return {cgroup.id, false};
+}
+
+bool release(const PinDir& pins, const SharedObjects& objs, const std::string& container_id) {
+  const std::string dir = pins.container_dir(container_id);
+  if (list_dir(dir).empty()) {
+    remove_pin_dir(dir);
+    return false;
+  }
+  const std::uint64_t cgroup_id = recorded_cgroup_id(dir);
+  remove_pin_dir(dir);
+  if (cgroup_id) RuleMaps(objs.rules4.get(), objs.rules6.get()).erase(cgroup_id);
+  return true;
+}
+
+std::vector<EnforcedContainer> list_enforced(const PinDir& pins, const SharedObjects& objs) {
+  std::vector<EnforcedContainer> out;
+  const RuleMaps rules(objs.rules4.get(), objs.rules6.get());
+  const int ncpus = libbpf_num_possible_cpus();
+  for (const std::string& name : list_dir(pins.containers_dir())) {
+    EnforcedContainer c;
+    c.id = container_id_from_pin_name(name);
+    const std::string& id = c.id;
+    for (const std::string& name : list_dir(pins.container_dir(id)))
+      if (name.rfind(kCgroupRecord, 0) != 0) c.links.push_back(name);
+    c.cgroup_id = recorded_cgroup_id(pins.container_dir(id));
+    c.cgroup_alive = c.cgroup_id != 0 && live_link_cgroup_id(pins.container_dir(id)) == c.cgroup_id;
+    if (c.cgroup_id) c.rules = rules.list(c.cgroup_id);
+    if (c.cgroup_alive) {
+      bpf_map_lookup_elem(objs.policy.get(), &c.cgroup_id, &c.policy);
+      std::vector<ojh_counters> per_cpu(ncpus > 0 ? ncpus : 1);
+      if (bpf_map_lookup_elem(objs.counters.get(), &c.cgroup_id, per_cpu.data()) == 0) {
+        for (const ojh_counters& pc : per_cpu) {
+          for (int k = 0; k < OJH_HOOK_MAX; ++k) {
+            c.counters.denied[k] += pc.denied[k];
+            c.counters.audited[k] += pc.audited[k];
+          }
+        }
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace ojh

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hook/pin_dir.hpp"
+#include "hook/rules.hpp"
+#include "hook/shared_objects.hpp"
+
+namespace ojh {
+
+struct EnforceRequest {
+  std::string container_id;  // validated: safe as a path component
+  std::string cgroup_fs_path;
+  std::vector<Rule> rules;
+  std::uint64_t host_netns_cookie = 0;
+  bool audit = false;
+};
+
+struct EnforceResult {
+  std::uint64_t cgroup_id = 0;
+  bool already_enforced = false;  // a second run for the same container only rewrote policy
+};
+
+// Attaches the shared programs to the container's cgroup with bpf_links (multi-attach: a
+// program inside the container cannot replace ours), writes its rules and policy, and pins
+// the links. All or nothing: on any error every link, pin and rule of this attempt is gone.
+// Call with the pin directory locked.
+EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const EnforceRequest& req);
+
+// Unpins (and so detaches) everything of the container and deletes its rules. Returns
+// false when nothing was enforced for it. Call with the pin directory locked.
+bool release(const PinDir& pins, const SharedObjects& objs, const std::string& container_id);
+
+struct EnforcedContainer {
+  std::string id;
+  std::uint64_t cgroup_id = 0;
+  std::vector<std::string> links;  // pin names
+  bool cgroup_alive = false;
+  ojh_policy policy{};
+  ojh_counters counters{};  // summed over CPUs
+  std::vector<Rule> rules;
+};
+
+std::vector<EnforcedContainer> list_enforced(const PinDir& pins, const SharedObjects& objs);
+
+}  // namespace ojh

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+// oci-jail-hook: OCI runtime hook that cuts a container off from its host.
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "hook/commands.hpp"
+#include "hook/logging.hpp"
+#include "oci/error.hpp"
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: oci-jail-hook [options] COMMAND\n"
+    "\n"
+    "Commands:\n"
+    "  create-runtime  read the OCI state on stdin and block the container from the host\n"
+    "                  (createRuntime hook; needs annotation jail.block-host=true)\n"
+    "  poststop        read the OCI state on stdin and remove what create-runtime attached\n"
+    "  status          list enforced containers, their rules and denial counters\n"
+    "\n"
+    "Options";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ojh::Options opts;
+  std::string command;
+  po::options_description visible(kUsage);
+  visible.add_options()("help,h", "show this help")("version", "show the version")(
+      "pin-dir", po::value(&opts.pin_dir)->default_value(opts.pin_dir),
+      "bpffs directory for pinned programs and links (bpffs is mounted on its parent "
+      "when missing)")("json", po::bool_switch(&opts.json), "status: machine-readable output")(
+      "verbose,v", po::bool_switch(&opts.verbose), "log every step and libbpf output to stderr");
+  po::options_description all;
+  all.add(visible).add_options()("command", po::value(&command));
+  po::positional_options_description positional;
+  positional.add("command", 1);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "oci-jail-hook: %s (try --help)\n", e.what());
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << visible << "\n";
+    return 0;
+  }
+  if (vm.count("version")) {
+    std::printf("oci-jail-hook %s\n", OJH_VERSION);
+    return 0;
+  }
+
+  ojh::log_init(opts.verbose);
+  std::string container_id;
+  try {
+    if (command == "create-runtime") return ojh::run_create_runtime(opts, container_id);
+    if (command == "poststop") return ojh::run_poststop(opts, container_id);
+    if (command == "status") return ojh::run_status(opts);
+    std::fprintf(stderr, "oci-jail-hook: unknown command \"%s\" (try --help)\n", command.c_str());
+    return 2;
+  } catch (const ojh::Error& e) {
+    ojh::log_error(container_id.empty() ? "?" : container_id, e.what());
+  } catch (const std::exception& e) {
+    ojh::log_error(container_id.empty() ? "?" : container_id,
+                   std::string("unexpected error: ") + e.what());
+  }
+  return 1;
+}

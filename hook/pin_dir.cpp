@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hook/pin_dir.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+
+#include "bpf/block_host_abi.h"
+#include "oci/error.hpp"
+
+namespace ojh {
+namespace {
+
+bool is_bpffs(const std::string& path) {
+  struct statfs st {};
+  return ::statfs(path.c_str(), &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+std::string parent_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos || slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+void make_private_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) == 0) return;
+  if (errno != EEXIST) throw Error("create directory " + path, errno);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) throw Error("inspect " + path, errno);
+  if (!S_ISDIR(st.st_mode)) throw Error(path + " exists and is not a directory (refusing)");
+  if (st.st_uid != 0 || (st.st_mode & 0022))
+    throw Error(path + " is not owned by root or is writable by others (refusing)");
+}
+
+std::vector<std::string> list_dir(const std::string& path) {
+  std::vector<std::string> names;
+  struct DirCloser {
+    void operator()(DIR* d) const { ::closedir(d); }
+  };
+  std::unique_ptr<DIR, DirCloser> dir(::opendir(path.c_str()));
+  if (!dir) {
+    if (errno == ENOENT) return names;
+    throw Error("list " + path, errno);
+  }
+  while (const dirent* e = ::readdir(dir.get())) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  return names;
+}
+
+void remove_pin_dir(const std::string& path) {
+  for (const std::string& name : list_dir(path)) {
+    const std::string entry = path + "/" + name;
+    // Record directories (cgroup-<id>) are empty directories; everything else is a pin.
+    if (::unlink(entry.c_str()) != 0 && errno != ENOENT &&
+        !(errno == EISDIR && ::rmdir(entry.c_str()) == 0))
+      throw Error("unpin " + entry, errno);
+  }
+  if (::rmdir(path.c_str()) != 0 && errno != ENOENT) throw Error("remove " + path, errno);
+}
+
+PinDir PinDir::open(const std::string& root) {
+  if (root.empty() || root.front() != '/' || root == "/")
+    throw Error("pin directory must be an absolute path below a bpffs mount: \"" + root + "\"");
+  const std::string mount_point = parent_of(root);
+  if (!is_bpffs(root) && !is_bpffs(mount_point)) {
+    if (::mount("bpf", mount_point.c_str(), "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "mode=0700") != 0)
+      throw Error("mount bpffs on " + mount_point, errno);
+  }
+  PinDir dir(root);
+  make_private_dir(root);
+  if (!is_bpffs(root)) throw Error(root + " is not on a bpffs mount");
+  make_private_dir(dir.version_dir());
+  make_private_dir(dir.containers_dir());
+  return dir;
+}
+
+std::optional<PinDir> PinDir::open_existing(const std::string& root) {
+  PinDir dir(root);
+  struct stat st {};
+  if (!is_bpffs(root) || ::lstat(dir.version_dir().c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return std::nullopt;
+  return dir;
+}
+
+std::string PinDir::version_dir() const {
+  return root_ + "/v" + std::to_string(OJH_ABI_VERSION);
+}
+std::string PinDir::objects_dir() const { return version_dir() + "/objects"; }
+std::string PinDir::containers_dir() const { return version_dir() + "/containers"; }
+std::string pin_name(const std::string& container_id) {
+  std::string out;
+  for (char c : container_id) {
+    if (c == '.')
+      out += "%2E";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string container_id_from_pin_name(const std::string& name) {
+  std::string out;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (name.compare(i, 3, "%2E") == 0) {
+      out += '.';
+      i += 2;
+    } else {
+      out += name[i];
+    }
+  }
+  return out;
+}
+
+std::string PinDir::container_dir(const std::string& id) const {
+  return containers_dir() + "/" + pin_name(id);
+}
+std::string PinDir::staging_dir(const std::string& what) const {
+  return version_dir() + "/" + std::string(kStagingMarker) + pin_name(what) + "-" +
+         std::to_string(::getpid());
+}
+
+Fd PinDir::lock_exclusive() const {
+  Fd fd(::open(version_dir().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) throw Error("open " + version_dir(), errno);
+  if (::flock(fd.get(), LOCK_EX) != 0) throw Error("lock " + version_dir(), errno);
+  return fd;
+}
+
+void PinDir::remove_stale_staging() const {
+  for (const std::string& name : list_dir(version_dir())) {
+    if (name.rfind(kStagingMarker, 0) == 0) remove_pin_dir(version_dir() + "/" + name);
+  }
+}
+
+}  // namespace ojh

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <unistd.h>
+
+#include "hook/capabilities.hpp"
+#include "hook/commands.hpp"
+#include "hook/enforcement.hpp"
+#include "hook/logging.hpp"
+#include "hook/pin_dir.hpp"
+#include "hook/shared_objects.hpp"
+#include "oci/state.hpp"
+
+namespace ojh {
+
+// Runs whatever the annotation says now: poststop must clean up even if the value was
+// changed or is invalid, and it must be harmless when nothing was ever enforced.
+int run_poststop(const Options& opts, std::string& container_id) {
+  restrict_capabilities(CapabilitySet::kAttachMounted);
+  const State state = read_state(STDIN_FILENO);
+  container_id = state.id;
+
+  const auto pins = PinDir::open_existing(opts.pin_dir);
+  if (!pins) return 0;
+  const Fd lock = pins->lock_exclusive();
+  SharedObjects objs;
+  if (!SharedObjects::open_existing(*pins, objs)) return 0;
+  if (release(*pins, objs, container_id))
+    log_info(container_id, "released host block (links unpinned, rules removed)");
+  return 0;
+}
+
+}  // namespace ojh

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hook/rule_maps.hpp"
+
+#include <bpf/bpf.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "oci/error.hpp"
+
+namespace ojh {
+namespace {
+
+std::uint64_t policy_of(const ojh_lpm_key4& k) {
+  return (std::uint64_t{k.policy_hi} << 32) | k.policy_lo;
+}
+std::uint64_t policy_of(const ojh_lpm_key6& k) {
+  return (std::uint64_t{k.policy_hi} << 32) | k.policy_lo;
+}
+
+// Walks a trie and returns the keys of one policy. LPM tries have no per-prefix index, so
+// this is O(all rules); it runs at poststop and status only, never per packet.
+template <typename Key>
+std::vector<Key> keys_of(int fd, std::uint64_t policy_id) {
+  std::vector<Key> keys;
+  Key cur{};
+  Key next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (policy_of(next) == policy_id) keys.push_back(next);
+    cur = next;
+    prev = &cur;
+  }
+  if (errno != ENOENT) throw Error("walk BPF rule map", errno);
+  return keys;
+}
+
+Rule rule_from(const ojh_lpm_key4& k, const ojh_rule& v) {
+  Rule r{};
+  r.family = AF_INET;
+  std::memcpy(r.bytes.data(), k.addr, 4);
+  r.prefixlen = k.prefixlen - OJH_POLICY_ID_BITS;
+  r.kind = static_cast<ojh_rule_kind>(v.kind);
+  return r;
+}
+Rule rule_from(const ojh_lpm_key6& k, const ojh_rule& v) {
+  Rule r{};
+  r.family = AF_INET6;
+  std::memcpy(r.bytes.data(), k.addr, 16);
+  r.prefixlen = k.prefixlen - OJH_POLICY_ID_BITS;
+  r.kind = static_cast<ojh_rule_kind>(v.kind);
+  return r;
+}
+
+}  // namespace
+
+void RuleMaps::insert(std::uint64_t policy_id, const std::vector<Rule>& rules) const {
+  for (const Rule& r : rules) {
+    const ojh_rule value{static_cast<__u32>(r.kind), 0};
+    int rc;
+    if (r.family == AF_INET) {
+      ojh_lpm_key4 key{};
+      ojh_key4_set(&key, policy_id, r.bytes.data(), r.prefixlen);
+      rc = bpf_map_update_elem(rules4_, &key, &value, BPF_ANY);
+    } else {
+      ojh_lpm_key6 key{};
+      ojh_key6_set(&key, policy_id, r.bytes.data(), r.prefixlen);
+      rc = bpf_map_update_elem(rules6_, &key, &value, BPF_ANY);
+    }
+    if (rc != 0) throw Error("add rule " + format_rule(r), errno);
+  }
+}
+
+std::size_t RuleMaps::erase(std::uint64_t policy_id) const {
+  std::size_t n = 0;
+  for (const auto& key : keys_of<ojh_lpm_key4>(rules4_, policy_id)) {
+    if (bpf_map_delete_elem(rules4_, &key) != 0 && errno != ENOENT)
+      throw Error("delete IPv4 rule", errno);
+    ++n;
+  }
+  for (const auto& key : keys_of<ojh_lpm_key6>(rules6_, policy_id)) {
+    if (bpf_map_delete_elem(rules6_, &key) != 0 && errno != ENOENT)
+      throw Error("delete IPv6 rule", errno);
+    ++n;
+  }
+  return n;
+}
+
+std::vector<Rule> RuleMaps::list(std::uint64_t policy_id) const {
+  std::vector<Rule> out;
+  ojh_rule value{};
+  for (const auto& key : keys_of<ojh_lpm_key4>(rules4_, policy_id))
+    if (bpf_map_lookup_elem(rules4_, &key, &value) == 0) out.push_back(rule_from(key, value));
+  for (const auto& key : keys_of<ojh_lpm_key6>(rules6_, policy_id))
+    if (bpf_map_lookup_elem(rules6_, &key, &value) == 0) out.push_back(rule_from(key, value));
+  return out;
+}
+
+}  // namespace ojh

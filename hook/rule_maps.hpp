@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "hook/rules.hpp"
+
+namespace ojh {
+
+// The shared LPM tries, viewed per policy id (a container's cgroup id).
+class RuleMaps {
+ public:
+  RuleMaps(int rules4_fd, int rules6_fd) : rules4_(rules4_fd), rules6_(rules6_fd) {}
+
+  void insert(std::uint64_t policy_id, const std::vector<Rule>& rules) const;
+  // Deletes every rule of the policy; returns how many were removed.
+  std::size_t erase(std::uint64_t policy_id) const;
+  std::vector<Rule> list(std::uint64_t policy_id) const;
+
+ private:
+  int rules4_;
+  int rules6_;
+};
+
+}  // namespace ojh

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hook/rules.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace ojh {
+namespace {
+
+Rule parse_rule(const char* text, unsigned prefixlen, ojh_rule_kind kind, const char* origin) {
+  Rule r{};
+  r.family = std::strchr(text, ':') ? AF_INET6 : AF_INET;
+  if (inet_pton(r.family, text, r.bytes.data()) != 1) __builtin_trap();  // constants only
+  r.prefixlen = prefixlen;
+  r.kind = kind;
+  r.origin = origin;
+  return r;
+}
+
+}  // namespace
+
+std::vector<Rule> metadata_rules() {
+  return {
+      parse_rule("169.254.169.254", 32, OJH_RULE_METADATA, "cloud instance metadata"),
+      parse_rule("169.254.170.2", 32, OJH_RULE_METADATA, "ECS task metadata"),
+      parse_rule("100.100.100.200", 32, OJH_RULE_METADATA, "Alibaba Cloud metadata"),
+      parse_rule("fd00:ec2::254", 128, OJH_RULE_METADATA, "AWS IPv6 instance metadata"),
+      parse_rule("10.0.2.2", 32, OJH_RULE_METADATA, "slirp4netns host gateway"),
+      parse_rule("169.254.1.2", 32, OJH_RULE_METADATA, "pasta host mapping"),
+  };
+}
+
+std::vector<Rule> container_rules(const std::vector<HostAddress>& host) {
+  std::vector<Rule> rules = metadata_rules();
+  for (const HostAddress& a : host) {
+    Rule r{};
+    r.family = a.family;
+    r.bytes = a.bytes;
+    r.prefixlen = a.family == AF_INET ? 32 : 128;
+    r.kind = OJH_RULE_HOST_ADDR;
+    r.origin = "host address on " + a.interface;
+    const bool seen = std::any_of(rules.begin(), rules.end(), [&](const Rule& o) {
+      return o.family == r.family && o.bytes == r.bytes && o.prefixlen == r.prefixlen;
+    });
+    if (!seen) rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
+std::string format_rule(const Rule& rule) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(rule.family, rule.bytes.data(), buf, sizeof(buf));
+  return std::string(buf) + "/" + std::to_string(rule.prefixlen) + " (" + rule.origin + ")";
+}
+
+}  // namespace ojh

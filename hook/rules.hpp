@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bpf/block_host_abi.h"
+#include "hook/host_network.hpp"
+
+namespace ojh {
+
+// One blocked destination range, as it goes into the LPM tries.
+struct Rule {
+  int family;  // AF_INET or AF_INET6
+  std::array<std::uint8_t, 16> bytes{};
+  unsigned prefixlen;  // 0..32 or 0..128
+  ojh_rule_kind kind;
+  std::string origin;  // "eth0", "cloud metadata", ... for status and logs
+
+  bool operator==(const Rule&) const = default;
+};
+
+// Addresses that reach the host or the cloud provider's control plane from any container:
+// instance metadata (AWS/GCP/Azure/OpenStack 169.254.169.254, AWS IPv6 fd00:ec2::254, ECS
+// task metadata 169.254.170.2, Alibaba 100.100.100.200) and the host as seen by rootless
+// network stacks (slirp4netns 10.0.2.2, pasta --map-guest-addr 169.254.1.2).
+std::vector<Rule> metadata_rules();
+
+// The rules of an enforced container: metadata plus every host interface address (/32,
+// /128). Duplicates are dropped so the tries hold each key once.
+std::vector<Rule> container_rules(const std::vector<HostAddress>& host);
+
+std::string format_rule(const Rule& rule);  // "10.88.0.1/32 (host address on eth0)"
+
+}  // namespace ojh

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hook/shared_objects.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <string>
+
+#include "block_host.skel.h"
+#include "oci/error.hpp"
+
+namespace ojh {
+namespace {
+
+struct SkeletonDeleter {
+  void operator()(block_host* skel) const { block_host__destroy(skel); }
+};
+using Skeleton = std::unique_ptr<block_host, SkeletonDeleter>;
+
+constexpr std::array<std::string_view, 4> kMapNames = {"rules4", "rules6", "policy", "counters"};
+
+Fd open_pin(const std::string& path) {
+  Fd fd(bpf_obj_get(path.c_str()));
+  if (!fd) throw Error("open pinned object " + path, errno);
+  return fd;
+}
+
+void pin(int fd, const std::string& path) {
+  if (bpf_obj_pin(fd, path.c_str()) != 0) throw Error("pin " + path, errno);
+}
+
+// Verifies and loads the programs, pins every object into a staging directory and renames
+// it into place, so a hook killed half-way never leaves a partial objects/ behind.
+void load_and_publish(const PinDir& pins) {
+  Skeleton skel(block_host__open());
+  if (!skel) throw Error("open BPF object", errno);
+  if (int err = block_host__load(skel.get()); err != 0)
+    throw Error("load BPF programs (see `oci-jail-hook --verbose` for the verifier log)", -err);
+
+  const std::string staging = pins.staging_dir("objects");
+  remove_pin_dir(staging);
+  make_private_dir(staging);
+  const std::array<const bpf_program*, kPrograms.size()> progs = {
+      skel->progs.ojh_connect4, skel->progs.ojh_connect6, skel->progs.ojh_sendmsg4,
+      skel->progs.ojh_sendmsg6};
+  const std::array<const bpf_map*, kMapNames.size()> maps = {
+      skel->maps.ojh_rules4, skel->maps.ojh_rules6, skel->maps.ojh_policy,
+      skel->maps.ojh_counters};
+  try {
+    for (std::size_t i = 0; i < progs.size(); ++i)
+      pin(bpf_program__fd(progs[i]), staging + "/" + std::string(kPrograms[i].name));
+    for (std::size_t i = 0; i < maps.size(); ++i)
+      pin(bpf_map__fd(maps[i]), staging + "/" + std::string(kMapNames[i]));
+    if (::rename(staging.c_str(), pins.objects_dir().c_str()) != 0)
+      throw Error("publish " + pins.objects_dir(), errno);
+  } catch (...) {
+    remove_pin_dir(staging);
+    throw;
+  }
+}
+
+SharedObjects open_all(const PinDir& pins) {
+  SharedObjects objs;
+  const std::string dir = pins.objects_dir();
+  for (std::size_t i = 0; i < kPrograms.size(); ++i)
+    objs.programs[i] = open_pin(dir + "/" + std::string(kPrograms[i].name));
+  objs.rules4 = open_pin(dir + "/rules4");
+  objs.rules6 = open_pin(dir + "/rules6");
+  objs.policy = open_pin(dir + "/policy");
+  objs.counters = open_pin(dir + "/counters");
+  return objs;
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+SharedObjects SharedObjects::open_or_load(const PinDir& pins) {
+  if (!exists(pins.objects_dir())) load_and_publish(pins);
+  return open_all(pins);
+}
+
+bool SharedObjects::open_existing(const PinDir& pins, SharedObjects& out) {
+  if (!exists(pins.objects_dir())) return false;
+  out = open_all(pins);
+  return true;
+}
+
+}  // namespace ojh

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <linux/bpf.h>
+
+#include <array>
+#include <string_view>
+
+#include "hook/fd.hpp"
+#include "hook/pin_dir.hpp"
+
+namespace ojh {
+
+struct ProgramSpec {
+  std::string_view name;  // pin name and bpftool-visible suffix
+  bpf_attach_type attach_type;
+};
+
+inline constexpr std::array<ProgramSpec, 4> kPrograms = {{
+    {"connect4", BPF_CGROUP_INET4_CONNECT},
+    {"connect6", BPF_CGROUP_INET6_CONNECT},
+    {"sendmsg4", BPF_CGROUP_UDP4_SENDMSG},
+    {"sendmsg6", BPF_CGROUP_UDP6_SENDMSG},
+}};
+
+// The programs and maps every container shares. They are verified and loaded once, pinned
+// in <pin-dir>/v1/objects, and opened from there by every later hook: per container the
+// kernel then only holds links, a policy entry and rules (docs/design.md).
+struct SharedObjects {
+  std::array<Fd, kPrograms.size()> programs;
+  Fd rules4;
+  Fd rules6;
+  Fd policy;
+  Fd counters;
+
+  // Call with the pin directory locked.
+  static SharedObjects open_or_load(const PinDir& pins);
+  // Opens existing pins only (status, poststop): nothing is loaded when nothing is there.
+  static bool open_existing(const PinDir& pins, SharedObjects& out);
+};
+
+}  // namespace ojh

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdio>
+#include <string>
+
+#include "hook/capabilities.hpp"
+#include "hook/commands.hpp"
+#include "hook/enforcement.hpp"
+#include "hook/pin_dir.hpp"
+#include "hook/shared_objects.hpp"
+
+namespace ojh {
+namespace {
+
+constexpr const char* kHookNames[OJH_HOOK_MAX] = {"connect4", "connect6", "sendmsg4",
+                                                  "sendmsg6"};
+
+const char* kind_name(ojh_rule_kind kind) {
+  switch (kind) {
+    case OJH_RULE_HOST_ADDR:
+      return "host";
+    case OJH_RULE_METADATA:
+      return "metadata";
+    default:
+      return "cidr";
+  }
+}
+
+std::string rule_text(const Rule& r) {
+  Rule copy = r;
+  copy.origin = kind_name(r.kind);
+  return format_rule(copy);
+}
+
+void print_json(const std::vector<EnforcedContainer>& containers) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("containers");
+  w.StartArray();
+  for (const EnforcedContainer& c : containers) {
+    w.StartObject();
+    w.Key("id");
+    w.String(c.id.c_str());
+    w.Key("cgroup_id");
+    w.Uint64(c.cgroup_id);
+    w.Key("cgroup_alive");
+    w.Bool(c.cgroup_alive);
+    w.Key("mode");
+    w.String(c.policy.flags & OJH_POLICY_AUDIT ? "audit" : "enforce");
+    w.Key("links");
+    w.StartArray();
+    for (const auto& l : c.links) w.String(l.c_str());
+    w.EndArray();
+    w.Key("rules");
+    w.StartArray();
+    for (const Rule& r : c.rules) w.String(rule_text(r).c_str());
+    w.EndArray();
+    w.Key("denied");
+    w.StartObject();
+    for (int k = 0; k < OJH_HOOK_MAX; ++k) {
+      w.Key(kHookNames[k]);
+      w.Uint64(c.counters.denied[k]);
+    }
+    w.EndObject();
+    w.Key("audited");
+    w.StartObject();
+    for (int k = 0; k < OJH_HOOK_MAX; ++k) {
+      w.Key(kHookNames[k]);
+      w.Uint64(c.counters.audited[k]);
+    }
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  std::printf("%s\n", buf.GetString());
+}
+
+void print_text(const std::vector<EnforcedContainer>& containers) {
+  if (containers.empty()) std::printf("no container is enforced\n");
+  for (const EnforcedContainer& c : containers) {
+    std::printf("%s: cgroup id %llu%s, mode %s, %zu links, %zu rules\n", c.id.c_str(),
+                static_cast<unsigned long long>(c.cgroup_id),
+                c.cgroup_alive ? "" : " (cgroup gone: run poststop or gc)",
+                c.policy.flags & OJH_POLICY_AUDIT ? "audit" : "enforce", c.links.size(),
+                c.rules.size());
+    std::printf("  denied:");
+    for (int k = 0; k < OJH_HOOK_MAX; ++k)
+      std::printf(" %s=%llu", kHookNames[k],
+                  static_cast<unsigned long long>(c.counters.denied[k]));
+    std::printf("\n");
+    for (const Rule& r : c.rules) std::printf("  block %s\n", rule_text(r).c_str());
+  }
+}
+
+}  // namespace
+
+int run_status(const Options& opts) {
+  restrict_capabilities(CapabilitySet::kAttachMounted);
+  std::vector<EnforcedContainer> containers;
+  if (const auto pins = PinDir::open_existing(opts.pin_dir)) {
+    SharedObjects objs;
+    if (SharedObjects::open_existing(*pins, objs)) containers = list_enforced(*pins, objs);
+  }
+  restrict_capabilities(CapabilitySet::kNone);
+  if (opts.json)
+    print_json(containers);
+  else
+    print_text(containers);
+  return 0;
+}
+
+}  // namespace ojh

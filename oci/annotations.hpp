@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace ojh {
+
+using Annotations = std::map<std::string, std::string>;
+
+// Bounds applied wherever annotations are parsed (state JSON, config.json). Annotations come
+// from whoever starts the container, so they are untrusted input.
+inline constexpr std::size_t kMaxAnnotations = 256;
+inline constexpr std::size_t kMaxAnnotationKeyBytes = 256;
+inline constexpr std::size_t kMaxAnnotationValueBytes = 4096;
+
+inline constexpr std::string_view kBlockHostAnnotation = "jail.block-host";
+
+// Every annotation this hook understands. A key in our namespace that is not listed here is
+// most likely a typo of one that is, and silently ignoring it could leave a container
+// unprotected, so it is an error. New keys are added here.
+inline constexpr std::array<std::string_view, 1> kKnownAnnotations = {kBlockHostAnnotation};
+
+enum class BlockHost { Absent, Off, Enforce };
+
+// Throws ojh::Error for a key starting with "jail.block-host." that is not in
+// kKnownAnnotations.
+void check_known_annotations(const Annotations& annotations);
+
+// check_known_annotations, then the jail.block-host value: "true" -> Enforce,
+// "false" -> Off, absent -> Absent, anything else -> ojh::Error.
+BlockHost block_host_mode(const Annotations& annotations);
+
+}  // namespace ojh

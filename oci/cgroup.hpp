@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ojh {
+
+// The cgroup2 (unified) mount the hook sees: mountinfo field 5 and field 4, unescaped.
+struct Cgroup2Mount {
+  std::string mount_point;  // e.g. /sys/fs/cgroup or /sys/fs/cgroup/unified on hybrid hosts
+  std::string root;         // the cgroup shown at mount_point; "/" unless bind-mounted or namespaced
+};
+
+// The first cgroup2 line of a /proc/<pid>/mountinfo text whose mount is reachable through
+// its mount point, i.e. not hidden by another mount on top of it or of a directory above it
+// (mounting cgroup2 over a hybrid host's /sys/fs/cgroup tmpfs hides the old
+// /sys/fs/cgroup/unified, which stays listed, first). nullopt when there is none.
+std::optional<Cgroup2Mount> find_cgroup2_mount(std::string_view mountinfo);
+
+// The path of the "0::" line of a /proc/<pid>/cgroup text, without a trailing " (deleted)";
+// nullopt when there is none (pure cgroup v1). Several 0:: lines are an ojh::Error.
+std::optional<std::string> unified_cgroup_path(std::string_view proc_pid_cgroup);
+
+struct CgroupTarget {
+  std::string path;     // relative to the cgroup2 root, e.g. /user.slice/x
+  std::string fs_path;  // the cgroup's directory, e.g. /sys/fs/cgroup/user.slice/x
+};
+
+// Picks the container's cgroup to attach to. Security checks, each an ojh::Error: the root
+// cgroup, the hook's own cgroup and its ancestors are refused (attaching there would cut
+// the host off from itself); paths must be absolute, without empty, "." or ".." components,
+// and visible below the mount's root.
+CgroupTarget resolve_container_cgroup(std::string_view mountinfo,
+                                      std::string_view container_proc_cgroup,
+                                      std::string_view hook_proc_cgroup);
+
+inline constexpr std::size_t kMaxMountinfoBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kMaxProcCgroupBytes = 64 * 1024;
+
+// resolve_container_cgroup over <proc_root>/self/mountinfo, <proc_root>/<pid>/cgroup and
+// <proc_root>/self/cgroup. proc_root is a parameter so that tests can fake /proc.
+CgroupTarget resolve_container_cgroup_for_pid(pid_t pid, const std::string& proc_root = "/proc");
+
+}  // namespace ojh

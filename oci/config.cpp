@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "oci/config.hpp"
+
+#include "oci/error.hpp"
+#include "oci/file.hpp"
+#include "oci/json.hpp"
+
+namespace ojh {
+namespace {
+
+constexpr std::string_view kWhat = "config.json";
+
+[[noreturn]] void fail(const std::string& message) {
+  throw Error(std::string(kWhat) + ": " + message);
+}
+
+const rapidjson::Value* find(const rapidjson::Value& object, const char* key) {
+  const auto it = object.FindMember(key);
+  return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+void parse_namespaces(const rapidjson::Value& namespaces, BundleConfig& config) {
+  if (!namespaces.IsArray()) fail("\"linux.namespaces\" must be an array");
+  for (const auto& entry : namespaces.GetArray()) {
+    if (!entry.IsObject()) fail("\"linux.namespaces\" entries must be objects");
+    json::require_unique_keys(entry, kWhat, "linux.namespaces[].");
+    const rapidjson::Value* type = find(entry, "type");
+    if (!type || !type->IsString()) fail("\"linux.namespaces\" entry without a string \"type\"");
+    if (json::view(*type) != "network") continue;
+    // The runtime-spec forbids duplicate types; two would make "which netns" ambiguous.
+    if (config.has_network_namespace) fail("more than one \"network\" namespace");
+    config.has_network_namespace = true;
+    if (const rapidjson::Value* path = find(entry, "path")) {
+      if (!path->IsString()) fail("\"path\" of the network namespace must be a string");
+      config.network_namespace_path = std::string(json::view(*path));
+    }
+  }
+}
+
+}  // namespace
+
+BundleConfig parse_bundle_config(std::string_view text) {
+  rapidjson::Document doc;
+  json::parse(text, kWhat, kMaxConfigDepth, doc);
+  if (!doc.IsObject()) fail("top level must be an object");
+  json::require_unique_keys(doc, kWhat, "");
+
+  BundleConfig config;
+  if (const rapidjson::Value* linux_section = find(doc, "linux")) {
+    if (!linux_section->IsObject()) fail("\"linux\" must be an object");
+    json::require_unique_keys(*linux_section, kWhat, "linux.");
+    if (const rapidjson::Value* path = find(*linux_section, "cgroupsPath")) {
+      if (!path->IsString()) fail("\"linux.cgroupsPath\" must be a string");
+      config.cgroups_path = std::string(json::view(*path));
+    }
+    if (const rapidjson::Value* namespaces = find(*linux_section, "namespaces")) {
+      parse_namespaces(*namespaces, config);
+    }
+  }
+  if (const rapidjson::Value* annotations = find(doc, "annotations")) {
+    config.annotations = json::parse_annotations(*annotations, kWhat);
+  }
+  return config;
+}
+
+BundleConfig read_bundle_config(const std::string& bundle_dir) {
+  if (bundle_dir.empty()) throw Error("state has no bundle directory");
+  return parse_bundle_config(read_file_bounded(bundle_dir + "/config.json", kMaxConfigBytes));
+}
+
+}  // namespace ojh

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "oci/annotations.hpp"
+
+namespace ojh {
+
+// The few parts of the bundle's config.json the hook needs.
+struct BundleConfig {
+  std::optional<std::string> cgroups_path;             // linux.cgroupsPath
+  bool has_network_namespace = false;                  // linux.namespaces has type "network"
+  std::optional<std::string> network_namespace_path;  // its "path", when it joins one
+  Annotations annotations;
+};
+
+inline constexpr std::size_t kMaxConfigBytes = 4 * 1024 * 1024;
+// Real configs nest about 6 deep (linux.seccomp.syscalls[].args[]); leave room.
+inline constexpr unsigned kMaxConfigDepth = 64;
+
+// Throws ojh::Error ("config.json: ...") when the parts read above are malformed; parts not
+// read are not checked beyond being valid JSON.
+BundleConfig parse_bundle_config(std::string_view json);
+
+// Reads <bundle_dir>/config.json (at most kMaxConfigBytes), then parse_bundle_config.
+BundleConfig read_bundle_config(const std::string& bundle_dir);
+
+}  // namespace ojh

@@ -1,0 +1,498 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash disable=SC2016  # jq programs are single-quoted on purpose
+#
+# Shared helpers for the end-to-end tests: a fake host and a container network namespace,
+# a busybox rootfs, runc bundles wired from the installed hooks.d JSON, listeners that log
+# what arrives, and an isolated cgroup/bpffs view to run in. Source it from a script that
+# runs with `set -euo pipefail`.
+#
+# Everything a helper creates is registered with e2e_defer and undone, newest first, by the
+# EXIT trap, also when a test fails half way.
+#
+# Environment:
+#   HOOK_PREFIX  install prefix of oci-jail-hook (cmake --install --prefix)
+#   HOOKS_DIR    hooks.d JSON directory (default $HOOK_PREFIX/share/containers/oci/hooks.d)
+#   PROBE        path of the static jail-probe binary
+#   PIN_DIR      the hook's pin directory (default /sys/fs/bpf/oci-jail-hook)
+#   E2E_VIEW     "isolated" (default): run in a private cgroup2 + bpffs view; "host": don't
+#   E2E_WORK     parent of the per-run work directory (default /tmp)
+#   E2E_KEEP_WORK=1  keep the work directory for inspection
+
+E2E_SCRIPT=$(readlink -f "$0")
+E2E_TEST=$(basename "$0" .sh)
+HOOK_PREFIX=${HOOK_PREFIX:-}
+HOOKS_DIR=${HOOKS_DIR:-${HOOK_PREFIX:+$HOOK_PREFIX/share/containers/oci/hooks.d}}
+PROBE=${PROBE:-}
+PIN_DIR=${PIN_DIR:-/sys/fs/bpf/oci-jail-hook}
+E2E_VIEW=${E2E_VIEW:-isolated}
+
+# Addresses of the fake host (see e2e_setup_network).
+E2E_HOST_V4=10.200.0.1
+E2E_HOST_V6=fd00:200::1
+E2E_CT_V4=10.200.0.2
+E2E_CT_V6=fd00:200::2
+E2E_HOST_LL=fe80::1
+E2E_META_V4=169.254.169.254
+E2E_META_V6=fd00:ec2::254
+E2E_SLIRP_V4=10.0.2.2
+
+E2E_PASSED=0
+E2E_FAILED=0
+_E2E_CLEANUP=()
+_E2E_LISTENERS=0
+
+# ---------------------------------------------------------------------------------------
+# Reporting and cleanup
+
+e2e_log() { printf '%s: %s\n' "$E2E_TEST" "$*" >&2; }
+
+e2e_pass() {
+  E2E_PASSED=$((E2E_PASSED + 1))
+  printf 'PASS: %s\n' "$*"
+}
+
+e2e_fail() {
+  E2E_FAILED=$((E2E_FAILED + 1))
+  printf 'FAIL: %s\n' "$*"
+}
+
+# Aborts the test: something the assertions depend on could not be set up.
+e2e_die() {
+  printf 'FAIL: %s: setup: %s\n' "$E2E_TEST" "$*"
+  E2E_FAILED=$((E2E_FAILED + 1))
+  exit 1
+}
+
+e2e_skip() {
+  printf 'SKIPPED: %s: %s\n' "$E2E_TEST" "$1"
+  exit 77
+}
+
+e2e_check() {  # e2e_check DESCRIPTION COMMAND...
+  local what=$1
+  shift
+  if "$@"; then e2e_pass "$what"; else e2e_fail "$what"; fi
+}
+
+# Prints the closing line and exits 0 when every assertion passed.
+e2e_finish() {
+  printf '%s: %d passed, %d failed\n' "$E2E_TEST" "$E2E_PASSED" "$E2E_FAILED"
+  if ((E2E_FAILED > 0 || E2E_PASSED == 0)); then exit 1; fi
+  exit 0
+}
+
+# Registers a command (one string, eval'ed) to run at exit; the newest runs first.
+e2e_defer() { _E2E_CLEANUP+=("$1"); }
+
+_e2e_run_cleanup() {
+  local rc=$? i
+  set +e
+  trap - EXIT INT TERM HUP
+  for ((i = ${#_E2E_CLEANUP[@]} - 1; i >= 0; i--)); do
+    eval "${_E2E_CLEANUP[i]}" >/dev/null 2>&1 || e2e_log "cleanup step failed: ${_E2E_CLEANUP[i]}"
+  done
+  _E2E_CLEANUP=()
+  exit "$rc"
+}
+trap _e2e_run_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ---------------------------------------------------------------------------------------
+# Preconditions
+
+e2e_require_root() {
+  [[ $(id -u) == 0 ]] || e2e_skip "needs root (real containers, netns, cgroup BPF)"
+}
+
+e2e_require_tools() {
+  local tool
+  for tool in runc jq nsenter unshare ip bpftool mountpoint; do
+    command -v "$tool" >/dev/null || e2e_skip "$tool not installed"
+  done
+  [[ -n $PROBE && -x $PROBE ]] || e2e_skip "PROBE (static jail-probe) not set or not executable"
+  e2e_busybox >/dev/null || e2e_skip "no static busybox (install busybox-static)"
+}
+
+e2e_require_hooks() {
+  [[ -n $HOOKS_DIR && -d $HOOKS_DIR ]] ||
+    e2e_skip "no hooks.d directory: set HOOK_PREFIX (cmake --install prefix) or HOOKS_DIR"
+  compgen -G "$HOOKS_DIR/*.json" >/dev/null || e2e_skip "no hook JSON files in $HOOKS_DIR"
+}
+
+# A static busybox; the rootfs has no libc.
+e2e_busybox() {
+  local candidate
+  for candidate in /bin/busybox /usr/bin/busybox; do
+    [[ -x $candidate ]] || continue
+    if [[ $(LC_ALL=C ldd "$candidate" 2>&1) == *"not a dynamic executable"* ]]; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+e2e_cgroup2_mount() {
+  awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo | grep .
+}
+
+# ---------------------------------------------------------------------------------------
+# Leftovers of runs that were killed (a ctest timeout sends SIGKILL): the names carry the
+# PID of the run that made them, so only those of dead runs are removed.
+
+_e2e_pid_dead() { [[ ! -d /proc/$1 ]]; }
+
+e2e_remove_cgroup_tree() {  # kills what is left inside (all started by the test), then rmdir
+  local cg=$1 i
+  [[ -d $cg ]] || return 0
+  [[ -e $cg/cgroup.kill ]] && echo 1 >"$cg/cgroup.kill" 2>/dev/null
+  for ((i = 0; i < 50; i++)); do
+    grep -q '^populated 0' "$cg/cgroup.events" 2>/dev/null && break
+    sleep 0.1
+  done
+  find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
+  [[ ! -d $cg ]]
+}
+
+e2e_reap_stale() {
+  local name pid cg2 cg
+  for name in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
+    [[ $name =~ ^ojh-[hc]-([0-9]+)$ ]] || continue
+    pid=${BASH_REMATCH[1]}
+    if _e2e_pid_dead "$pid"; then
+      e2e_log "removing netns $name left by dead run $pid"
+      ip netns del "$name" 2>/dev/null || true
+    fi
+  done
+  cg2=$(e2e_cgroup2_mount) || return 0
+  for cg in "$cg2"/ojh-e2e-*; do
+    [[ -d $cg && $cg =~ -([0-9]+)$ ]] || continue
+    if _e2e_pid_dead "${BASH_REMATCH[1]}"; then
+      e2e_log "removing cgroup $cg left by dead run ${BASH_REMATCH[1]}"
+      e2e_remove_cgroup_tree "$cg" || true
+    fi
+  done
+}
+
+# ---------------------------------------------------------------------------------------
+# Isolated view (defence in depth): the rest of the script runs in a test cgroup of its own,
+# with private mount and cgroup namespaces, cgroup2 mounted at /sys/fs/cgroup and a fresh
+# bpffs at /sys/fs/bpf. There the "root cgroup" is the test's subtree, and whatever the hook
+# pins disappears with the namespace. Call it early: it re-executes the script.
+
+e2e_enter_isolated_view() {
+  [[ $E2E_VIEW == host || -n ${E2E_IN_VIEW:-} ]] && return 0
+  [[ $E2E_VIEW == isolated ]] || e2e_die "E2E_VIEW must be 'isolated' or 'host'"
+  e2e_reap_stale
+  local cg2 cg rc=0
+  cg2=$(e2e_cgroup2_mount) || e2e_skip "no cgroup2 mount in /proc/self/mountinfo"
+  cg=$cg2/ojh-e2e-$$
+  mkdir "$cg" || e2e_die "cannot create test cgroup $cg"
+  e2e_defer "e2e_remove_cgroup_tree '$cg'"
+  # The child joins $cg before unsharing, so its new cgroup namespace is rooted there. The
+  # script itself then moves to a leaf ("launcher"): runc's containers become its siblings.
+  E2E_IN_VIEW=1 E2E_VIEW_CGROUP=$cg sh -c '
+      echo $$ >"$0/cgroup.procs" && exec unshare --mount --cgroup --propagation private -- "$@"' \
+    "$cg" sh -c '
+      mount -t cgroup2 cgroup2 /sys/fs/cgroup &&
+      mount -t bpf bpf /sys/fs/bpf &&
+      mkdir /sys/fs/cgroup/launcher &&
+      echo $$ >/sys/fs/cgroup/launcher/cgroup.procs &&
+      exec "$@"' e2e-view "$BASH" "$E2E_SCRIPT" "$@" || rc=$?
+  exit "$rc"
+}
+
+# ---------------------------------------------------------------------------------------
+# Work directory, rootfs, runc state
+
+e2e_init() {
+  [[ $E2E_VIEW == host ]] && e2e_reap_stale
+  local base=${E2E_WORK:-/tmp}
+  mkdir -p "$base"
+  E2E_RUN_DIR=$(mktemp -d "$base/ojh-e2e-$E2E_TEST.XXXXXX")
+  if [[ -z ${E2E_KEEP_WORK:-} ]]; then
+    e2e_defer "rm -rf '$E2E_RUN_DIR'"
+  else
+    e2e_log "keeping work directory $E2E_RUN_DIR"
+  fi
+  E2E_RUNC_ROOT=$E2E_RUN_DIR/runc
+  E2E_ROOTFS=$E2E_RUN_DIR/rootfs
+  mkdir -p "$E2E_RUNC_ROOT" "$E2E_RUN_DIR/bundles" "$E2E_RUN_DIR/logs"
+  e2e_make_rootfs "$E2E_ROOTFS"
+}
+
+e2e_make_rootfs() {
+  local rootfs=$1 busybox applet
+  busybox=$(e2e_busybox) || e2e_skip "no static busybox"
+  mkdir -p "$rootfs"/{bin,dev,proc,sys,tmp,etc,out}
+  cp "$busybox" "$rootfs/bin/busybox"
+  for applet in sh sleep cat echo nc ip ls grep touch test kill true false mkdir; do
+    ln -sf busybox "$rootfs/bin/$applet"
+  done
+  cp "$PROBE" "$rootfs/bin/jail-probe"
+  echo "root:x:0:0:root:/:/bin/sh" >"$rootfs/etc/passwd"
+}
+
+# ---------------------------------------------------------------------------------------
+# Network: a fake host netns and a container netns joined by a veth. No default route
+# anywhere; the container reaches only the fake host.
+#
+#   ojh-h-PID (fake host)                     ojh-c-PID (container)
+#     lo     127.0.0.1 ::1                      lo  127.0.0.1 ::1
+#     vh     10.200.0.1/24 fd00:200::1/64  <->  vc  10.200.0.2/24 fd00:200::2/64
+#            fe80::1/64                             routes: 169.254.169.254, 10.0.2.2 via
+#     meta0  169.254.169.254 10.0.2.2                       10.200.0.1, fd00:ec2::254 via
+#            fd00:ec2::254 (dummy)                          fd00:200::1
+
+e2e_setup_network() {
+  E2E_HOST_NS=ojh-h-$$
+  E2E_CT_NS=ojh-c-$$
+  E2E_HOST_NETNS=/run/netns/$E2E_HOST_NS
+  E2E_CT_NETNS=/run/netns/$E2E_CT_NS
+  # `ip netns add` creates /run/netns and makes it a mount point: undo that only if it was us
+  # and nobody else's namespace is left in it.
+  if [[ ! -d /run/netns ]]; then
+    e2e_defer "rmdir /run/netns 2>/dev/null || true"
+  fi
+  if ! mountpoint -q /run/netns 2>/dev/null; then
+    e2e_defer '[[ -z $(ls -A /run/netns 2>/dev/null) ]] && umount /run/netns || true'
+  fi
+  ip netns add "$E2E_HOST_NS" || e2e_die "ip netns add $E2E_HOST_NS"
+  e2e_defer "ip netns del '$E2E_HOST_NS'"
+  ip netns add "$E2E_CT_NS" || e2e_die "ip netns add $E2E_CT_NS"
+  e2e_defer "ip netns del '$E2E_CT_NS'"
+
+  local h=(ip -n "$E2E_HOST_NS") c=(ip -n "$E2E_CT_NS")
+  {
+    "${h[@]}" link set lo up
+    "${c[@]}" link set lo up
+    "${h[@]}" link add vh type veth peer name vc netns "$E2E_CT_NS"
+    "${h[@]}" link set vh addrgenmode none
+    "${c[@]}" link set vc addrgenmode none
+    "${h[@]}" addr add "$E2E_HOST_V4/24" dev vh
+    "${h[@]}" addr add "$E2E_HOST_V6/64" dev vh nodad
+    "${h[@]}" addr add "$E2E_HOST_LL/64" dev vh nodad
+    "${c[@]}" addr add "$E2E_CT_V4/24" dev vc
+    "${c[@]}" addr add "$E2E_CT_V6/64" dev vc nodad
+    "${c[@]}" addr add fe80::2/64 dev vc nodad
+    "${h[@]}" link add meta0 type dummy
+    "${h[@]}" addr add "$E2E_META_V4/32" dev meta0
+    "${h[@]}" addr add "$E2E_SLIRP_V4/32" dev meta0
+    "${h[@]}" addr add "$E2E_META_V6/128" dev meta0 nodad
+    "${h[@]}" link set meta0 up
+    "${h[@]}" link set vh up
+    "${c[@]}" link set vc up
+    "${c[@]}" route add "$E2E_META_V4/32" via "$E2E_HOST_V4"
+    "${c[@]}" route add "$E2E_SLIRP_V4/32" via "$E2E_HOST_V4"
+    "${c[@]}" -6 route add "$E2E_META_V6/128" via "$E2E_HOST_V6"
+  } || e2e_die "configuring the test network"
+  if ! _e2e_wait_v6_ready "$E2E_HOST_NS" || ! _e2e_wait_v6_ready "$E2E_CT_NS"; then
+    e2e_die "IPv6 addresses stayed tentative"
+  fi
+}
+
+# Addresses are added with nodad, so they should never be tentative; wait in case they are.
+_e2e_wait_v6_ready() {
+  local ns=$1 i
+  for ((i = 0; i < 50; i++)); do
+    [[ -z $(ip -n "$ns" -6 addr show tentative) ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# e2e_in_netns NETNS-PATH COMMAND... — runs COMMAND with only the network namespace changed.
+# Never `ip netns exec`: it remounts /sys and hides /sys/fs/cgroup and /sys/fs/bpf.
+e2e_in_netns() {
+  local netns=$1
+  shift
+  nsenter --net="$netns" -- "$@"
+}
+
+# ---------------------------------------------------------------------------------------
+# Listeners: jail-probe listen in a netns, logging every arrival to a file.
+
+# e2e_listen NETNS-PATH tcp|udp ADDR PORT — sets E2E_LISTEN_LOG to the listener's log file.
+e2e_listen() {
+  local netns=$1 proto=$2 addr=$3 port=$4 n i pid
+  n=$((_E2E_LISTENERS += 1))
+  E2E_LISTEN_LOG=$E2E_RUN_DIR/logs/listen-$n-$proto-${addr//[:%]/_}-$port.log
+  local ready=$E2E_RUN_DIR/logs/listen-$n.ready
+  : >"$E2E_LISTEN_LOG"
+  nsenter --net="$netns" -- "$PROBE" listen "$proto" "$addr" "$port" "$E2E_LISTEN_LOG" \
+    >"$ready" 2>&1 &
+  pid=$!
+  e2e_defer "kill $pid; wait $pid"
+  for ((i = 0; i < 50; i++)); do
+    grep -q '^listening$' "$ready" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  e2e_die "listener $proto $addr $port did not start: $(cat "$ready")"
+}
+
+# Sends a marker from the listener's own netns and waits until it is logged. Arrivals are
+# handled in order, so afterwards everything sent before the marker is in the log.
+e2e_listener_barrier() {  # NETNS-PATH PROTO ADDR PORT LOG
+  local netns=$1 proto=$2 addr=$3 port=$4 log=$5 tag i
+  tag=barrier-$RANDOM$RANDOM
+  nsenter --net="$netns" -- "$PROBE" connect "$proto" "$addr" "$port" "$tag" >/dev/null 2>&1 ||
+    e2e_die "barrier probe to $proto $addr $port failed"
+  for ((i = 0; i < 50; i++)); do
+    e2e_logged "$log" "$tag" && return 0
+    sleep 0.1
+  done
+  e2e_die "listener $proto $addr $port never logged its barrier"
+}
+
+e2e_logged() {  # LOG TAG — did a probe with TAG arrive?
+  sed -n 's/^[a-z]* [^ ]* [0-9]*: probe //p' "$1" | grep -qxF -- "$2"
+}
+
+# e2e_expect_arrival LOG TAG yes|no WHAT
+e2e_expect_arrival() {
+  local got=no
+  e2e_logged "$1" "$2" && got=yes
+  local says="arrived at the listener"
+  [[ $3 == no ]] && says="did not arrive at the listener"
+  if [[ $got == "$3" ]]; then
+    e2e_pass "$4 $says"
+  else
+    e2e_fail "$4 $says: it did$([[ $got == no ]] && echo " not")"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------
+# runc bundles
+
+# e2e_make_bundle NAME NET ANNOTATION SCRIPT — sets E2E_BUNDLE to the bundle directory.
+#   NET:        host (share the fake host netns) | own (the container netns ojh-c-PID)
+#   ANNOTATION: value of jail.block-host, or "-" for no annotation
+#   SCRIPT:     shell script run by /bin/sh in the container
+e2e_make_bundle() {
+  local name=$1 net=$2 annotation=$3 script=$4
+  E2E_BUNDLE=$E2E_RUN_DIR/bundles/$name
+  mkdir -p "$E2E_BUNDLE"
+  (cd "$E2E_BUNDLE" && runc spec) || e2e_die "runc spec"
+  local annotations='{}'
+  if [[ $annotation != - ]]; then
+    annotations=$(jq -cn --arg v "$annotation" '{"jail.block-host": $v}')
+  fi
+  local netns_path=
+  [[ $net == own ]] && netns_path=$E2E_CT_NETNS
+  _e2e_jq_inplace "$E2E_BUNDLE/config.json" \
+    --arg script "$script" --arg rootfs "$E2E_ROOTFS" --arg host "$name" \
+    --arg netns "$netns_path" --argjson annotations "$annotations" '
+    .process.args = ["/bin/sh", "-c", $script]
+    | .process.terminal = false
+    | .process.env += ["PATH=/bin"]
+    | .root = {path: $rootfs, readonly: true}
+    | .hostname = ($host | .[0:63])
+    | .linux.namespaces |= (map(select(.type != "network"))
+        + if $netns == "" then [] else [{type: "network", path: $netns}] end)
+    | .mounts += [{destination: "/tmp", type: "tmpfs", source: "tmpfs",
+                   options: ["nosuid", "nodev", "mode=1777"]}]
+    | if $annotations == {} then del(.annotations) else .annotations = $annotations end
+    ' || e2e_die "editing $E2E_BUNDLE/config.json"
+}
+
+# e2e_bundle_bind HOST-DIR CONTAINER-DIR — adds a read-write bind mount to E2E_BUNDLE.
+e2e_bundle_bind() {
+  _e2e_jq_inplace "$E2E_BUNDLE/config.json" --arg src "$1" --arg dst "$2" \
+    '.mounts += [{destination: $dst, type: "bind", source: $src, options: ["rbind", "rw"]}]' ||
+    e2e_die "adding bind mount $2"
+}
+
+# Wires the hooks of HOOKS_DIR into E2E_BUNDLE; call it after the last change to mounts or
+# annotations, as a runtime evaluates `when` against the final config.
+e2e_bundle_wire_hooks() {
+  local config=$E2E_BUNDLE/config.json
+  e2e_wire_hooks "$config" "$HOOKS_DIR" "$(jq -c '.annotations // {}' "$config")"
+}
+
+_e2e_jq_inplace() {
+  local file=$1
+  shift
+  jq "$@" "$file" >"$file.new" && mv "$file.new" "$file"
+}
+
+# e2e_wire_hooks CONFIG HOOKS_DIR ANNOTATIONS_JSON
+# Adds the hooks of HOOKS_DIR/*.json to CONFIG the way podman and CRI-O read hooks.d
+# (schema 1.0.0, pkg/hooks/1.0.0/when.go): files in name order; a hook applies when every
+# condition present in `when` holds (always, annotations, commands, hasBindMounts) and at
+# least one is present. An annotation condition holds when some annotation's key matches the
+# key regex and its value the value regex (unanchored, like Go's regexp.MatchString); a
+# commands condition when process.args[0] matches one of the regexes. The hook's
+# path/args/env/timeout are appended to config.hooks[stage] for each stage in `stages`.
+e2e_wire_hooks() {
+  local config=$1 hooks_dir=$2 annotations=$3 file applies stages
+  local files=()
+  [[ -d $hooks_dir ]] || e2e_die "hooks.d directory $hooks_dir missing"
+  while IFS= read -r -d '' file; do files+=("$file"); done \
+    < <(find "$hooks_dir" -maxdepth 1 -name '*.json' -print0 | sort -z)
+  ((${#files[@]} > 0)) || e2e_die "no *.json in $hooks_dir"
+  for file in "${files[@]}"; do
+    jq -e '.version == "1.0.0" and (.hook.path | type == "string" and startswith("/"))
+           and (.stages | type == "array" and length > 0)' "$file" >/dev/null ||
+      e2e_die "$file: not a hooks.d 1.0.0 file with an absolute hook.path and stages"
+    [[ -x $(jq -r '.hook.path' "$file") ]] || e2e_die "$file: hook.path is not an executable"
+    applies=$(jq -n --slurpfile config "$config" --slurpfile hookfile "$file" \
+      --argjson ann "$annotations" '
+      ($hookfile[0].when // {}) as $when
+      | $config[0] as $c
+      | [ if $when.always != null then $when.always == true else empty end,
+          if $when.hasBindMounts != null then
+            $when.hasBindMounts == any($c.mounts[]?;
+              .type == "bind" or any(.options[]?; . == "bind" or . == "rbind"))
+          else empty end,
+          ( ($when.annotations // {}) | to_entries[] | . as $pattern
+            | any($ann | to_entries[];
+                  (.key | test($pattern.key)) and (.value | test($pattern.value))) ),
+          if ($when.commands // []) != [] then
+            ($c.process.args[0] // "") as $cmd | any($when.commands[]; . as $re | $cmd | test($re))
+          else empty end
+        ]
+      | length > 0 and all(.[]; .)') || e2e_die "evaluating $file"
+    stages=$(jq -r '.stages | join(",")' "$file")
+    if [[ $applies != true ]]; then
+      e2e_log "hooks.d: $(basename "$file"): when does not match, not wired"
+      continue
+    fi
+    _e2e_jq_inplace "$config" --slurpfile hookfile "$file" '
+      $hookfile[0] as $h
+      | reduce $h.stages[] as $stage (.;
+          .hooks[$stage] += [$h.hook | {path, args, env, timeout}
+                              | with_entries(select(.value != null))])
+      ' || e2e_die "wiring $file into $config"
+    e2e_log "hooks.d: $(basename "$file"): wired at $stages"
+  done
+}
+
+# ---------------------------------------------------------------------------------------
+# Running containers: runc itself runs in the fake host netns (the hook's "host"), with a
+# private state root. Every container is deleted at exit.
+
+e2e_runc() {
+  nsenter --net="$E2E_HOST_NETNS" -- runc --root "$E2E_RUNC_ROOT" "$@"
+}
+
+# e2e_runc_run ID BUNDLE OUTFILE — foreground `runc run`; returns runc's exit status.
+e2e_runc_run() {
+  local id=$1 bundle=$2 out=$3 rc=0
+  e2e_defer "e2e_runc delete -f '$id'"
+  e2e_runc run --bundle "$bundle" "$id" </dev/null >"$out" 2>&1 || rc=$?
+  return "$rc"
+}
+
+# e2e_expect_line FILE LINE DESCRIPTION — FILE has LINE exactly.
+e2e_expect_line() {
+  if grep -qxF -- "$2" "$1"; then
+    e2e_pass "$3"
+  else
+    local got
+    got=$(grep -F -- "${2%%: *}:" "$1" | head -n 1)
+    e2e_fail "$3 (expected '$2', got '${got:-nothing}')"
+  fi
+}
