@@ -36,6 +36,10 @@
  *   sendto(169.254.169.254:80) unconnected    -> DENY_METADATA (sendmsg4 program)
  *   connect(1.1.1.1)                          -> ALLOW (not the host)
  *
+ * Which program sees what: connect() of an AF_INET6 socket to ::ffff:a.b.c.d reaches
+ * connect6 (judged here as a.b.c.d), while an unconnected sendto() of that socket to
+ * ::ffff:a.b.c.d is handed by the kernel to the IPv4 UDP path and reaches sendmsg4.
+ *
  * In audit mode (OJH_POLICY_AUDIT) the verdict is counted but the operation is allowed.
  *
  * LPM keys carry the policy id (the container's cgroup id) in front of the address, so the

@@ -134,8 +134,13 @@ e2e_busybox() {
   return 1
 }
 
+# The visible cgroup2 mount: fields after " - " give the type; the mount root must be "/"
+# (inside a cgroup namespace an older mount shows "/.." and may be covered by a newer one,
+# so the last match wins).
 e2e_cgroup2_mount() {
-  awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo | grep .
+  awk '{ for (i = 7; $i != "-"; i++) {} }
+       $(i + 1) == "cgroup2" && $4 == "/" { mount = $5 }
+       END { if (mount == "") exit 1; print mount }' /proc/self/mountinfo
 }
 
 # ---------------------------------------------------------------------------------------
@@ -264,33 +269,43 @@ e2e_setup_network() {
   ip netns add "$E2E_CT_NS" || e2e_die "ip netns add $E2E_CT_NS"
   e2e_defer "ip netns del '$E2E_CT_NS'"
 
-  local h=(ip -n "$E2E_HOST_NS") c=(ip -n "$E2E_CT_NS")
-  {
-    "${h[@]}" link set lo up
-    "${c[@]}" link set lo up
-    "${h[@]}" link add vh type veth peer name vc netns "$E2E_CT_NS"
-    "${h[@]}" link set vh addrgenmode none
-    "${c[@]}" link set vc addrgenmode none
-    "${h[@]}" addr add "$E2E_HOST_V4/24" dev vh
-    "${h[@]}" addr add "$E2E_HOST_V6/64" dev vh nodad
-    "${h[@]}" addr add "$E2E_HOST_LL/64" dev vh nodad
-    "${c[@]}" addr add "$E2E_CT_V4/24" dev vc
-    "${c[@]}" addr add "$E2E_CT_V6/64" dev vc nodad
-    "${c[@]}" addr add fe80::2/64 dev vc nodad
-    "${h[@]}" link add meta0 type dummy
-    "${h[@]}" addr add "$E2E_META_V4/32" dev meta0
-    "${h[@]}" addr add "$E2E_SLIRP_V4/32" dev meta0
-    "${h[@]}" addr add "$E2E_META_V6/128" dev meta0 nodad
-    "${h[@]}" link set meta0 up
-    "${h[@]}" link set vh up
-    "${c[@]}" link set vc up
-    "${c[@]}" route add "$E2E_META_V4/32" via "$E2E_HOST_V4"
-    "${c[@]}" route add "$E2E_SLIRP_V4/32" via "$E2E_HOST_V4"
-    "${c[@]}" -6 route add "$E2E_META_V6/128" via "$E2E_HOST_V6"
-  } || e2e_die "configuring the test network"
+  _e2e_ip "$E2E_HOST_NS" link set lo up
+  _e2e_ip "$E2E_CT_NS" link set lo up
+  _e2e_ip "$E2E_HOST_NS" link add vh type veth peer name vc netns "$E2E_CT_NS"
+  # Only the addresses below; no autoconfigured link-local with DAD to wait for.
+  _e2e_ip "$E2E_HOST_NS" link set vh addrgenmode none
+  _e2e_ip "$E2E_CT_NS" link set vc addrgenmode none
+  _e2e_ip "$E2E_HOST_NS" addr add "$E2E_HOST_V4/24" dev vh
+  _e2e_ip "$E2E_HOST_NS" addr add "$E2E_HOST_V6/64" dev vh nodad
+  _e2e_ip "$E2E_HOST_NS" addr add "$E2E_HOST_LL/64" dev vh nodad
+  _e2e_ip "$E2E_CT_NS" addr add "$E2E_CT_V4/24" dev vc
+  _e2e_ip "$E2E_CT_NS" addr add "$E2E_CT_V6/64" dev vc nodad
+  _e2e_ip "$E2E_CT_NS" addr add fe80::2/64 dev vc nodad
+  # The metadata-like addresses live on a dummy; kernels without the dummy driver get
+  # them on the fake host's lo, which is just as much "the host".
+  E2E_META_DEV=meta0
+  if ! ip -n "$E2E_HOST_NS" link add meta0 type dummy 2>/dev/null; then
+    E2E_META_DEV=lo
+    e2e_log "no dummy interfaces in this kernel: metadata addresses go on the fake host's lo"
+  fi
+  _e2e_ip "$E2E_HOST_NS" addr add "$E2E_META_V4/32" dev "$E2E_META_DEV"
+  _e2e_ip "$E2E_HOST_NS" addr add "$E2E_SLIRP_V4/32" dev "$E2E_META_DEV"
+  _e2e_ip "$E2E_HOST_NS" addr add "$E2E_META_V6/128" dev "$E2E_META_DEV" nodad
+  _e2e_ip "$E2E_HOST_NS" link set "$E2E_META_DEV" up
+  _e2e_ip "$E2E_HOST_NS" link set vh up
+  _e2e_ip "$E2E_CT_NS" link set vc up
+  _e2e_ip "$E2E_CT_NS" route add "$E2E_META_V4/32" via "$E2E_HOST_V4"
+  _e2e_ip "$E2E_CT_NS" route add "$E2E_SLIRP_V4/32" via "$E2E_HOST_V4"
+  _e2e_ip "$E2E_CT_NS" -6 route add "$E2E_META_V6/128" via "$E2E_HOST_V6"
   if ! _e2e_wait_v6_ready "$E2E_HOST_NS" || ! _e2e_wait_v6_ready "$E2E_CT_NS"; then
     e2e_die "IPv6 addresses stayed tentative"
   fi
+}
+
+_e2e_ip() {  # NETNS IP-ARGS...
+  local ns=$1
+  shift
+  ip -n "$ns" "$@" || e2e_die "ip -n $ns $*"
 }
 
 # Addresses are added with nodad, so they should never be tentative; wait in case they are.
@@ -324,7 +339,7 @@ e2e_listen() {
   nsenter --net="$netns" -- "$PROBE" listen "$proto" "$addr" "$port" "$E2E_LISTEN_LOG" \
     >"$ready" 2>&1 &
   pid=$!
-  e2e_defer "kill $pid; wait $pid"
+  e2e_defer "kill $pid; wait $pid || true"
   for ((i = 0; i < 50; i++)); do
     grep -q '^listening$' "$ready" && return 0
     kill -0 "$pid" 2>/dev/null || break

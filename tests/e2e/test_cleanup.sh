@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Enforcement lives exactly as long as the container: createRuntime pins four cgroup links
+# (connect4/6, sendmsg4/6) on the container's own cgroup; poststop removes the pins, which
+# detaches the links. Checked for the three ways a container ends under runc: create/start
+# then `runc delete`, `runc delete -f` of a running container, and a foreground `runc run`
+# (runc destroys the container itself). Afterwards the system's cgroup links and the
+# container's pin directory are back to what they were.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+e2e_require_root
+e2e_enter_isolated_view "$@"
+e2e_require_tools
+e2e_require_hooks
+e2e_init
+e2e_setup_network
+
+HOOK=$(e2e_hook_path createRuntime)
+CG2=$(e2e_cgroup2_mount) || e2e_die "no cgroup2 mount"
+
+cgroup_link_ids() {
+  bpftool -j link list | jq -c '[.[] | select(.type == "cgroup") | .id] | sort'
+}
+
+# Links that are not in the JSON list $1, as "attach_type cgroup_id" lines.
+new_cgroup_links() {
+  bpftool -j link list | jq -r --argjson before "$1" \
+    '.[] | select(.type == "cgroup" and (.id as $id | $before | index($id) | not))
+     | "\(.attach_type) \(.cgroup_id)"' | sort
+}
+
+container_cgroup_dir() {  # ID
+  local pid
+  pid=$(e2e_runc state "$1" | jq -r '.pid')
+  echo "$CG2$(sed -n 's/^0:://p' "/proc/$pid/cgroup")"
+}
+
+expect_enforced() {  # WHAT ID LINKS-BEFORE
+  local what=$1 id=$2 before=$3 cg cgid expected
+  cg=$(container_cgroup_dir "$id")
+  cgid=$(stat -c %i "$cg")
+  expected=$(printf '%s\n' cgroup_inet4_connect cgroup_inet6_connect cgroup_udp4_sendmsg \
+    cgroup_udp6_sendmsg | sed "s/\$/ $cgid/" | sort)
+  local got
+  got=$(new_cgroup_links "$before")
+  if [[ $got == "$expected" ]]; then
+    e2e_pass "$what: four new cgroup links, all on the container's cgroup ${cg#"$CG2"}"
+  else
+    e2e_fail "$what: new cgroup links are [${got//$'\n'/, }], expected [${expected//$'\n'/, }]"
+  fi
+  local pins
+  pins=$(ls "$PIN_DIR/v1/containers/$id" 2>/dev/null | sort | tr '\n' ' ')
+  e2e_check "$what: pins connect4 connect6 sendmsg4 sendmsg6 under $PIN_DIR/v1/containers/$id" \
+    test "$pins" == "connect4 connect6 sendmsg4 sendmsg6 "
+  e2e_check "$what: '$(basename "$HOOK") status' lists the container" \
+    grep -qF -- "$id" <(e2e_hook status 2>&1)
+}
+
+expect_cleaned() {  # WHAT ID LINKS-BEFORE
+  local what=$1 id=$2 before=$3 after
+  e2e_check "$what: the container's pin directory is gone" \
+    test ! -e "$PIN_DIR/v1/containers/$id"
+  after=$(cgroup_link_ids)
+  if [[ $after == "$before" ]]; then
+    e2e_pass "$what: cgroup links are back to what they were ($before)"
+  else
+    e2e_fail "$what: cgroup links were $before before, are $after after"
+  fi
+  e2e_check "$what: '$(basename "$HOOK") status' no longer lists the container" \
+    bash -c '! grep -qF -- "$1" <("${@:2}" 2>&1)' _ "$id" "$HOOK" status
+}
+
+e2e_hook() { "$HOOK" "$@"; }
+
+wait_stopped() {  # ID
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $(e2e_runc state "$1" | jq -r .status) == stopped ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# 1. runc create (createRuntime runs) → checks → start → exits → runc delete (poststop).
+case_delete() {
+  local id=ojh-cl-$$-delete before
+  before=$(cgroup_link_ids)
+  e2e_make_bundle cleanup-delete host true "echo container-ran"
+  e2e_bundle_wire_hooks
+  e2e_defer "e2e_runc delete -f '$id'"
+  if ! e2e_runc create --bundle "$E2E_BUNDLE" "$id" </dev/null >"$E2E_RUN_DIR/delete.out" 2>&1
+  then
+    e2e_fail "create/delete: runc create failed: $(tail -n 2 "$E2E_RUN_DIR/delete.out")"
+    return
+  fi
+  expect_enforced create/delete "$id" "$before"
+  e2e_runc start "$id"
+  e2e_check "create/delete: the container ran and stopped" wait_stopped "$id"
+  e2e_check "create/delete: runc delete succeeded" e2e_runc delete "$id"
+  expect_cleaned create/delete "$id" "$before"
+}
+
+# 2. A running container removed with runc delete -f.
+case_force_delete() {
+  local id=ojh-cl-$$-force before
+  before=$(cgroup_link_ids)
+  e2e_make_bundle cleanup-force host true "echo container-ran; sleep 60"
+  e2e_bundle_wire_hooks
+  e2e_defer "e2e_runc delete -f '$id'"
+  if ! e2e_runc run --detach --bundle "$E2E_BUNDLE" "$id" </dev/null \
+    >"$E2E_RUN_DIR/force.out" 2>&1; then
+    e2e_fail "delete -f: runc run --detach failed: $(tail -n 2 "$E2E_RUN_DIR/force.out")"
+    return
+  fi
+  expect_enforced "delete -f" "$id" "$before"
+  e2e_check "delete -f: runc delete -f succeeded" e2e_runc delete -f "$id"
+  expect_cleaned "delete -f" "$id" "$before"
+}
+
+# 3. Foreground runc run: runc destroys the container (and runs poststop) when it exits.
+case_run() {
+  local id=ojh-cl-$$-run before
+  before=$(cgroup_link_ids)
+  e2e_make_bundle cleanup-run host true \
+    "ls /proc >/dev/null; echo container-ran"
+  e2e_bundle_wire_hooks
+  e2e_check "runc run: the container ran" e2e_runc_run "$id" "$E2E_BUNDLE" "$E2E_RUN_DIR/run.out"
+  expect_cleaned "runc run" "$id" "$before"
+}
+
+case_delete
+case_force_delete
+case_run
+
+e2e_finish
