@@ -14,6 +14,8 @@ namespace ojh {
 struct Cgroup2Mount {
   std::string mount_point;  // e.g. /sys/fs/cgroup or /sys/fs/cgroup/unified on hybrid hosts
   std::string root;         // the cgroup shown at mount_point; "/" unless bind-mounted or namespaced
+
+  bool operator==(const Cgroup2Mount&) const = default;
 };
 
 // The first cgroup2 line of a /proc/<pid>/mountinfo text whose mount is reachable through
@@ -29,6 +31,8 @@ std::optional<std::string> unified_cgroup_path(std::string_view proc_pid_cgroup)
 struct CgroupTarget {
   std::string path;     // relative to the cgroup2 root, e.g. /user.slice/x
   std::string fs_path;  // the cgroup's directory, e.g. /sys/fs/cgroup/user.slice/x
+
+  bool operator==(const CgroupTarget&) const = default;
 };
 
 // Picks the container's cgroup to attach to. Security checks, each an ojh::Error: the root

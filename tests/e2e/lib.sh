@@ -213,6 +213,15 @@ e2e_enter_isolated_view() {
 # Work directory, rootfs, runc state
 
 e2e_init() {
+  e2e_make_workdir
+  E2E_RUNC_ROOT=$E2E_RUN_DIR/runc
+  E2E_ROOTFS=$E2E_RUN_DIR/rootfs
+  mkdir -p "$E2E_RUNC_ROOT" "$E2E_RUN_DIR/bundles"
+  e2e_make_rootfs "$E2E_ROOTFS"
+}
+
+# Sets E2E_RUN_DIR, removed at exit unless E2E_KEEP_WORK is set.
+e2e_make_workdir() {
   [[ $E2E_VIEW == host ]] && e2e_reap_stale
   local base=${E2E_WORK:-/tmp}
   mkdir -p "$base"
@@ -222,10 +231,7 @@ e2e_init() {
   else
     e2e_log "keeping work directory $E2E_RUN_DIR"
   fi
-  E2E_RUNC_ROOT=$E2E_RUN_DIR/runc
-  E2E_ROOTFS=$E2E_RUN_DIR/rootfs
-  mkdir -p "$E2E_RUNC_ROOT" "$E2E_RUN_DIR/bundles" "$E2E_RUN_DIR/logs"
-  e2e_make_rootfs "$E2E_ROOTFS"
+  mkdir -p "$E2E_RUN_DIR/logs"
 }
 
 e2e_make_rootfs() {
@@ -425,6 +431,18 @@ e2e_bundle_bind() {
 e2e_bundle_wire_hooks() {
   local config=$E2E_BUNDLE/config.json
   e2e_wire_hooks "$config" "$HOOKS_DIR" "$(jq -c '.annotations // {}' "$config")"
+}
+
+# e2e_hook_path STAGE — hook.path of the hooks.d file that runs at STAGE.
+e2e_hook_path() {
+  local file
+  for file in "$HOOKS_DIR"/*.json; do
+    if jq -e --arg stage "$1" '.stages | index($stage)' "$file" >/dev/null; then
+      jq -r '.hook.path' "$file"
+      return 0
+    fi
+  done
+  e2e_die "no hook for stage $1 in $HOOKS_DIR"
 }
 
 _e2e_jq_inplace() {

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs every Debian 12 package the build, the tests and the demo need. Idempotent.
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config clang llvm
+  libbpf-dev bpftool libcap-ng-dev rapidjson-dev libboost-program-options-dev catch2
+  runc busybox-static iproute2 jq
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

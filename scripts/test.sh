@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The whole test suite: unit (no privilege), bpf (root, real kernel), e2e (root, real runc
+# containers in test-made network namespaces). Installs dependencies and builds first.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$top/build}
+"$top/scripts/deps.sh"
+"$top/scripts/build.sh"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+ctest --test-dir "$build" --output-on-failure "$@" 2>&1 | tee "$log" || status=$?
+# A skip is not a pass: where the machine can run every tier (CI), any skip fails the run.
+if [[ "${OJH_REQUIRE_ALL_TIERS:-0}" == 1 ]] && grep -q '\*\*\*Skipped' "$log"; then
+  echo "test.sh: some tests were skipped, but OJH_REQUIRE_ALL_TIERS=1 demands every tier" >&2
+  status=1
+fi
+exit "$status"
