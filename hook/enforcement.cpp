@@ -100,9 +100,17 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
   // Idempotence: a complete set of live links on this very cgroup means a previous run
   // succeeded; refresh its rules and policy rather than attaching twice.
   if (complete_pin_set(final_dir) && live_link_cgroup_id(final_dir) == cgroup.id) {
-    rules.erase(cgroup.id);
-    rules.insert(cgroup.id, req.rules);
-    write_policy(objs, cgroup.id, req);
+    try {
+      rules.erase(cgroup.id);
+      rules.insert(cgroup.id, req.rules);
+      write_policy(objs, cgroup.id, req);
+    } catch (...) {
+      // Half the rules would be a silent gap: take everything down, the runtime then
+      // refuses to start the container.
+      remove_pin_dir(final_dir);
+      rules.erase(cgroup.id);
+      throw;
+    }
     return {cgroup.id, true};
   }
   // Anything else under that name is stale (container id reused, half-made): drop it.

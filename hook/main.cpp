@@ -63,13 +63,16 @@ int main(int argc, char** argv) {
     if (command == "create-runtime") return ojh::run_create_runtime(opts, container_id);
     if (command == "poststop") return ojh::run_poststop(opts, container_id);
     if (command == "status") return ojh::run_status(opts);
-    std::fprintf(stderr, "oci-jail-hook: unknown command \"%s\" (try --help)\n", command.c_str());
+    if (command.empty())
+      std::fprintf(stderr, "oci-jail-hook: missing command (try --help)\n");
+    else
+      std::fprintf(stderr, "oci-jail-hook: unknown command \"%s\" (try --help)\n",
+                   command.c_str());
     return 2;
   } catch (const ojh::Error& e) {
-    ojh::log_error(container_id.empty() ? "?" : container_id, e.what());
+    ojh::log_error(container_id, e.what());
   } catch (const std::exception& e) {
-    ojh::log_error(container_id.empty() ? "?" : container_id,
-                   std::string("unexpected error: ") + e.what());
+    ojh::log_error(container_id, std::string("unexpected error: ") + e.what());
   }
   return 1;
 }

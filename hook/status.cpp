@@ -84,7 +84,7 @@ void print_text(const std::vector<EnforcedContainer>& containers) {
   for (const EnforcedContainer& c : containers) {
     std::printf("%s: cgroup id %llu%s, mode %s, %zu links, %zu rules\n", c.id.c_str(),
                 static_cast<unsigned long long>(c.cgroup_id),
-                c.cgroup_alive ? "" : " (cgroup gone: run poststop or gc)",
+                c.cgroup_alive ? "" : " (cgroup gone: poststop did not run)",
                 c.policy.flags & OJH_POLICY_AUDIT ? "audit" : "enforce", c.links.size(),
                 c.rules.size());
     std::printf("  denied:");

@@ -31,7 +31,8 @@ std::string unescape_octal(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && i + 3 < text.size() && is_octal(text[i + 1]) && is_octal(text[i + 2]) && is_octal(text[i + 3])) {
+    if (text[i] == '\\' && i + 3 < text.size() && is_octal(text[i + 1]) && is_octal(text[i + 2]) &&
+        is_octal(text[i + 3])) {
       out += static_cast<char>(((text[i + 1] - '0') << 6) | ((text[i + 2] - '0') << 3) |
                                (text[i + 3] - '0'));
       i += 3;
@@ -165,8 +166,7 @@ CgroupTarget resolve_container_cgroup(std::string_view mountinfo,
   const std::string hook = checked_path(*hook_line, "hook's own cgroup path");
   const std::string root = checked_path(mount->root, "cgroup2 mount root");
   if (!mount->mount_point.starts_with('/')) {
-    throw Error("cgroup2 mount point " + quote_untrusted(mount->mount_point) +
-                " is not absolute");
+    throw Error("cgroup2 mount point " + quote_untrusted(mount->mount_point) + " is not absolute");
   }
 
   if (path == "/") {
@@ -184,18 +184,18 @@ CgroupTarget resolve_container_cgroup(std::string_view mountinfo,
   }
 
   const std::string relative = root == "/" ? path : path.substr(root.size());
-  std::string fs_path = mount->mount_point;
-  if (fs_path.ends_with('/')) fs_path.pop_back();
-  fs_path += relative;
-  if (fs_path.empty()) fs_path = "/";
-  return CgroupTarget{path, fs_path};
+  std::string_view mount_point = mount->mount_point;
+  if (mount_point.ends_with('/')) mount_point.remove_suffix(1);
+  std::string fs_path = std::string(mount_point) + relative;
+  return CgroupTarget{path, fs_path.empty() ? std::string(1, '/') : std::move(fs_path)};
 }
 
 CgroupTarget resolve_container_cgroup_for_pid(pid_t pid, const std::string& proc_root) {
   if (pid <= 0) throw Error("state has no container pid");
   const std::string container =
       read_file_bounded(proc_root + "/" + std::to_string(pid) + "/cgroup", kMaxProcCgroupBytes);
-  const std::string mountinfo = read_file_bounded(proc_root + "/self/mountinfo", kMaxMountinfoBytes);
+  const std::string mountinfo =
+      read_file_bounded(proc_root + "/self/mountinfo", kMaxMountinfoBytes);
   const std::string hook = read_file_bounded(proc_root + "/self/cgroup", kMaxProcCgroupBytes);
   return resolve_container_cgroup(mountinfo, container, hook);
 }

@@ -13,7 +13,7 @@ namespace ojh {
 // The cgroup2 (unified) mount the hook sees: mountinfo field 5 and field 4, unescaped.
 struct Cgroup2Mount {
   std::string mount_point;  // e.g. /sys/fs/cgroup or /sys/fs/cgroup/unified on hybrid hosts
-  std::string root;         // the cgroup shown at mount_point; "/" unless bind-mounted or namespaced
+  std::string root;  // the cgroup shown at mount_point; "/" unless bind-mounted or namespaced
 
   bool operator==(const Cgroup2Mount&) const = default;
 };

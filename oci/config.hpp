@@ -12,8 +12,8 @@ namespace ojh {
 
 // The few parts of the bundle's config.json the hook needs.
 struct BundleConfig {
-  std::optional<std::string> cgroups_path;             // linux.cgroupsPath
-  bool has_network_namespace = false;                  // linux.namespaces has type "network"
+  std::optional<std::string> cgroups_path;            // linux.cgroupsPath
+  bool has_network_namespace = false;                 // linux.namespaces has type "network"
   std::optional<std::string> network_namespace_path;  // its "path", when it joins one
   Annotations annotations;
 };

@@ -73,7 +73,8 @@ void parse(std::string_view text, std::string_view what, unsigned max_depth,
   if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
     fail(what, "invalid at offset " + std::to_string(nul) + ": NUL byte");
   }
-  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  constexpr unsigned kFlags =
+      rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
   rapidjson::ParseResult result;
   bool too_deep = false;
   auto generator = [&](rapidjson::Document& target) {

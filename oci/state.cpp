@@ -16,8 +16,7 @@ namespace {
 
 constexpr std::string_view kWhat = "state JSON";
 constexpr std::size_t kMaxContainerIdChars = 128;
-constexpr std::array<std::string_view, 4> kStatuses = {"creating", "created", "running",
-                                                       "stopped"};
+constexpr std::array<std::string_view, 4> kStatuses = {"creating", "created", "running", "stopped"};
 static_assert(std::numeric_limits<pid_t>::max() == INT32_MAX, "pid parsing assumes a 32-bit pid_t");
 
 [[noreturn]] void fail(const std::string& message) {

@@ -119,6 +119,17 @@ e2e_require_hooks() {
   [[ -n $HOOKS_DIR && -d $HOOKS_DIR ]] ||
     e2e_skip "no hooks.d directory: set HOOK_PREFIX (cmake --install prefix) or HOOKS_DIR"
   compgen -G "$HOOKS_DIR/*.json" >/dev/null || e2e_skip "no hook JSON files in $HOOKS_DIR"
+  # An install into HOOK_PREFIX must point its JSON at its own binary, not at the configured
+  # prefix (a stale system copy would be tested instead).
+  if [[ -n $HOOK_PREFIX && $HOOKS_DIR -ef $HOOK_PREFIX/share/containers/oci/hooks.d ]]; then
+    local file path prefix
+    prefix=$(readlink -f "$HOOK_PREFIX")
+    for file in "$HOOKS_DIR"/*.json; do
+      path=$(jq -r '.hook.path // ""' "$file")
+      [[ $(readlink -f "$path") == "$prefix"/* ]] ||
+        e2e_die "$file: hook.path '$path' is outside HOOK_PREFIX $HOOK_PREFIX"
+    done
+  fi
 }
 
 # A static busybox; the rootfs has no libc.
@@ -181,6 +192,18 @@ e2e_reap_stale() {
   done
 }
 
+# On the host's layout the hook mounts bpffs at /sys/fs/bpf when nothing is mounted there;
+# undo that at exit when nothing but empty directories is left in it (a fresh bpffs holds the
+# kernel's progs.debug and maps.debug).
+_e2e_restore_bpffs_at_exit() {
+  mountpoint -q /sys/fs/bpf && return 0
+  e2e_defer 'if mountpoint -q /sys/fs/bpf &&
+      [[ -z $(find /sys/fs/bpf -mindepth 1 -not -type d -not -name "*.debug" -print -quit) ]]
+    then
+      find /sys/fs/bpf -mindepth 1 -depth -type d -delete && umount /sys/fs/bpf
+    fi'
+}
+
 # ---------------------------------------------------------------------------------------
 # Isolated view (defence in depth): the rest of the script runs in a test cgroup of its own,
 # with private mount and cgroup namespaces, cgroup2 mounted at /sys/fs/cgroup and a fresh
@@ -222,7 +245,10 @@ e2e_init() {
 
 # Sets E2E_RUN_DIR, removed at exit unless E2E_KEEP_WORK is set.
 e2e_make_workdir() {
-  [[ $E2E_VIEW == host ]] && e2e_reap_stale
+  if [[ $E2E_VIEW == host ]]; then
+    e2e_reap_stale
+    _e2e_restore_bpffs_at_exit
+  fi
   local base=${E2E_WORK:-/tmp}
   mkdir -p "$base"
   E2E_RUN_DIR=$(mktemp -d "$base/ojh-e2e-$E2E_TEST.XXXXXX")
@@ -342,6 +368,7 @@ e2e_listen() {
   E2E_LISTEN_LOG=$E2E_RUN_DIR/logs/listen-$n-$proto-${addr//[:%]/_}-$port.log
   local ready=$E2E_RUN_DIR/logs/listen-$n.ready
   : >"$E2E_LISTEN_LOG"
+  : >"$ready"
   nsenter --net="$netns" -- "$PROBE" listen "$proto" "$addr" "$port" "$E2E_LISTEN_LOG" \
     >"$ready" 2>&1 &
   pid=$!

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck disable=SC2317  # helpers below are called through e2e_check
 #
 # Enforcement lives exactly as long as the container: createRuntime pins four cgroup links
 # (connect4/6, sendmsg4/6) on the container's own cgroup; poststop removes the pins, which
@@ -52,7 +53,8 @@ expect_enforced() {  # WHAT ID LINKS-BEFORE
     e2e_fail "$what: new cgroup links are [${got//$'\n'/, }], expected [${expected//$'\n'/, }]"
   fi
   local pins
-  pins=$(ls "$PIN_DIR/v1/containers/$id" 2>/dev/null | sort | tr '\n' ' ')
+  pins=$(find "$PIN_DIR/v1/containers/$id" -mindepth 1 -printf '%f\n' 2>/dev/null | sort |
+    tr '\n' ' ')
   e2e_check "$what: pins connect4 connect6 sendmsg4 sendmsg6 under $PIN_DIR/v1/containers/$id" \
     test "$pins" == "connect4 connect6 sendmsg4 sendmsg6 "
   e2e_check "$what: 'oci-jail-hook status' lists the container" hook_status_lists "$id"

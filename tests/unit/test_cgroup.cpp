@@ -62,9 +62,9 @@ TEST_CASE("find_cgroup2_mount on real layouts", "[cgroup]") {
 TEST_CASE("find_cgroup2_mount unescapes octal escapes", "[cgroup]") {
   CHECK(ojh::find_cgroup2_mount(fixture("mountinfo-escaped")) ==
         ojh::Cgroup2Mount{"/run/my cgroup\tv2\\x", "/"});
-  CHECK(ojh::find_cgroup2_mount(
-            "40 1 0:40 /a\\012b /cg\\0 rw - cgroup2 none rw\n"
-            "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n") == ojh::Cgroup2Mount{"/cg\\0", "/a\nb"});
+  CHECK(ojh::find_cgroup2_mount("40 1 0:40 /a\\012b /cg\\0 rw - cgroup2 none rw\n"
+                                "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n") ==
+        ojh::Cgroup2Mount{"/cg\\0", "/a\nb"});
 }
 
 TEST_CASE("find_cgroup2_mount skips mounts that are covered", "[cgroup]") {
@@ -75,21 +75,33 @@ TEST_CASE("find_cgroup2_mount skips mounts that are covered", "[cgroup]") {
           ojh::Cgroup2Mount{"/sys/fs/cgroup", "/"});
   }
   SECTION("something mounted on top of the cgroup2 mount") {
-    CHECK_FALSE(ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-                                        "30 1 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
-                                        "31 30 0:31 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"));
+    CHECK_FALSE(
+        ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                                "30 1 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+                                "31 30 0:31 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"));
   }
   SECTION("a sibling mounted over a directory above it") {
-    CHECK_FALSE(ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-                                        "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
-                                        "30 20 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
-                                        "31 20 0:31 / /sys/fs rw - tmpfs tmpfs rw\n"));
+    CHECK_FALSE(
+        ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                                "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
+                                "30 20 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+                                "31 20 0:31 / /sys/fs rw - tmpfs tmpfs rw\n"));
   }
   SECTION("its parent is covered") {
-    CHECK_FALSE(ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-                                        "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
-                                        "30 20 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
-                                        "40 20 0:40 / /sys rw - sysfs sysfs rw\n"));
+    CHECK_FALSE(
+        ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                                "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
+                                "30 20 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+                                "40 20 0:40 / /sys rw - sysfs sysfs rw\n"));
+  }
+  SECTION("a mount further up is covered") {
+    // Hybrid layout with a fresh sysfs mounted over /sys: only the walk up the parents sees it.
+    CHECK_FALSE(
+        ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                                "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
+                                "25 20 0:25 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"
+                                "30 25 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+                                "40 20 0:40 / /sys rw - sysfs sysfs rw\n"));
   }
   SECTION("line order does not matter: moved mounts are listed before /") {
     CHECK(ojh::find_cgroup2_mount(
@@ -116,9 +128,10 @@ TEST_CASE("find_cgroup2_mount skips mounts that are covered", "[cgroup]") {
 
 TEST_CASE("find_cgroup2_mount reads the fstype after the separator", "[cgroup]") {
   // Optional fields (shared:N, master:N) come before " - "; the source may say cgroup2.
-  CHECK_FALSE(ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-                                      "30 1 0:30 / /x rw shared:1 - tmpfs cgroup2 rw\n"
-                                      "31 1 0:31 / /cgroup2 rw - cgroup cgroup2 rw,cpu\n"));
+  CHECK_FALSE(
+      ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                              "30 1 0:30 / /x rw shared:1 - tmpfs cgroup2 rw\n"
+                              "31 1 0:31 / /cgroup2 rw - cgroup cgroup2 rw,cpu\n"));
   CHECK_FALSE(ojh::find_cgroup2_mount(""));
   CHECK_FALSE(ojh::find_cgroup2_mount("cgroup2\n - cgroup2\n30 1 0:30 / /x - cgroup2\n"));
   CHECK(ojh::find_cgroup2_mount("30 1 0:30 / /x rw shared:1 master:2 - cgroup2 cgroup2 rw") ==
@@ -166,8 +179,8 @@ TEST_CASE("resolve_container_cgroup in the isolated test view", "[cgroup]") {
 }
 
 TEST_CASE("resolve_container_cgroup with an escaped mount point", "[cgroup]") {
-  const auto target = ojh::resolve_container_cgroup(fixture("mountinfo-escaped"), "0::/x/y\n",
-                                                    "0::/user.slice\n");
+  const auto target =
+      ojh::resolve_container_cgroup(fixture("mountinfo-escaped"), "0::/x/y\n", "0::/user.slice\n");
   CHECK(target.fs_path == "/run/my cgroup\tv2\\x/x/y");
 }
 
@@ -217,8 +230,7 @@ TEST_CASE("the hook's own cgroup and its ancestors are refused", "[cgroup]") {
           "cgroup shared with the host");
   }
   SECTION("an ancestor") {
-    CHECK(resolve_error(mountinfo, "0::/system.slice\n",
-                        "0::/system.slice/containerd.service\n") ==
+    CHECK(resolve_error(mountinfo, "0::/system.slice\n", "0::/system.slice/containerd.service\n") ==
           "container cgroup /system.slice contains the hook's own cgroup "
           "/system.slice/containerd.service; refusing to attach to a cgroup shared with the host");
     CHECK_THAT(resolve_error(mountinfo, "0::/a\n", "0::/a/b/c/d\n"),
@@ -234,8 +246,8 @@ TEST_CASE("the hook's own cgroup and its ancestors are refused", "[cgroup]") {
 
 TEST_CASE("malformed cgroup paths are refused", "[cgroup]") {
   const std::string mountinfo = fixture("mountinfo-v2");
-  for (const std::string path : {"/a/../b", "/..", "/../../x", "/a/..", "a/b", "", "/a//b", "/a/",
-                                 "//", "/./a", "/a/."}) {
+  for (const std::string path :
+       {"/a/../b", "/..", "/../../x", "/a/..", "a/b", "", "/a//b", "/a/", "//", "/./a", "/a/."}) {
     CAPTURE(path);
     CHECK_THAT(resolve_error(mountinfo, "0::" + path + "\n", "0::/user.slice\n"),
                StartsWith("container cgroup path \"") && Contains("is invalid"));
@@ -292,15 +304,15 @@ TEST_CASE("resolve_container_cgroup_for_pid reads a proc root", "[cgroup]") {
   }
   SECTION("the checks apply") {
     proc.write("self/cgroup", "0::/c1/runc\n");
-    CHECK_THAT(error_of([&] { ojh::resolve_container_cgroup_for_pid(1234, proc.root.string()); })
-                   .what(),
-               Contains("contains the hook's own cgroup /c1/runc"));
+    CHECK_THAT(
+        error_of([&] { ojh::resolve_container_cgroup_for_pid(1234, proc.root.string()); }).what(),
+        Contains("contains the hook's own cgroup /c1/runc"));
   }
   SECTION("no pid") {
     for (const pid_t pid : {0, -1}) {
       CHECK(std::string(error_of([&] {
-              ojh::resolve_container_cgroup_for_pid(pid, proc.root.string());
-            }).what()) == "state has no container pid");
+                          ojh::resolve_container_cgroup_for_pid(pid, proc.root.string());
+                        }).what()) == "state has no container pid");
     }
   }
   SECTION("a pid without a /proc entry") {

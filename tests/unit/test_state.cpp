@@ -125,8 +125,9 @@ TEST_CASE("status values", "[state]") {
     CHECK(ojh::parse_state(R"({"ociVersion":"1","id":"c","status":")" + status + R"("})").status ==
           status);
   }
-  CHECK(state_error(R"({"ociVersion":"1","id":"c","status":"paused"})") ==
-        R"(state JSON: status "paused" is invalid (expected creating, created, running or stopped))");
+  CHECK(
+      state_error(R"({"ociVersion":"1","id":"c","status":"paused"})") ==
+      R"(state JSON: status "paused" is invalid (expected creating, created, running or stopped))");
   for (const std::string status : {"", "Running", "running ", "stopped\\n", "stopped\\u0000"}) {
     CAPTURE(status);
     CHECK_THAT(state_error(R"({"ociVersion":"1","id":"c","status":")" + status + R"("})"),
@@ -139,7 +140,8 @@ TEST_CASE("malformed JSON is reported with its offset", "[state]") {
         "state JSON: invalid at offset 20: Missing a comma or '}' after an object member.");
   CHECK(state_error("") == "state JSON: invalid at offset 0: The document is empty.");
   CHECK_THAT(state_error("   \n"), StartsWith("state JSON: invalid at offset 4: "));
-  CHECK_THAT(state_error(R"({"ociVersion":'1.0'})"), StartsWith("state JSON: invalid at offset 14"));
+  CHECK_THAT(state_error(R"({"ociVersion":'1.0'})"),
+             StartsWith("state JSON: invalid at offset 14"));
   CHECK_THAT(state_error(state_with("") + " {}"),
              Contains("The document root must not be followed by other values."));
   CHECK_THAT(state_error(state_with(R"("x":NaN)")), StartsWith("state JSON: invalid at offset"));
@@ -199,8 +201,8 @@ TEST_CASE("members with wrong types", "[state]") {
 TEST_CASE("pid must be a non-negative integer that fits pid_t", "[state]") {
   CHECK(ojh::parse_state(state_with(R"("pid":1)")).pid == 1);
   CHECK(ojh::parse_state(state_with(R"("pid":2147483647)")).pid == 2147483647);
-  for (const std::string pid : {"-1", "-2147483648", "1.5", "6534.0", "1e3", R"("6534")", "true",
-                                "null", "[6534]", "{}"}) {
+  for (const std::string pid :
+       {"-1", "-2147483648", "1.5", "6534.0", "1e3", R"("6534")", "true", "null", "[6534]", "{}"}) {
     CAPTURE(pid);
     CHECK(state_error(state_with(R"("pid":)" + pid)) ==
           R"(state JSON: "pid" must be a non-negative integer)");
@@ -226,11 +228,10 @@ TEST_CASE("nesting deeper than 32 levels is refused without recursion", "[state]
   }
   SECTION("the limit itself") {
     // The state object is level 1, so 31 arrays inside it reach level 32.
-    CHECK_NOTHROW(ojh::parse_state(
-        state_with(R"("x":)" + std::string(31, '[') + std::string(31, ']'))));
-    CHECK_THAT(
-        state_error(state_with(R"("x":)" + std::string(32, '[') + std::string(32, ']'))),
-        StartsWith("state JSON: nested deeper than 32 levels"));
+    CHECK_NOTHROW(
+        ojh::parse_state(state_with(R"("x":)" + std::string(31, '[') + std::string(31, ']'))));
+    CHECK_THAT(state_error(state_with(R"("x":)" + std::string(32, '[') + std::string(32, ']'))),
+               StartsWith("state JSON: nested deeper than 32 levels"));
   }
 }
 
@@ -259,8 +260,9 @@ TEST_CASE("duplicate keys are refused", "[state]") {
             R"("annotations":{"jail.block-host":"false","x":"y","jail.block-host":"true"})")) ==
         R"(state JSON: duplicate annotation "jail.block-host")");
   // Keys differing only after an embedded NUL are different keys.
-  CHECK(ojh::parse_state(state_with(R"("annotations":{"k":"1","k\u0000":"2"})"))
-            .annotations.size() == 2);
+  CHECK(
+      ojh::parse_state(state_with(R"("annotations":{"k":"1","k\u0000":"2"})")).annotations.size() ==
+      2);
 }
 
 TEST_CASE("hostile container ids", "[state]") {
@@ -274,9 +276,9 @@ TEST_CASE("hostile container ids", "[state]") {
         "state JSON: container id \"" + std::string(64, 'a') +
             "...\" is invalid (1-128 chars of A-Z a-z 0-9 _ . + -)");
   // As JSON string literals.
-  for (const std::string id : {R"("a/b")", R"("")", R"(".")", R"("..")", R"("c 1")", R"(" c1")",
-                               R"("-x")", R"("_x")", R"(".hidden")", R"("c1/")", R"("c\\1")",
-                               "\"caf\xc3\xa9\"", R"("c1\t")", R"("c1\u002f")"}) {
+  for (const std::string id :
+       {R"("a/b")", R"("")", R"(".")", R"("..")", R"("c 1")", R"(" c1")", R"("-x")", R"("_x")",
+        R"(".hidden")", R"("c1/")", R"("c\\1")", "\"caf\xc3\xa9\"", R"("c1\t")", R"("c1\u002f")"}) {
     CAPTURE(id);
     CHECK_THAT(state_error(state_with("", id)), StartsWith("state JSON: container id \""));
   }
@@ -323,8 +325,7 @@ TEST_CASE("annotation values and bounds", "[state]") {
   CHECK(ojh::parse_state(state_with(R"("annotations":{")" + key256 + R"(":"v"})"))
             .annotations.count(key256) == 1);
   CHECK(state_error(state_with(R"("annotations":{")" + key256 + R"(k":"v"})")) ==
-        "state JSON: annotation key \"" + std::string(64, 'k') +
-            "...\" is longer than 256 bytes");
+        "state JSON: annotation key \"" + std::string(64, 'k') + "...\" is longer than 256 bytes");
 
   const std::string value4096(4096, 'v');
   CHECK(ojh::parse_state(state_with(R"("annotations":{"k":")" + value4096 + R"("})"))
@@ -363,7 +364,8 @@ TEST_CASE("read_state is bounded to kMaxStateBytes", "[state]") {
   }
   SECTION("a megabyte of annotations") {
     std::string members;
-    for (int i = 0; i < 20000; ++i) members += (i ? "," : "") + ("\"k" + std::to_string(i) + "\":\"v\"");
+    for (int i = 0; i < 20000; ++i)
+      members += (i ? "," : "") + ("\"k" + std::to_string(i) + "\":\"v\"");
     const int fd = memfd_with(state_with(R"("annotations":{)" + members + "}"));
     CHECK(std::string(error_of([&] { ojh::read_state(fd); }).what()) ==
           "state JSON larger than 65536 bytes");
@@ -380,7 +382,8 @@ TEST_CASE("quote_untrusted", "[state]") {
   CHECK(ojh::quote_untrusted("c1") == R"("c1")");
   CHECK(ojh::quote_untrusted("") == R"("")");
   CHECK(ojh::quote_untrusted("a\"b\\c") == R"("a\"b\\c")");
-  CHECK(ojh::quote_untrusted(std::string_view("\0\n\x1b\x7f\xff", 5)) == R"("\x00\x0a\x1b\x7f\xff")");
+  CHECK(ojh::quote_untrusted(std::string_view("\0\n\x1b\x7f\xff", 5)) ==
+        R"("\x00\x0a\x1b\x7f\xff")");
   CHECK(ojh::quote_untrusted(std::string(64, 'x')) == '"' + std::string(64, 'x') + '"');
   CHECK(ojh::quote_untrusted(std::string(65, 'x')) == '"' + std::string(64, 'x') + "...\"");
   CHECK(ojh::escape_untrusted("a b") == "a b");
@@ -419,8 +422,8 @@ TEST_CASE("runc config.json", "[config]") {
 
 TEST_CASE("config.json namespaces", "[config]") {
   auto config = [](const std::string& namespaces) {
-    return ojh::parse_bundle_config(R"({"ociVersion":"1.0.2","linux":{"namespaces":)" +
-                                    namespaces + "}}");
+    return ojh::parse_bundle_config(R"({"ociVersion":"1.0.2","linux":{"namespaces":)" + namespaces +
+                                    "}}");
   };
   SECTION("a new network namespace") {
     const auto c = config(R"([{"type":"pid"},{"type":"network"},{"type":"mount"}])");

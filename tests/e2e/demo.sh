@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# A two-minute demo of oci-jail-hook with a real runc container (run as root):
+#   HOOK_PREFIX=<cmake --install prefix> PROBE=<build>/tests/probe/jail-probe tests/e2e/demo.sh
+# It builds nothing. It makes a throw-away fake host (a network namespace with a service on
+# 127.0.0.1:8080), then runs the same busybox container, sharing that host's network, twice:
+# without the annotation and with jail.block-host=true. Everything is removed at the end.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+e2e_require_root
+e2e_enter_isolated_view "$@"
+e2e_require_tools
+e2e_require_hooks
+e2e_init
+e2e_setup_network 2>/dev/null
+
+PORT=8080
+say() { printf '%s\n' "$@"; }
+indent() { sed 's/^/    /'; }
+
+e2e_listen "$E2E_HOST_NETNS" tcp 127.0.0.1 "$PORT"
+SERVICE_LOG=$E2E_LISTEN_LOG
+
+CONTAINER_SCRIPT="
+echo '\$ jail-probe connect tcp 127.0.0.1 $PORT'
+jail-probe connect tcp 127.0.0.1 $PORT
+echo '\$ echo hello | nc -w 2 127.0.0.1 $PORT'
+echo hello | nc -w 2 127.0.0.1 $PORT && echo '(sent)'
+true"
+
+run_container() {  # NAME ANNOTATION
+  local out=$E2E_RUN_DIR/$1.out lines_before
+  lines_before=$(wc -l <"$SERVICE_LOG")
+  e2e_make_bundle "demo-$1" host "$2" "$CONTAINER_SCRIPT"
+  e2e_bundle_wire_hooks 2>/dev/null
+  say "  hooks in config.json: $(jq -c '.hooks // {} | map_values(map(.args | join(" ")))' \
+    "$E2E_BUNDLE/config.json")"
+  e2e_runc_run "demo-$1-$$" "$E2E_BUNDLE" "$out" || true
+  say "  inside the container:"
+  indent <"$out"
+  e2e_listener_barrier "$E2E_HOST_NETNS" tcp 127.0.0.1 "$PORT" "$SERVICE_LOG"
+  say "  the host's service on 127.0.0.1:$PORT received:"
+  tail -n +"$((lines_before + 1))" "$SERVICE_LOG" | grep -v ': probe barrier-' |
+    sed 's/^/    /' | grep . || say "    (nothing)"
+  DEMO_OUT=$out
+}
+
+say "oci-jail-hook demo"
+say "=================="
+say "A fake host: network namespace $E2E_HOST_NS, a service listening on 127.0.0.1:$PORT."
+say "A busybox container run by runc $(runc --version | awk 'NR == 1 { print $3 }') that" \
+  "shares the host's network namespace (like podman --network=host)."
+say "The hook is wired from $HOOKS_DIR, as podman or CRI-O would."
+say ""
+say "1. Without the annotation: the container reaches the host's loopback service."
+run_container open -
+grep -q ': reached$' "$DEMO_OUT" && open_ok=1 || open_ok=0
+say ""
+say "2. The same container with the annotation jail.block-host=true:"
+run_container jailed true
+grep -q ': blocked EPERM$' "$DEMO_OUT" && jailed_ok=1 || jailed_ok=0
+if [[ -e $PIN_DIR/v1/containers/demo-jailed-$$ ]]; then
+  say "  (the hook's pins for the deleted container are still there: poststop did not run?)"
+  jailed_ok=0
+fi
+say ""
+if ((open_ok && jailed_ok)); then
+  say "What happened: at the createRuntime stage runc ran oci-jail-hook, which attached cgroup" \
+    "BPF programs (connect4/6, sendmsg4/6) to the container's cgroup. connect() to the host" \
+    "now fails with EPERM (\"Operation not permitted\") before any packet leaves, so the" \
+    "service never saw the second container. When the container was deleted, the poststop" \
+    "hook removed the programs again."
+  exit 0
+fi
+say "Unexpected result: the first container should reach the service and the second should be" \
+  "blocked with EPERM. Work files: $E2E_RUN_DIR (set E2E_KEEP_WORK=1 to keep them)."
+exit 1
