@@ -12,10 +12,15 @@ namespace ojh {
 using Annotations = std::map<std::string, std::string>;
 
 // Bounds applied wherever annotations are parsed (state JSON, config.json). Annotations come
-// from whoever starts the container, so they are untrusted input.
-inline constexpr std::size_t kMaxAnnotations = 256;
-inline constexpr std::size_t kMaxAnnotationKeyBytes = 256;
-inline constexpr std::size_t kMaxAnnotationValueBytes = 4096;
+// from whoever starts the container, so they are untrusted input. Other tools' annotations
+// pass through unread and can be large (CRI-O packs every pod annotation into one JSON
+// value; kubectl's last-applied-configuration often exceeds 4 KiB), so only the count, the
+// key length (Kubernetes allows 253 + 1 + 63) and the whole input size bound them; values
+// in our own namespace (kJailAnnotationPrefix) are held to a tight limit.
+inline constexpr std::size_t kMaxAnnotations = 4096;
+inline constexpr std::size_t kMaxAnnotationKeyBytes = 512;
+inline constexpr std::size_t kMaxJailAnnotationValueBytes = 4096;
+inline constexpr std::string_view kJailAnnotationPrefix = "jail.";
 
 inline constexpr std::string_view kBlockHostAnnotation = "jail.block-host";
 

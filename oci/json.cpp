@@ -124,9 +124,10 @@ Annotations parse_annotations(const rapidjson::Value& object, std::string_view w
       fail(what, "annotation " + quote_untrusted(key) + " must be a string");
     }
     const std::string_view value = view(it->value);
-    if (value.size() > kMaxAnnotationValueBytes) {
+    if (key.substr(0, kJailAnnotationPrefix.size()) == kJailAnnotationPrefix &&
+        value.size() > kMaxJailAnnotationValueBytes) {
       fail(what, "annotation " + quote_untrusted(key) + " is longer than " +
-                     std::to_string(kMaxAnnotationValueBytes) + " bytes");
+                     std::to_string(kMaxJailAnnotationValueBytes) + " bytes");
     }
     if (!annotations.emplace(key, value).second) {
       fail(what, "duplicate annotation " + quote_untrusted(key));

@@ -29,7 +29,7 @@ inline std::string_view view(const rapidjson::Value& string) {
 }
 
 // An object of string values, within kMaxAnnotations / kMaxAnnotationKeyBytes /
-// kMaxAnnotationValueBytes and without duplicate keys.
+// kMaxJailAnnotationValueBytes and without duplicate keys.
 Annotations parse_annotations(const rapidjson::Value& object, std::string_view what);
 
 }  // namespace ojh::json

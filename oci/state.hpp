@@ -24,7 +24,8 @@ struct State {
   Annotations annotations;
 };
 
-inline constexpr std::size_t kMaxStateBytes = 64 * 1024;
+// Room for Kubernetes-sized annotation sets; the same bound as config.json.
+inline constexpr std::size_t kMaxStateBytes = 4 * 1024 * 1024;
 inline constexpr unsigned kMaxStateDepth = 32;
 
 // Throws ojh::Error ("state JSON: ...") for anything that is not a well-formed state.

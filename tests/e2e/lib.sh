@@ -173,35 +173,68 @@ e2e_remove_cgroup_tree() {  # kills what is left inside (all started by the test
 }
 
 e2e_reap_stale() {
-  local name pid cg2 cg
-  for name in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
-    [[ $name =~ ^ojh-[hc]-([0-9]+)$ ]] || continue
-    pid=${BASH_REMATCH[1]}
-    if _e2e_pid_dead "$pid"; then
-      e2e_log "removing netns $name left by dead run $pid"
-      ip netns del "$name" 2>/dev/null || true
-    fi
-  done
-  cg2=$(e2e_cgroup2_mount) || return 0
-  for cg in "$cg2"/ojh-e2e-*; do
+  local name pid cg2 cg dir id reaped_netns=0
+  cg2=$(e2e_cgroup2_mount) || cg2=
+  for cg in ${cg2:+"$cg2"/ojh-e2e-*}; do
     [[ -d $cg && $cg =~ -([0-9]+)$ ]] || continue
     if _e2e_pid_dead "${BASH_REMATCH[1]}"; then
       e2e_log "removing cgroup $cg left by dead run ${BASH_REMATCH[1]}"
       e2e_remove_cgroup_tree "$cg" || true
     fi
   done
+  for dir in "${E2E_WORK:-/tmp}"/ojh-e2e-*; do
+    [[ -d $dir && $dir =~ -([0-9]+)\.[^/]+$ ]] || continue
+    _e2e_pid_dead "${BASH_REMATCH[1]}" || continue
+    e2e_log "removing $dir and its containers, left by dead run ${BASH_REMATCH[1]}"
+    # Listeners of that run: their command line names a file in $dir (no PID reuse risk).
+    while read -r pid; do
+      if { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "$dir/"; then
+        kill "$pid" 2>/dev/null || true
+      fi
+    done < <(cat "$dir/pids" 2>/dev/null)
+    if [[ -d $dir/runc ]]; then
+      for id in $(runc --root "$dir/runc" list -q 2>/dev/null); do
+        runc --root "$dir/runc" delete -f "$id" >/dev/null 2>&1 || true
+      done
+    fi
+    rm -rf "$dir"
+  done
+  for name in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
+    [[ $name =~ ^ojh-[hc]-([0-9]+)$ ]] || continue
+    pid=${BASH_REMATCH[1]}
+    if _e2e_pid_dead "$pid"; then
+      e2e_log "removing netns $name left by dead run $pid"
+      ip netns del "$name" 2>/dev/null || true
+      reaped_netns=1
+    fi
+  done
+  if ((reaped_netns)) && mountpoint -q /run/netns && [[ -z $(ls -A /run/netns) ]]; then
+    umount /run/netns && rmdir /run/netns
+  fi
 }
 
-# On the host's layout the hook mounts bpffs at /sys/fs/bpf when nothing is mounted there;
-# undo that at exit when nothing but empty directories is left in it (a fresh bpffs holds the
-# kernel's progs.debug and maps.debug).
-_e2e_restore_bpffs_at_exit() {
-  mountpoint -q /sys/fs/bpf && return 0
-  e2e_defer 'if mountpoint -q /sys/fs/bpf &&
-      [[ -z $(find /sys/fs/bpf -mindepth 1 -not -type d -not -name "*.debug" -print -quit) ]]
-    then
-      find /sys/fs/bpf -mindepth 1 -depth -type d -delete && umount /sys/fs/bpf
-    fi'
+# On the host's layout the hook leaves its pin directory (shared programs and maps) and may
+# mount bpffs at /sys/fs/bpf. A test that found neither removes both at exit, once no
+# container is enforced any more (a fresh bpffs holds only progs.debug and maps.debug).
+_e2e_restore_pins_at_exit() {
+  local bpffs_was_mounted=0 pin_dir_existed=0
+  mountpoint -q /sys/fs/bpf && bpffs_was_mounted=1
+  [[ -e $PIN_DIR ]] && pin_dir_existed=1
+  e2e_defer "_e2e_restore_pins $bpffs_was_mounted $pin_dir_existed"
+}
+
+_e2e_restore_pins() {  # BPFFS-WAS-MOUNTED PIN-DIR-EXISTED
+  if (($2 == 0)) && [[ -d $PIN_DIR ]]; then
+    if [[ -z $(find "$PIN_DIR" -path '*/containers/*' -print -quit) ]]; then
+      rm -rf "$PIN_DIR"
+    else
+      e2e_log "leaving $PIN_DIR: containers are still enforced"
+    fi
+  fi
+  if (($1 == 0)) && mountpoint -q /sys/fs/bpf &&
+    [[ -z $(find /sys/fs/bpf -mindepth 1 -not -name '*.debug' -print -quit) ]]; then
+    umount /sys/fs/bpf
+  fi
 }
 
 # ---------------------------------------------------------------------------------------
@@ -221,14 +254,24 @@ e2e_enter_isolated_view() {
   e2e_defer "e2e_remove_cgroup_tree '$cg'"
   # The child joins $cg before unsharing, so its new cgroup namespace is rooted there. The
   # script itself then moves to a leaf ("launcher"): runc's containers become its siblings.
-  E2E_IN_VIEW=1 E2E_VIEW_CGROUP=$cg sh -c '
+  E2E_IN_VIEW=1 sh -c '
       echo $$ >"$0/cgroup.procs" && exec unshare --mount --cgroup --propagation private -- "$@"' \
     "$cg" sh -c '
       mount -t cgroup2 cgroup2 /sys/fs/cgroup &&
       mount -t bpf bpf /sys/fs/bpf &&
       mkdir /sys/fs/cgroup/launcher &&
       echo $$ >/sys/fs/cgroup/launcher/cgroup.procs &&
-      exec "$@"' e2e-view "$BASH" "$E2E_SCRIPT" "$@" || rc=$?
+      exec "$@"' e2e-view "$BASH" "$E2E_SCRIPT" "$@" &
+  # A signal to this wrapper goes to the test too, so that it cleans up before the cgroup
+  # is removed (which kills whatever is left in it).
+  local child=$!
+  trap 'kill -TERM '"$child"' 2>/dev/null' TERM HUP
+  trap 'kill -INT '"$child"' 2>/dev/null' INT
+  while :; do
+    rc=0
+    wait "$child" || rc=$?
+    kill -0 "$child" 2>/dev/null || break
+  done
   exit "$rc"
 }
 
@@ -247,11 +290,11 @@ e2e_init() {
 e2e_make_workdir() {
   if [[ $E2E_VIEW == host ]]; then
     e2e_reap_stale
-    _e2e_restore_bpffs_at_exit
+    _e2e_restore_pins_at_exit
   fi
   local base=${E2E_WORK:-/tmp}
   mkdir -p "$base"
-  E2E_RUN_DIR=$(mktemp -d "$base/ojh-e2e-$E2E_TEST.XXXXXX")
+  E2E_RUN_DIR=$(mktemp -d "$base/ojh-e2e-$E2E_TEST-$$.XXXXXX")
   if [[ -z ${E2E_KEEP_WORK:-} ]]; then
     e2e_defer "rm -rf '$E2E_RUN_DIR'"
   else
@@ -263,7 +306,7 @@ e2e_make_workdir() {
 e2e_make_rootfs() {
   local rootfs=$1 busybox applet
   busybox=$(e2e_busybox) || e2e_skip "no static busybox"
-  mkdir -p "$rootfs"/{bin,dev,proc,sys,tmp,etc,out}
+  mkdir -p "$rootfs"/{bin,dev,proc,sys,tmp,etc}
   cp "$busybox" "$rootfs/bin/busybox"
   for applet in sh sleep cat echo nc ip ls grep touch test kill true false mkdir; do
     ln -sf busybox "$rootfs/bin/$applet"
@@ -369,9 +412,11 @@ e2e_listen() {
   local ready=$E2E_RUN_DIR/logs/listen-$n.ready
   : >"$E2E_LISTEN_LOG"
   : >"$ready"
+  # nsenter itself, not a function: $! must be the listener's PID (nsenter execs it).
   nsenter --net="$netns" -- "$PROBE" listen "$proto" "$addr" "$port" "$E2E_LISTEN_LOG" \
     >"$ready" 2>&1 &
   pid=$!
+  echo "$pid" >>"$E2E_RUN_DIR/pids"
   e2e_defer "kill $pid; wait $pid || true"
   for ((i = 0; i < 50; i++)); do
     grep -q '^listening$' "$ready" && return 0
@@ -386,7 +431,7 @@ e2e_listen() {
 e2e_listener_barrier() {  # NETNS-PATH PROTO ADDR PORT LOG
   local netns=$1 proto=$2 addr=$3 port=$4 log=$5 tag i
   tag=barrier-$RANDOM$RANDOM
-  nsenter --net="$netns" -- "$PROBE" connect "$proto" "$addr" "$port" "$tag" >/dev/null 2>&1 ||
+  e2e_in_netns "$netns" "$PROBE" connect "$proto" "$addr" "$port" "$tag" >/dev/null 2>&1 ||
     e2e_die "barrier probe to $proto $addr $port failed"
   for ((i = 0; i < 50; i++)); do
     e2e_logged "$log" "$tag" && return 0
@@ -535,7 +580,7 @@ e2e_wire_hooks() {
 # private state root. Every container is deleted at exit.
 
 e2e_runc() {
-  nsenter --net="$E2E_HOST_NETNS" -- runc --root "$E2E_RUNC_ROOT" "$@"
+  e2e_in_netns "$E2E_HOST_NETNS" runc --root "$E2E_RUNC_ROOT" "$@"
 }
 
 # e2e_runc_run ID BUNDLE OUTFILE — foreground `runc run`; returns runc's exit status.

@@ -52,11 +52,18 @@ expect_enforced() {  # WHAT ID LINKS-BEFORE
   else
     e2e_fail "$what: new cgroup links are [${got//$'\n'/, }], expected [${expected//$'\n'/, }]"
   fi
-  local pins
-  pins=$(find "$PIN_DIR/v1/containers/$id" -mindepth 1 -printf '%f\n' 2>/dev/null | sort |
-    tr '\n' ' ')
-  e2e_check "$what: pins connect4 connect6 sendmsg4 sendmsg6 under $PIN_DIR/v1/containers/$id" \
-    test "$pins" == "connect4 connect6 sendmsg4 sendmsg6 "
+  # The four link pins, each a link on the container's cgroup (other files may sit beside).
+  local name link_cgroup
+  for name in connect4 connect6 sendmsg4 sendmsg6; do
+    link_cgroup=$(bpftool -j link show pinned "$PIN_DIR/v1/containers/$id/$name" 2>/dev/null |
+      jq -r '.cgroup_id // empty') || true
+    if [[ $link_cgroup == "$cgid" ]]; then
+      e2e_pass "$what: pin $name is a link on the container's cgroup"
+    else
+      e2e_fail "$what: pin $PIN_DIR/v1/containers/$id/$name: not a link on cgroup $cgid" \
+        "(got '${link_cgroup:-no such pin}')"
+    fi
+  done
   e2e_check "$what: 'oci-jail-hook status' lists the container" hook_status_lists "$id"
 }
 
