@@ -1,23 +1,31 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Kernel side of oci-jail-hook: cgroup sock_addr programs that refuse connect() and
- * sendmsg() towards the host. The rules are stated in block_host_abi.h; this file only
- * gathers the inputs (destination, netns, policy, rule lookup) and applies the verdict.
+ * sendmsg() towards the host, and a cgroup_skb egress backstop for every other kind of
+ * socket. The rules are stated in block_host_abi.h; this file only gathers the inputs
+ * (destination, netns, policy, rule and exception lookups) and applies the verdict.
  *
  * Loaded once per host and pinned; each container gets bpf_links of these programs on its
- * cgroup plus its own policy in the shared cgroup storage and rule tries.
+ * cgroup plus its own policy in the shared cgroup storage and rule maps.
  */
-#include <linux/bpf.h>
-#include <linux/in.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
 
 #include "block_host_abi.h"
 
 #define SOCK_ALLOW 1
-#define SOCK_DENY 0 /* the kernel turns this into EPERM for the application */
+#define SOCK_DENY 0 /* connect/sendmsg: the application gets EPERM */
+#define SKB_PASS 1
+#define SKB_DROP 0 /* the sending syscall gets EPERM for locally generated packets */
 
-/* Sized for ~64 rules per container over ~1000 containers per family; user space may
- * resize before load. */
+#define OJH_AF_INET 2
+#define OJH_AF_INET6 10
+
+/* Sized for ~64 rules per container over ~1000 containers per family. LPM tries and the
+ * hash map allocate per entry (BPF_F_NO_PREALLOC), so the size is a ceiling, not a cost. */
 struct {
   __uint(type, BPF_MAP_TYPE_LPM_TRIE);
   __type(key, struct ojh_lpm_key4);
@@ -34,6 +42,14 @@ struct {
   __uint(map_flags, BPF_F_NO_PREALLOC);
 } ojh_rules6 SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __type(key, struct ojh_exception_key);
+  __type(value, __u8);
+  __uint(max_entries, 65536);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+} ojh_allow SEC(".maps");
+
 /* A __u64 key (the cgroup id) makes the storage shared by all attach types of a cgroup. */
 struct {
   __uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);
@@ -47,75 +63,158 @@ struct {
   __type(value, struct ojh_counters);
 } ojh_counters SEC(".maps");
 
-static __always_inline int apply(const struct ojh_policy* policy, enum ojh_verdict verdict,
-                                 enum ojh_hook_kind hook) {
-  if (verdict == OJH_ALLOW) return SOCK_ALLOW;
+struct destination {
+  __u8 family;
+  __u8 protocol;
+  __u16 port_be;
+  __u8 addr[16];
+};
+
+static __always_inline int excepted(const struct ojh_policy* policy, const struct destination* d) {
+  struct ojh_exception_key key;
+  const int len = d->family == OJH_AF_INET ? 4 : 16;
+
+  ojh_exception_key_set(&key, policy->policy_id, d->protocol, d->family, d->port_be, d->addr, len);
+  if (bpf_map_lookup_elem(&ojh_allow, &key)) return 1;
+  ojh_exception_key_set(&key, policy->policy_id, d->protocol, 0, d->port_be, d->addr, 0);
+  return bpf_map_lookup_elem(&ojh_allow, &key) != 0;
+}
+
+static __always_inline enum ojh_verdict judge(const struct ojh_policy* policy, __u64 netns,
+                                              const struct destination* d) {
+  const struct ojh_rule* hit = 0;
+  int local;
+
+  if (d->family == OJH_AF_INET) {
+    struct ojh_lpm_key4 key;
+    local = ojh_is_loopback_or_unspec4(d->addr);
+    if (!local && policy->policy_id) {
+      ojh_key4_set(&key, policy->policy_id, d->addr, 32);
+      hit = bpf_map_lookup_elem(&ojh_rules4, &key);
+    }
+  } else {
+    struct ojh_lpm_key6 key;
+    local = ojh_is_loopback_or_unspec6(d->addr);
+    if (!local && policy->policy_id) {
+      ojh_key6_set(&key, policy->policy_id, d->addr, 128);
+      hit = bpf_map_lookup_elem(&ojh_rules6, &key);
+    }
+  }
+  enum ojh_verdict v = ojh_decide(policy, netns, local, hit);
+  if (v == OJH_ALLOW || v == OJH_DENY_UNINITIALIZED) return v;
+  return ojh_with_exception(v, excepted(policy, d));
+}
+
+/* Counts and turns the verdict into allow/deny; audit mode counts and allows.
+ * Each branch does its own atomic add, whose offset is an immediate of the instruction:
+ * the hook runs without CAP_PERFMON, and then the verifier (Spectre v1 hardening) rejects
+ * one pointer addition reached with different offsets on different paths, which is what
+ * the compiler makes of a shared `counter++` after a branch. */
+static __always_inline int permitted(const struct ojh_policy* policy, enum ojh_verdict v,
+                                     enum ojh_hook_kind hook) {
+  if (!ojh_is_denial(v)) return 1;
   struct ojh_counters* counters = bpf_get_local_storage(&ojh_counters, 0);
-  if (policy->flags & OJH_POLICY_AUDIT) {
-    counters->audited[hook]++;
-    return SOCK_ALLOW;
+  if ((policy->flags & OJH_POLICY_AUDIT) && v != OJH_DENY_UNINITIALIZED) {
+    __sync_fetch_and_add(&counters->audited[hook], 1);
+    asm volatile("" ::: "memory");
+    return 1;
   }
-  counters->denied[hook]++;
-  return SOCK_DENY;
+  __sync_fetch_and_add(&counters->denied[hook], 1);
+  asm volatile("" ::: "memory");
+  return 0;
 }
 
-static __always_inline int judge4(struct bpf_sock_addr* ctx, const __u8 addr[4],
-                                  enum ojh_hook_kind hook) {
-  const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
-  struct ojh_lpm_key4 key;
-  const struct ojh_rule* hit = 0;
-  int local = ojh_is_loopback_or_unspec4(addr);
-
-  if (!local && policy->policy_id) {
-    ojh_key4_set(&key, policy->policy_id, addr, 32);
-    hit = bpf_map_lookup_elem(&ojh_rules4, &key);
+/* IPv4-mapped IPv6 destinations are judged as the IPv4 address they carry. */
+static __always_inline void normalize(struct destination* d) {
+  __u8 a4[4];
+  if (d->family == OJH_AF_INET6 && ojh_v4_mapped(d->addr, a4)) {
+    d->family = OJH_AF_INET;
+    for (int i = 0; i < 16; i++) d->addr[i] = i < 4 ? a4[i] : 0;
   }
-  return apply(policy, ojh_decide(policy, bpf_get_netns_cookie(ctx), local, hit), hook);
 }
 
-static __always_inline int judge6(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
+static __always_inline int sock_addr4(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
   const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
-  struct ojh_lpm_key6 key;
-  const struct ojh_rule* hit = 0;
+  struct destination d = {.family = OJH_AF_INET, .protocol = (__u8)ctx->protocol};
+  __u32 ip = ctx->user_ip4;
+
+  d.port_be = (__u16)ctx->user_port;
+  __builtin_memcpy(d.addr, &ip, 4);
+  return permitted(policy, judge(policy, bpf_get_netns_cookie(ctx), &d), hook) ? SOCK_ALLOW
+                                                                               : SOCK_DENY;
+}
+
+static __always_inline int sock_addr6(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
+  const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
+  struct destination d = {.family = OJH_AF_INET6, .protocol = (__u8)ctx->protocol};
   __u32 words[4];
-  __u8 addr4[4];
 
   words[0] = ctx->user_ip6[0];
   words[1] = ctx->user_ip6[1];
   words[2] = ctx->user_ip6[2];
   words[3] = ctx->user_ip6[3];
-  const __u8* addr = (const __u8*)words;
-
-  /* Dual-stack sockets reach IPv4 destinations through here: judge them as IPv4. */
-  if (ojh_v4_mapped(addr, addr4)) return judge4(ctx, addr4, hook);
-
-  int local = ojh_is_loopback_or_unspec6(addr);
-  if (!local && policy->policy_id) {
-    ojh_key6_set(&key, policy->policy_id, addr, 128);
-    hit = bpf_map_lookup_elem(&ojh_rules6, &key);
-  }
-  return apply(policy, ojh_decide(policy, bpf_get_netns_cookie(ctx), local, hit), hook);
-}
-
-static __always_inline int judge_ctx4(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
-  __u32 ip = ctx->user_ip4;
-  return judge4(ctx, (const __u8*)&ip, hook);
+  d.port_be = (__u16)ctx->user_port;
+  __builtin_memcpy(d.addr, words, 16);
+  normalize(&d);
+  return permitted(policy, judge(policy, bpf_get_netns_cookie(ctx), &d), hook) ? SOCK_ALLOW
+                                                                               : SOCK_DENY;
 }
 
 SEC("cgroup/connect4")
-int ojh_connect4(struct bpf_sock_addr* ctx) { return judge_ctx4(ctx, OJH_HOOK_CONNECT4); }
+int ojh_connect4(struct bpf_sock_addr* ctx) { return sock_addr4(ctx, OJH_HOOK_CONNECT4); }
 
 SEC("cgroup/sendmsg4")
-int ojh_sendmsg4(struct bpf_sock_addr* ctx) { return judge_ctx4(ctx, OJH_HOOK_SENDMSG4); }
+int ojh_sendmsg4(struct bpf_sock_addr* ctx) { return sock_addr4(ctx, OJH_HOOK_SENDMSG4); }
 
 SEC("cgroup/connect6")
-int ojh_connect6(struct bpf_sock_addr* ctx) {
-  return judge6(ctx, OJH_HOOK_CONNECT6);
-}
+int ojh_connect6(struct bpf_sock_addr* ctx) { return sock_addr6(ctx, OJH_HOOK_CONNECT6); }
 
 SEC("cgroup/sendmsg6")
-int ojh_sendmsg6(struct bpf_sock_addr* ctx) {
-  return judge6(ctx, OJH_HOOK_SENDMSG6);
+int ojh_sendmsg6(struct bpf_sock_addr* ctx) { return sock_addr6(ctx, OJH_HOOK_SENDMSG6); }
+
+/* Reads destination, protocol and (for TCP/UDP) destination port of an outgoing packet;
+ * cgroup_skb data starts at the network header. Returns 0 for anything that is not IP. */
+static __always_inline int parse_packet(struct __sk_buff* skb, struct destination* d) {
+  __u32 l4 = 0;
+
+  if (skb->protocol == bpf_htons(ETH_P_IP)) {
+    __u8 vihl;
+    if (bpf_skb_load_bytes(skb, 0, &vihl, 1) || bpf_skb_load_bytes(skb, 9, &d->protocol, 1) ||
+        bpf_skb_load_bytes(skb, 16, d->addr, 4))
+      return 0;
+    d->family = OJH_AF_INET;
+    l4 = (vihl & 0x0f) * 4;
+  } else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+    if (bpf_skb_load_bytes(skb, 6, &d->protocol, 1) || bpf_skb_load_bytes(skb, 24, d->addr, 16))
+      return 0;
+    d->family = OJH_AF_INET6;
+    l4 = 40;
+    normalize(d);
+  } else {
+    return 0;
+  }
+  /* Exceptions name TCP/UDP ports; any other protocol (or an IPv6 extension header in
+   * front of the transport header) keeps port 0, which no exception carries. */
+  if (d->protocol == IPPROTO_TCP || d->protocol == IPPROTO_UDP)
+    bpf_skb_load_bytes(skb, l4 + 2, &d->port_be, 2);
+  return 1;
+}
+
+SEC("cgroup_skb/egress")
+int ojh_egress(struct __sk_buff* skb) {
+  struct bpf_sock* sk = skb->sk;
+  if (!sk) return SKB_PASS;
+  struct bpf_sock* full = bpf_sk_fullsock(sk);
+  /* Request and timewait minisockets only exist for TCP, which connect4/6 judged. */
+  if (!full) return SKB_PASS;
+  if (ojh_judged_by_sock_addr(full->type, full->protocol)) return SKB_PASS;
+
+  const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
+  struct destination d = {};
+  if (!parse_packet(skb, &d)) return SKB_PASS;
+  return permitted(policy, judge(policy, bpf_get_netns_cookie(skb), &d), OJH_HOOK_EGRESS)
+             ? SKB_PASS
+             : SKB_DROP;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

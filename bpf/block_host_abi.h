@@ -28,6 +28,11 @@
  *        OJH_RULE_METADATA   cloud metadata / rootless host  -> OJH_DENY_METADATA
  *        OJH_RULE_CIDR       extra blocked range              -> OJH_DENY_CIDR
  *   4. anything else                                         -> OJH_ALLOW
+ *   5. a denial from 2 or 3 is lifted when the policy has an exception for the protocol
+ *      (TCP/UDP), destination port and either the exact address or "any blocked address"
+ *                                                            -> OJH_ALLOW_EXCEPTION
+ *      Exceptions come from jail.block-host.allow and from the container's nameservers
+ *      (DNS, port 53). They never lift OJH_DENY_UNINITIALIZED.
  *
  * Examples, with the host netns cookie H and host address 10.88.0.1:
  *   connect(127.0.0.1) from netns H           -> DENY_LOOPBACK
@@ -35,6 +40,12 @@
  *   connect6(::ffff:10.88.0.1) from anywhere  -> DENY_HOST_ADDR
  *   sendto(169.254.169.254:80) unconnected    -> DENY_METADATA (sendmsg4 program)
  *   connect(1.1.1.1)                          -> ALLOW (not the host)
+ *
+ * The egress backstop (cgroup_skb) applies the same rules to every packet the container
+ * sends from a socket the sock_addr programs do not judge: raw, ICMP/ping, SCTP, anything
+ * but TCP stream and UDP datagram sockets (see ojh_judged_by_sock_addr). TCP and UDP
+ * sockets are left to connect/sendmsg so that replies on connections the host opened to
+ * the container (port forwarding) keep flowing.
  *
  * Which program sees what: connect() of an AF_INET6 socket to ::ffff:a.b.c.d reaches
  * connect6 (judged here as a.b.c.d), while an unconnected sendto() of that socket to
@@ -63,6 +74,7 @@ enum ojh_verdict {
   OJH_DENY_HOST_ADDR = 3,
   OJH_DENY_METADATA = 4,
   OJH_DENY_CIDR = 5,
+  OJH_ALLOW_EXCEPTION = 6,
 };
 
 enum ojh_rule_kind {
@@ -77,7 +89,8 @@ enum ojh_hook_kind {
   OJH_HOOK_CONNECT6 = 1,
   OJH_HOOK_SENDMSG4 = 2,
   OJH_HOOK_SENDMSG6 = 3,
-  OJH_HOOK_MAX = 4,
+  OJH_HOOK_EGRESS = 4, /* the cgroup_skb backstop */
+  OJH_HOOK_MAX = 5,
 };
 
 enum ojh_policy_flags {
@@ -104,6 +117,17 @@ struct ojh_rule {
   __u32 reserved;
 };
 
+/* Key of the exception hash map. family == 0 means "any blocked address" (addr all zero);
+ * IPv4 addresses use addr[0..3]. port is in network byte order. */
+struct ojh_exception_key {
+  __u32 policy_hi;
+  __u32 policy_lo;
+  __u8 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+  __u8 family;   /* AF_INET (2), AF_INET6 (10), or 0 for any */
+  __u16 port;
+  __u8 addr[16];
+};
+
 /* LPM trie keys: no padding may sit between prefixlen and the data, hence the split id. */
 struct ojh_lpm_key4 {
   __u32 prefixlen; /* 64 + IPv4 prefix length */
@@ -119,9 +143,7 @@ struct ojh_lpm_key6 {
   __u8 addr[16];
 };
 
-static inline int ojh_is_loopback_or_unspec4(const __u8 a[4]) {
-  return a[0] == 127 || a[0] == 0;
-}
+static inline int ojh_is_loopback_or_unspec4(const __u8 a[4]) { return a[0] == 127 || a[0] == 0; }
 
 static inline int ojh_is_loopback_or_unspec6(const __u8 a[16]) {
   __u8 head = 0;
@@ -152,6 +174,37 @@ static inline void ojh_key6_set(struct ojh_lpm_key6* k, __u64 policy_id, const _
   k->policy_hi = (__u32)(policy_id >> 32);
   k->policy_lo = (__u32)policy_id;
   for (int i = 0; i < 16; i++) k->addr[i] = a[i];
+}
+
+static inline void ojh_exception_key_set(struct ojh_exception_key* k, __u64 policy_id,
+                                         __u8 protocol, __u8 family, __u16 port_be,
+                                         const __u8* addr, int addr_len) {
+  k->policy_hi = (__u32)(policy_id >> 32);
+  k->policy_lo = (__u32)policy_id;
+  k->protocol = protocol;
+  k->family = family;
+  k->port = port_be;
+  for (int i = 0; i < 16; i++) k->addr[i] = i < addr_len ? addr[i] : 0;
+}
+
+/* Socket kinds whose traffic connect4/6 and sendmsg4/6 judge; the egress backstop lets
+ * their packets pass and judges every other socket's. Values as in <linux/in.h> and
+ * <linux/net.h>: SOCK_STREAM 1, SOCK_DGRAM 2, IPPROTO_TCP 6, IPPROTO_UDP 17,
+ * IPPROTO_UDPLITE 136. */
+static inline int ojh_judged_by_sock_addr(__u32 sock_type, __u32 protocol) {
+  if (sock_type == 1 && protocol == 6) return 1;
+  if (sock_type == 2 && (protocol == 17 || protocol == 136)) return 1;
+  return 0;
+}
+
+static inline int ojh_is_denial(enum ojh_verdict v) {
+  return v != OJH_ALLOW && v != OJH_ALLOW_EXCEPTION;
+}
+
+/* Step 5 of the spec: `excepted` is whether an exception matched the operation. */
+static inline enum ojh_verdict ojh_with_exception(enum ojh_verdict v, int excepted) {
+  if (v == OJH_ALLOW || v == OJH_DENY_UNINITIALIZED || !excepted) return v;
+  return OJH_ALLOW_EXCEPTION;
 }
 
 /* The decision itself: `loopback_or_unspec` is the classification of the destination (from

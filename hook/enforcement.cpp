@@ -39,8 +39,7 @@ OpenCgroup open_cgroup(const std::string& path) {
 std::uint64_t link_cgroup_id(int link_fd) {
   bpf_link_info info{};
   __u32 len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(link_fd, &info, &len) != 0)
-    throw Error("read bpf_link info", errno);
+  if (bpf_obj_get_info_by_fd(link_fd, &info, &len) != 0) throw Error("read bpf_link info", errno);
   return info.cgroup.cgroup_id;
 }
 
@@ -125,8 +124,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     for (const ProgramSpec& p : kPrograms) {
       const int prog = objs.programs[&p - kPrograms.data()].get();
       Fd link(bpf_link_create(prog, cgroup.fd.get(), p.attach_type, nullptr));
-      if (!link)
-        throw Error("attach " + std::string(p.name) + " to " + req.cgroup_fs_path, errno);
+      if (!link) throw Error("attach " + std::string(p.name) + " to " + req.cgroup_fs_path, errno);
       links.push_back(std::move(link));
       // The policy storage exists once the first link does; until it is written the
       // programs deny everything (policy_id == 0), so there is no open window.
@@ -158,6 +156,13 @@ bool release(const PinDir& pins, const SharedObjects& objs, const std::string& c
     return false;
   }
   const std::uint64_t cgroup_id = recorded_cgroup_id(dir);
+  // Unpinning alone frees the link from a kernel work item, a moment later; an explicit
+  // detach takes the programs off the cgroup before poststop returns.
+  for (const ProgramSpec& p : kPrograms) {
+    Fd link(bpf_obj_get((dir + "/" + std::string(p.name)).c_str()));
+    if (link && bpf_link_detach(link.get()) != 0 && errno != ENOLINK)
+      throw Error("detach " + std::string(p.name) + " link of container " + container_id, errno);
+  }
   remove_pin_dir(dir);
   if (cgroup_id) RuleMaps(objs.rules4.get(), objs.rules6.get()).erase(cgroup_id);
   return true;

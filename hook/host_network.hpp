@@ -10,7 +10,7 @@ namespace ojh {
 
 // An address of the host (the network namespace the runtime runs the hook in).
 struct HostAddress {
-  int family;                      // AF_INET or AF_INET6
+  int family;                            // AF_INET or AF_INET6
   std::array<std::uint8_t, 16> bytes{};  // network order; IPv4 uses the first 4
   std::string interface;
 };

@@ -66,8 +66,7 @@ int main(int argc, char** argv) {
     if (command.empty())
       std::fprintf(stderr, "oci-jail-hook: missing command (try --help)\n");
     else
-      std::fprintf(stderr, "oci-jail-hook: unknown command \"%s\" (try --help)\n",
-                   command.c_str());
+      std::fprintf(stderr, "oci-jail-hook: unknown command \"%s\" (try --help)\n", command.c_str());
     return 2;
   } catch (const ojh::Error& e) {
     ojh::log_error(container_id, e.what());

@@ -75,8 +75,8 @@ PinDir PinDir::open(const std::string& root) {
     throw Error("pin directory must be an absolute path below a bpffs mount: \"" + root + "\"");
   const std::string mount_point = parent_of(root);
   if (!is_bpffs(root) && !is_bpffs(mount_point)) {
-    if (::mount("bpf", mount_point.c_str(), "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                "mode=0700") != 0)
+    if (::mount("bpf", mount_point.c_str(), "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") !=
+        0)
       throw Error("mount bpffs on " + mount_point, errno);
   }
   PinDir dir(root);
@@ -95,9 +95,7 @@ std::optional<PinDir> PinDir::open_existing(const std::string& root) {
   return dir;
 }
 
-std::string PinDir::version_dir() const {
-  return root_ + "/v" + std::to_string(OJH_ABI_VERSION);
-}
+std::string PinDir::version_dir() const { return root_ + "/v" + std::to_string(OJH_ABI_VERSION); }
 std::string PinDir::objects_dir() const { return version_dir() + "/objects"; }
 std::string PinDir::containers_dir() const { return version_dir() + "/containers"; }
 std::string pin_name(const std::string& container_id) {

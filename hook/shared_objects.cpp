@@ -21,7 +21,8 @@ struct SkeletonDeleter {
 };
 using Skeleton = std::unique_ptr<block_host, SkeletonDeleter>;
 
-constexpr std::array<std::string_view, 4> kMapNames = {"rules4", "rules6", "policy", "counters"};
+constexpr std::array<std::string_view, 5> kMapNames = {"rules4", "rules6", "allow", "policy",
+                                                       "counters"};
 
 Fd open_pin(const std::string& path) {
   Fd fd(bpf_obj_get(path.c_str()));
@@ -46,9 +47,9 @@ void load_and_publish(const PinDir& pins) {
   make_private_dir(staging);
   const std::array<const bpf_program*, kPrograms.size()> progs = {
       skel->progs.ojh_connect4, skel->progs.ojh_connect6, skel->progs.ojh_sendmsg4,
-      skel->progs.ojh_sendmsg6};
+      skel->progs.ojh_sendmsg6, skel->progs.ojh_egress};
   const std::array<const bpf_map*, kMapNames.size()> maps = {
-      skel->maps.ojh_rules4, skel->maps.ojh_rules6, skel->maps.ojh_policy,
+      skel->maps.ojh_rules4, skel->maps.ojh_rules6, skel->maps.ojh_allow, skel->maps.ojh_policy,
       skel->maps.ojh_counters};
   try {
     for (std::size_t i = 0; i < progs.size(); ++i)
@@ -70,6 +71,7 @@ SharedObjects open_all(const PinDir& pins) {
     objs.programs[i] = open_pin(dir + "/" + std::string(kPrograms[i].name));
   objs.rules4 = open_pin(dir + "/rules4");
   objs.rules6 = open_pin(dir + "/rules6");
+  objs.allow = open_pin(dir + "/allow");
   objs.policy = open_pin(dir + "/policy");
   objs.counters = open_pin(dir + "/counters");
   return objs;

@@ -16,11 +16,12 @@ struct ProgramSpec {
   bpf_attach_type attach_type;
 };
 
-inline constexpr std::array<ProgramSpec, 4> kPrograms = {{
+inline constexpr std::array<ProgramSpec, 5> kPrograms = {{
     {"connect4", BPF_CGROUP_INET4_CONNECT},
     {"connect6", BPF_CGROUP_INET6_CONNECT},
     {"sendmsg4", BPF_CGROUP_UDP4_SENDMSG},
     {"sendmsg6", BPF_CGROUP_UDP6_SENDMSG},
+    {"egress", BPF_CGROUP_INET_EGRESS},
 }};
 
 // The programs and maps every container shares. They are verified and loaded once, pinned
@@ -30,6 +31,7 @@ struct SharedObjects {
   std::array<Fd, kPrograms.size()> programs;
   Fd rules4;
   Fd rules6;
+  Fd allow;
   Fd policy;
   Fd counters;
 

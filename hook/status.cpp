@@ -14,8 +14,8 @@
 namespace ojh {
 namespace {
 
-constexpr const char* kHookNames[OJH_HOOK_MAX] = {"connect4", "connect6", "sendmsg4",
-                                                  "sendmsg6"};
+constexpr const char* kHookNames[OJH_HOOK_MAX] = {"connect4", "connect6", "sendmsg4", "sendmsg6",
+                                                  "egress"};
 
 const char* kind_name(ojh_rule_kind kind) {
   switch (kind) {
@@ -89,8 +89,7 @@ void print_text(const std::vector<EnforcedContainer>& containers) {
                 c.rules.size());
     std::printf("  denied:");
     for (int k = 0; k < OJH_HOOK_MAX; ++k)
-      std::printf(" %s=%llu", kHookNames[k],
-                  static_cast<unsigned long long>(c.counters.denied[k]));
+      std::printf(" %s=%llu", kHookNames[k], static_cast<unsigned long long>(c.counters.denied[k]));
     std::printf("\n");
     for (const Rule& r : c.rules) std::printf("  block %s\n", rule_text(r).c_str());
   }

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config clang llvm
   libbpf-dev bpftool libcap-ng-dev rapidjson-dev libboost-program-options-dev catch2
-  runc busybox-static iproute2 jq
+  runc busybox-static iproute2 jq shellcheck
 )
 
 missing=()

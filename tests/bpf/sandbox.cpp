@@ -74,13 +74,11 @@ int probe(const char* addr, int port, int type, bool connect_first) {
   if (!parse(addr, port, ss, len)) return EINVAL;
   Fd s(::socket(ss.ss_family, type | SOCK_CLOEXEC, 0));
   if (!s) return errno;
-  if (connect_first && ::connect(s.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
-    return errno;
+  if (connect_first && ::connect(s.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return errno;
   const char payload[] = "probe\n";
-  const ssize_t n = connect_first
-                        ? ::send(s.get(), payload, sizeof(payload) - 1, MSG_NOSIGNAL)
-                        : ::sendto(s.get(), payload, sizeof(payload) - 1, MSG_NOSIGNAL,
-                                   reinterpret_cast<sockaddr*>(&ss), len);
+  const ssize_t n = connect_first ? ::send(s.get(), payload, sizeof(payload) - 1, MSG_NOSIGNAL)
+                                  : ::sendto(s.get(), payload, sizeof(payload) - 1, MSG_NOSIGNAL,
+                                             reinterpret_cast<sockaddr*>(&ss), len);
   return n < 0 ? errno : 0;
 }
 

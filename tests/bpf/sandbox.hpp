@@ -34,7 +34,8 @@ class Sandbox {
 
 // Runs `fn` in a child process placed in `cgroup_fs_path` (and in a new netns with lo up
 // when `own_netns`); returns the child's exit status (fn's return value).
-int run_in_cgroup(const std::string& cgroup_fs_path, bool own_netns, const std::function<int()>& fn);
+int run_in_cgroup(const std::string& cgroup_fs_path, bool own_netns,
+                  const std::function<int()>& fn);
 
 // Socket probes for use inside run_in_cgroup: 0 when reached, else the errno.
 int tcp_connect(const char* addr, int port);

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "hook/capabilities.hpp"
 #include "hook/enforcement.hpp"
 #include "hook/host_network.hpp"
 #include "hook/rule_maps.hpp"
@@ -69,8 +70,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE_METHOD(Fixture, "host loopback is blocked for connect and sendmsg, v4 and v6",
-                 "[bpf]") {
+TEST_CASE_METHOD(Fixture, "host loopback is blocked for connect and sendmsg, v4 and v6", "[bpf]") {
   const std::string ctr = sandbox.make_cgroup("ctr");
   const std::string sibling = sandbox.make_cgroup("sibling");
   Listener l4 = Listener::open("127.0.0.1");
@@ -101,8 +101,7 @@ TEST_CASE_METHOD(Fixture, "sub-cgroups of the container are covered", "[bpf]") {
   const std::string nested = sandbox.make_cgroup("ctr/container/nested");
   Listener l4 = Listener::open("127.0.0.1");
   enforce(pins, objs, request("c1", ctr));
-  CHECK(run_in_cgroup(nested, false, [&] { return tcp_connect("127.0.0.1", l4.port); }) ==
-        EPERM);
+  CHECK(run_in_cgroup(nested, false, [&] { return tcp_connect("127.0.0.1", l4.port); }) == EPERM);
 }
 
 TEST_CASE_METHOD(Fixture, "a container in its own netns keeps its own loopback", "[bpf]") {
@@ -189,8 +188,7 @@ TEST_CASE_METHOD(Fixture, "release detaches, unpins and forgets the rules", "[bp
   CHECK_FALSE(release(pins, objs, "c.1"));
 }
 
-TEST_CASE_METHOD(Fixture, "release after the cgroup is gone still removes the rules",
-                 "[bpf]") {
+TEST_CASE_METHOD(Fixture, "release after the cgroup is gone still removes the rules", "[bpf]") {
   const std::string ctr = sandbox.make_cgroup("ctr");
   const auto id = enforce(pins, objs, request("c1", ctr)).cgroup_id;
   REQUIRE(::rmdir(ctr.c_str()) == 0);
@@ -208,8 +206,7 @@ TEST_CASE_METHOD(Fixture, "release after the cgroup is gone still removes the ru
   CHECK(RuleMaps(objs.rules4.get(), objs.rules6.get()).list(id).empty());
 }
 
-TEST_CASE_METHOD(Fixture, "a failed enforce leaves nothing attached, pinned or written",
-                 "[bpf]") {
+TEST_CASE_METHOD(Fixture, "a failed enforce leaves nothing attached, pinned or written", "[bpf]") {
   const std::string ctr = sandbox.make_cgroup("ctr");
   auto rules = metadata_rules();
   rules.push_back(rule("10.0.0.0", 40, OJH_RULE_CIDR));  // the trie refuses prefixlen > 32
@@ -229,8 +226,7 @@ TEST_CASE_METHOD(Fixture, "audit mode lets traffic through and counts it", "[bpf
   req.audit = true;
   enforce(pins, objs, req);
   CHECK(run_in_cgroup(ctr, false, [&] { return tcp_connect("127.0.0.1", l4.port); }) == 0);
-  CHECK(run_in_cgroup(ctr, false, [&] { return udp_sendto("::ffff:127.0.0.1", l4.port); }) ==
-        0);
+  CHECK(run_in_cgroup(ctr, false, [&] { return udp_sendto("::ffff:127.0.0.1", l4.port); }) == 0);
   const auto c = list_enforced(pins, objs).at(0);
   CHECK(c.counters.audited[OJH_HOOK_CONNECT4] == 1);
   // An unconnected v4-mapped sendto is handed to the IPv4 UDP path, so sendmsg4 judges it.
@@ -260,4 +256,30 @@ TEST_CASE_METHOD(Fixture, "shared objects are loaded once and reopened from pins
   REQUIRE(bpf_obj_get_info_by_fd(objs.programs[0].get(), &a, &la) == 0);
   REQUIRE(bpf_obj_get_info_by_fd(again.programs[0].get(), &b, &lb) == 0);
   CHECK(a.id == b.id);
+}
+
+TEST_CASE("the programs load and attach with only the hook's capabilities", "[bpf][caps]") {
+  // The rest of this tier runs with full root; the verifier is stricter without
+  // CAP_PERFMON/CAP_SYS_ADMIN (Spectre hardening), which is how the hook runs.
+  Sandbox sandbox;
+  const std::string ctr = sandbox.make_cgroup("ctr");
+  const int status = run_in_cgroup(sandbox.make_cgroup("hook"), false, [&] {
+    try {
+      restrict_capabilities(CapabilitySet::kAttach);
+      const PinDir pins = PinDir::open(sandbox.pin_dir());
+      restrict_capabilities(CapabilitySet::kAttachMounted);
+      const SharedObjects objs = SharedObjects::open_or_load(pins);
+      EnforceRequest r;
+      r.container_id = "caps";
+      r.cgroup_fs_path = ctr;
+      r.rules = metadata_rules();
+      r.host_netns_cookie = current_netns_cookie();
+      enforce(pins, objs, r);
+      return release(pins, objs, "caps") ? 0 : 2;
+    } catch (const Error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return 1;
+    }
+  });
+  CHECK(status == 0);
 }

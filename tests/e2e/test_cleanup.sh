@@ -44,17 +44,17 @@ expect_enforced() {  # WHAT ID LINKS-BEFORE
   cg=$(container_cgroup_dir "$id")
   cgid=$(stat -c %i "$cg")
   expected=$(printf '%s\n' cgroup_inet4_connect cgroup_inet6_connect cgroup_udp4_sendmsg \
-    cgroup_udp6_sendmsg | sed "s/\$/ $cgid/" | sort)
+    cgroup_udp6_sendmsg cgroup_inet_egress | sed "s/\$/ $cgid/" | sort)
   local got
   got=$(new_cgroup_links "$before")
   if [[ $got == "$expected" ]]; then
-    e2e_pass "$what: four new cgroup links, all on the container's cgroup ${cg#"$CG2"}"
+    e2e_pass "$what: five new cgroup links, all on the container's cgroup ${cg#"$CG2"}"
   else
     e2e_fail "$what: new cgroup links are [${got//$'\n'/, }], expected [${expected//$'\n'/, }]"
   fi
-  # The four link pins, each a link on the container's cgroup (other files may sit beside).
+  # The five link pins, each a link on the container's cgroup (other files may sit beside).
   local name link_cgroup
-  for name in connect4 connect6 sendmsg4 sendmsg6; do
+  for name in connect4 connect6 sendmsg4 sendmsg6 egress; do
     link_cgroup=$(bpftool -j link show pinned "$PIN_DIR/v1/containers/$id/$name" 2>/dev/null |
       jq -r '.cgroup_id // empty') || true
     if [[ $link_cgroup == "$cgid" ]]; then

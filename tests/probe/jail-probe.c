@@ -185,14 +185,12 @@ static int probe_tcp_fastopen(const struct endpoint* dst, const char* payload) {
 static int probe_udp(const struct endpoint* dst, const char* payload, bool connected) {
   int fd = socket(dst->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno;
+  const struct sockaddr* to = (const struct sockaddr*)&dst->addr;
+  size_t len = strlen(payload);
   int err = 0;
   if (connected) {
-    if (connect(fd, (const struct sockaddr*)&dst->addr, dst->len) < 0 ||
-        send(fd, payload, strlen(payload), 0) < 0) {
-      err = errno;
-    }
-  } else if (sendto(fd, payload, strlen(payload), 0, (const struct sockaddr*)&dst->addr,
-                    dst->len) < 0) {
+    if (connect(fd, to, dst->len) < 0 || send(fd, payload, len, 0) < 0) err = errno;
+  } else if (sendto(fd, payload, len, 0, to, dst->len) < 0) {
     err = errno;
   }
   close(fd);
@@ -265,6 +263,27 @@ static size_t read_first_line(int fd, char* buf, size_t size) {
   return len;
 }
 
+// Returns the bound (and for TCP listening) socket, or -1 with errno set.
+static int open_listener(const struct endpoint* local, bool tcp) {
+  int fd = socket(local->addr.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  int fastopen_queue = 16;
+  bool v6 = local->addr.ss_family == AF_INET6;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+      (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+      (tcp &&
+       setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &fastopen_queue, sizeof(fastopen_queue)) < 0) ||
+      bind(fd, (const struct sockaddr*)&local->addr, local->len) < 0 ||
+      (tcp && listen(fd, 64) < 0)) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
 static int run_listener(const char* proto, const char* addr, const char* port,
                         const char* log_path) {
   bool tcp = strcmp(proto, "tcp") == 0;
@@ -280,14 +299,8 @@ static int run_listener(const char* proto, const char* addr, const char* port,
     return VERDICT_ERROR;
   }
 
-  int fd = socket(local.addr.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
-  int one = 1;
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-      (local.addr.ss_family == AF_INET6 &&
-       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-      (tcp && setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &(int){16}, sizeof(int)) < 0) ||
-      bind(fd, (const struct sockaddr*)&local.addr, local.len) < 0 ||
-      (tcp && listen(fd, 64) < 0)) {
+  int fd = open_listener(&local, tcp);
+  if (fd < 0) {
     fprintf(stderr, "jail-probe: listen %s %s %s: %s\n", proto, addr, port, strerror(errno));
     return VERDICT_ERROR;
   }
@@ -305,8 +318,7 @@ static int run_listener(const char* proto, const char* addr, const char* port,
       log_arrival(log, proto, &peer, payload, len);
       close(conn);
     } else {
-      ssize_t n = recvfrom(fd, payload, sizeof(payload) - 1, 0, (struct sockaddr*)&peer,
-                           &peer_len);
+      ssize_t n = recvfrom(fd, payload, sizeof(payload) - 1, 0, (struct sockaddr*)&peer, &peer_len);
       if (n >= 0) log_arrival(log, proto, &peer, payload, (size_t)n);
     }
   }

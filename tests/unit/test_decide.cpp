@@ -51,7 +51,8 @@ ojh_verdict judge(const ojh_policy& policy, __u64 netns, const char* dest, const
     __u8 a4[4];
     if (ojh_v4_mapped(a6.data(), a4)) {
       const int local = ojh_is_loopback_or_unspec4(a4);
-      return ojh_decide(&policy, netns, local, local ? nullptr : r.find(policy.policy_id, bytes(a4, 4)));
+      return ojh_decide(&policy, netns, local,
+                        local ? nullptr : r.find(policy.policy_id, bytes(a4, 4)));
     }
     const int local = ojh_is_loopback_or_unspec6(a6.data());
     return ojh_decide(&policy, netns, local,
@@ -79,8 +80,8 @@ ojh_policy policy() { return ojh_policy{kPolicy, kHostNetns, 0, 0}; }
 
 TEST_CASE("loopback and unspecified are denied only in the host netns", "[decide]") {
   const FakeRules r = default_rules();
-  for (const char* dest : {"127.0.0.1", "127.1.2.3", "0.0.0.0", "::1", "::", "::ffff:127.0.0.1",
-                           "::ffff:0.0.0.0"}) {
+  for (const char* dest :
+       {"127.0.0.1", "127.1.2.3", "0.0.0.0", "::1", "::", "::ffff:127.0.0.1", "::ffff:0.0.0.0"}) {
     CAPTURE(dest);
     CHECK(judge(policy(), kHostNetns, dest, r) == OJH_DENY_LOOPBACK);
     CHECK(judge(policy(), kContainerNetns, dest, r) == OJH_ALLOW);
@@ -103,8 +104,8 @@ TEST_CASE("host addresses are denied from every netns, v4, v6 and v4-mapped", "[
 
 TEST_CASE("other destinations are allowed", "[decide]") {
   const FakeRules r = default_rules();
-  for (const char* dest : {"10.88.0.2", "1.1.1.1", "2001:db8::1", "::ffff:10.88.0.2",
-                           "::2", "::127.0.0.1", "fe80::1"}) {
+  for (const char* dest : {"10.88.0.2", "1.1.1.1", "2001:db8::1", "::ffff:10.88.0.2", "::2",
+                           "::127.0.0.1", "fe80::1"}) {
     CAPTURE(dest);
     CHECK(judge(policy(), kContainerNetns, dest, r) == OJH_ALLOW);
   }
@@ -116,8 +117,7 @@ TEST_CASE("rules of another container's policy never match", "[decide]") {
   CHECK(judge(policy(), kContainerNetns, "10.88.0.1", r) == OJH_ALLOW);
 }
 
-TEST_CASE("an unwritten policy denies everything, even loopback in a private netns",
-          "[decide]") {
+TEST_CASE("an unwritten policy denies everything, even loopback in a private netns", "[decide]") {
   const FakeRules r = default_rules();
   const ojh_policy unwritten{};
   CHECK(judge(unwritten, kContainerNetns, "1.1.1.1", r) == OJH_DENY_UNINITIALIZED);

@@ -35,10 +35,9 @@ TEST_CASE("metadata rules cover the cloud and rootless host mappings", "[rules]"
 }
 
 TEST_CASE("container rules add each host address once, as a host rule", "[rules]") {
-  const auto rules = ojh::container_rules({host("10.200.0.1", "veth0"),
-                                           host("fd00:200::1", "veth0"),
-                                           host("10.200.0.1", "br0"),
-                                           host("fe80::1", "veth0")});
+  const auto rules =
+      ojh::container_rules({host("10.200.0.1", "veth0"), host("fd00:200::1", "veth0"),
+                            host("10.200.0.1", "br0"), host("fe80::1", "veth0")});
   CHECK(has(rules, "10.200.0.1/32"));
   CHECK(has(rules, "fd00:200::1/128"));
   CHECK(has(rules, "fe80::1/128"));
