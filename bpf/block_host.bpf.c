@@ -8,11 +8,11 @@
  * Loaded once per host and pinned; each container gets bpf_links of these programs on its
  * cgroup plus its own policy in the shared cgroup storage and rule maps.
  */
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
 
 #include "block_host_abi.h"
 
