@@ -23,11 +23,19 @@ inline constexpr std::size_t kMaxJailAnnotationValueBytes = 4096;
 inline constexpr std::string_view kJailAnnotationPrefix = "jail.";
 
 inline constexpr std::string_view kBlockHostAnnotation = "jail.block-host";
+// Its sub-keys (the per-container policy, oci/policy.hpp) share the prefix
+// kBlockHostAnnotation + ".".
+inline constexpr std::string_view kBlockHostAllowAnnotation = "jail.block-host.allow";
+inline constexpr std::string_view kBlockHostCidrsAnnotation = "jail.block-host.cidrs";
+inline constexpr std::string_view kBlockHostModeAnnotation = "jail.block-host.mode";
+inline constexpr std::string_view kBlockHostDnsAnnotation = "jail.block-host.dns";
 
 // Every annotation this hook understands. A key in our namespace that is not listed here is
 // most likely a typo of one that is, and silently ignoring it could leave a container
 // unprotected, so it is an error. New keys are added here.
-inline constexpr std::array<std::string_view, 1> kKnownAnnotations = {kBlockHostAnnotation};
+inline constexpr std::array<std::string_view, 5> kKnownAnnotations = {
+    kBlockHostAnnotation, kBlockHostAllowAnnotation, kBlockHostCidrsAnnotation,
+    kBlockHostModeAnnotation, kBlockHostDnsAnnotation};
 
 enum class BlockHost { Absent, Off, Enforce };
 
@@ -36,7 +44,9 @@ enum class BlockHost { Absent, Off, Enforce };
 void check_known_annotations(const Annotations& annotations);
 
 // check_known_annotations, then the jail.block-host value: "true" -> Enforce,
-// "false" -> Off, absent -> Absent, anything else -> ojh::Error.
+// "false" -> Off, absent -> Absent, anything else -> ojh::Error. A sub-key set while the
+// switch is absent or "false" is an ojh::Error too: whoever writes policy expects protection.
+// The sub-keys' values are checked by parse_container_policy (oci/policy.hpp).
 BlockHost block_host_mode(const Annotations& annotations);
 
 }  // namespace ojh

@@ -69,8 +69,9 @@ fi
 say ""
 if ((open_ok && jailed_ok)); then
   say "What happened: at the createRuntime stage runc ran oci-jail-hook, which attached cgroup" \
-    "BPF programs (connect4/6, sendmsg4/6) to the container's cgroup. connect() to the host" \
-    "now fails with EPERM (\"Operation not permitted\") before any packet leaves, so the" \
+    "BPF programs (connect4/6, sendmsg4/6, and an egress backstop for raw/ICMP sockets) to" \
+    "the container's cgroup. connect() to the host now fails with EPERM" \
+    "(\"Operation not permitted\") before any packet leaves, so the" \
     "service never saw the second container. When the container was deleted, the poststop" \
     "hook removed the programs again."
   exit 0
