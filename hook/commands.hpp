@@ -16,5 +16,6 @@ struct Options {
 int run_create_runtime(const Options& opts, std::string& container_id);
 int run_poststop(const Options& opts, std::string& container_id);
 int run_status(const Options& opts);
+int run_refresh(const Options& opts);
 
 }  // namespace ojh

@@ -3,15 +3,17 @@
 
 #include "hook/capabilities.hpp"
 #include "hook/commands.hpp"
+#include "hook/dns.hpp"
 #include "hook/enforcement.hpp"
 #include "hook/host_network.hpp"
 #include "hook/logging.hpp"
 #include "hook/pin_dir.hpp"
 #include "hook/rules.hpp"
 #include "hook/shared_objects.hpp"
-#include "oci/annotations.hpp"
 #include "oci/cgroup.hpp"
+#include "oci/config.hpp"
 #include "oci/error.hpp"
+#include "oci/policy.hpp"
 #include "oci/state.hpp"
 
 namespace ojh {
@@ -21,7 +23,8 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
   const State state = read_state(STDIN_FILENO);
   container_id = state.id;
 
-  if (block_host_mode(state.annotations) != BlockHost::Enforce) {
+  const ContainerPolicy policy = parse_container_policy(state.annotations);
+  if (!policy.enforce) {
     log_info(container_id, "jail.block-host is not \"true\": nothing to enforce");
     return 0;
   }
@@ -33,17 +36,26 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
   EnforceRequest request;
   request.container_id = container_id;
   request.cgroup_fs_path = cgroup.fs_path;
-  request.rules = container_rules(host_addresses());
+  request.rules = container_rules(host_addresses(), policy.cidrs);
+  request.exceptions = policy.exceptions;
+  if (policy.allow_dns) {
+    const BundleConfig config = read_bundle_config(state.bundle);
+    for (const Exception& e : dns_exceptions(config, state.bundle)) request.exceptions.push_back(e);
+  }
   request.host_netns_cookie = current_netns_cookie();
+  request.audit = policy.mode == PolicyMode::Audit;
 
   const Fd lock = pins.lock_exclusive();
   pins.remove_stale_staging();
   const SharedObjects objs = SharedObjects::open_or_load(pins);
   const EnforceResult result = enforce(pins, objs, request);
   log_info(container_id, std::string(result.already_enforced ? "re-applied" : "enforcing") +
-                             " host block on cgroup " + cgroup.path + " (" +
-                             std::to_string(request.rules.size()) + " rules)");
+                             " host block (" + (request.audit ? "audit" : "enforce") +
+                             " mode) on cgroup " + cgroup.path + ": " +
+                             std::to_string(request.rules.size()) + " rules, " +
+                             std::to_string(request.exceptions.size()) + " exceptions");
   for (const Rule& r : request.rules) log_debug("  block " + format_rule(r));
+  for (const Exception& e : request.exceptions) log_debug("  allow " + format_exception(e));
   return 0;
 }
 

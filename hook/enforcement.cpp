@@ -9,8 +9,10 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
+#include "hook/exception_map.hpp"
 #include "hook/rule_maps.hpp"
 #include "oci/error.hpp"
 
@@ -94,6 +96,7 @@ bool complete_pin_set(const std::string& dir) {
 EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const EnforceRequest& req) {
   OpenCgroup cgroup = open_cgroup(req.cgroup_fs_path);
   const RuleMaps rules(objs.rules4.get(), objs.rules6.get());
+  const ExceptionMap exceptions(objs.allow.get());
   const std::string final_dir = pins.container_dir(req.container_id);
 
   // Idempotence: a complete set of live links on this very cgroup means a previous run
@@ -101,26 +104,34 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
   if (complete_pin_set(final_dir) && live_link_cgroup_id(final_dir) == cgroup.id) {
     try {
       rules.erase(cgroup.id);
+      exceptions.erase(cgroup.id);
       rules.insert(cgroup.id, req.rules);
+      exceptions.insert(cgroup.id, req.exceptions);
       write_policy(objs, cgroup.id, req);
     } catch (...) {
       // Half the rules would be a silent gap: take everything down, the runtime then
       // refuses to start the container.
       remove_pin_dir(final_dir);
       rules.erase(cgroup.id);
+      exceptions.erase(cgroup.id);
       throw;
     }
     return {cgroup.id, true};
   }
   // Anything else under that name is stale (container id reused, half-made): drop it.
-  if (std::uint64_t stale = recorded_cgroup_id(final_dir)) rules.erase(stale);
+  if (std::uint64_t stale = recorded_cgroup_id(final_dir)) {
+    rules.erase(stale);
+    exceptions.erase(stale);
+  }
   remove_pin_dir(final_dir);
 
   const std::string staging = pins.staging_dir("container-" + req.container_id);
   std::vector<Fd> links;
   try {
     rules.erase(cgroup.id);
+    exceptions.erase(cgroup.id);
     rules.insert(cgroup.id, req.rules);
+    exceptions.insert(cgroup.id, req.exceptions);
     for (const ProgramSpec& p : kPrograms) {
       const int prog = objs.programs[&p - kPrograms.data()].get();
       Fd link(bpf_link_create(prog, cgroup.fd.get(), p.attach_type, nullptr));
@@ -144,6 +155,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     remove_pin_dir(staging);
     links.clear();
     rules.erase(cgroup.id);
+    exceptions.erase(cgroup.id);
     throw;
   }
   return {cgroup.id, false};
@@ -164,7 +176,10 @@ bool release(const PinDir& pins, const SharedObjects& objs, const std::string& c
       throw Error("detach " + std::string(p.name) + " link of container " + container_id, errno);
   }
   remove_pin_dir(dir);
-  if (cgroup_id) RuleMaps(objs.rules4.get(), objs.rules6.get()).erase(cgroup_id);
+  if (cgroup_id) {
+    RuleMaps(objs.rules4.get(), objs.rules6.get()).erase(cgroup_id);
+    ExceptionMap(objs.allow.get()).erase(cgroup_id);
+  }
   return true;
 }
 
@@ -180,7 +195,10 @@ std::vector<EnforcedContainer> list_enforced(const PinDir& pins, const SharedObj
       if (name.rfind(kCgroupRecord, 0) != 0) c.links.push_back(name);
     c.cgroup_id = recorded_cgroup_id(pins.container_dir(id));
     c.cgroup_alive = c.cgroup_id != 0 && live_link_cgroup_id(pins.container_dir(id)) == c.cgroup_id;
-    if (c.cgroup_id) c.rules = rules.list(c.cgroup_id);
+    if (c.cgroup_id) {
+      c.rules = rules.list(c.cgroup_id);
+      c.exceptions = ExceptionMap(objs.allow.get()).list(c.cgroup_id);
+    }
     if (c.cgroup_alive) {
       bpf_map_lookup_elem(objs.policy.get(), &c.cgroup_id, &c.policy);
       std::vector<ojh_counters> per_cpu(ncpus > 0 ? ncpus : 1);
@@ -196,6 +214,28 @@ std::vector<EnforcedContainer> list_enforced(const PinDir& pins, const SharedObj
     out.push_back(std::move(c));
   }
   return out;
+}
+
+std::size_t refresh_host_rules(const PinDir& pins, const SharedObjects& objs,
+                               std::uint64_t host_netns_cookie,
+                               const std::vector<Rule>& host_rules) {
+  const RuleMaps rules(objs.rules4.get(), objs.rules6.get());
+  std::size_t updated = 0;
+  for (const EnforcedContainer& c : list_enforced(pins, objs)) {
+    if (!c.cgroup_alive || c.policy.host_netns_cookie != host_netns_cookie) continue;
+    // Add the new addresses first, then drop the ones that went away: the container is
+    // never without a rule for an address the host still has.
+    rules.insert(c.cgroup_id, host_rules);
+    for (const Rule& old : c.rules) {
+      if (old.kind != OJH_RULE_HOST_ADDR) continue;
+      const bool kept = std::any_of(host_rules.begin(), host_rules.end(), [&](const Rule& r) {
+        return r.family == old.family && r.bytes == old.bytes && r.prefixlen == old.prefixlen;
+      });
+      if (!kept) rules.erase_one(c.cgroup_id, old);
+    }
+    ++updated;
+  }
+  return updated;
 }
 
 }  // namespace ojh

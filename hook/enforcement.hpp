@@ -8,6 +8,7 @@
 #include "hook/pin_dir.hpp"
 #include "hook/rules.hpp"
 #include "hook/shared_objects.hpp"
+#include "oci/policy.hpp"
 
 namespace ojh {
 
@@ -15,6 +16,7 @@ struct EnforceRequest {
   std::string container_id;  // validated: safe as a path component
   std::string cgroup_fs_path;
   std::vector<Rule> rules;
+  std::vector<Exception> exceptions;  // allow annotation + DNS
   std::uint64_t host_netns_cookie = 0;
   bool audit = false;
 };
@@ -42,8 +44,16 @@ struct EnforcedContainer {
   ojh_policy policy{};
   ojh_counters counters{};  // summed over CPUs
   std::vector<Rule> rules;
+  std::vector<Exception> exceptions;
 };
 
 std::vector<EnforcedContainer> list_enforced(const PinDir& pins, const SharedObjects& objs);
+
+// Replaces the host-address rules of every live container whose policy was made in the
+// network namespace `host_netns_cookie` with `host_rules`, without re-attaching anything.
+// Returns the number of containers updated. Call with the pin directory locked.
+std::size_t refresh_host_rules(const PinDir& pins, const SharedObjects& objs,
+                               std::uint64_t host_netns_cookie,
+                               const std::vector<Rule>& host_rules);
 
 }  // namespace ojh

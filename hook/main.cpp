@@ -21,6 +21,8 @@ constexpr const char* kUsage =
     "                  (createRuntime hook; needs annotation jail.block-host=true)\n"
     "  poststop        read the OCI state on stdin and remove what create-runtime attached\n"
     "  status          list enforced containers, their rules and denial counters\n"
+    "  refresh         re-read the host's addresses and update every running enforced\n"
+    "                  container (run it when host addresses change)\n"
     "\n"
     "Options";
 
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
     if (command == "create-runtime") return ojh::run_create_runtime(opts, container_id);
     if (command == "poststop") return ojh::run_poststop(opts, container_id);
     if (command == "status") return ojh::run_status(opts);
+    if (command == "refresh") return ojh::run_refresh(opts);
     if (command.empty())
       std::fprintf(stderr, "oci-jail-hook: missing command (try --help)\n");
     else

@@ -97,4 +97,18 @@ std::vector<Rule> RuleMaps::list(std::uint64_t policy_id) const {
   return out;
 }
 
+void RuleMaps::erase_one(std::uint64_t policy_id, const Rule& r) const {
+  int rc;
+  if (r.family == AF_INET) {
+    ojh_lpm_key4 key{};
+    ojh_key4_set(&key, policy_id, r.bytes.data(), r.prefixlen);
+    rc = bpf_map_delete_elem(rules4_, &key);
+  } else {
+    ojh_lpm_key6 key{};
+    ojh_key6_set(&key, policy_id, r.bytes.data(), r.prefixlen);
+    rc = bpf_map_delete_elem(rules6_, &key);
+  }
+  if (rc != 0 && errno != ENOENT) throw Error("delete rule " + format_rule(r), errno);
+}
+
 }  // namespace ojh

@@ -18,6 +18,7 @@ class RuleMaps {
   // Deletes every rule of the policy; returns how many were removed.
   std::size_t erase(std::uint64_t policy_id) const;
   std::vector<Rule> list(std::uint64_t policy_id) const;
+  void erase_one(std::uint64_t policy_id, const Rule& rule) const;
 
  private:
   int rules4_;

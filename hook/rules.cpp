@@ -32,8 +32,8 @@ std::vector<Rule> metadata_rules() {
   };
 }
 
-std::vector<Rule> container_rules(const std::vector<HostAddress>& host) {
-  std::vector<Rule> rules = metadata_rules();
+std::vector<Rule> host_address_rules(const std::vector<HostAddress>& host) {
+  std::vector<Rule> rules;
   for (const HostAddress& a : host) {
     Rule r{};
     r.family = a.family;
@@ -41,11 +41,39 @@ std::vector<Rule> container_rules(const std::vector<HostAddress>& host) {
     r.prefixlen = a.family == AF_INET ? 32 : 128;
     r.kind = OJH_RULE_HOST_ADDR;
     r.origin = "host address on " + a.interface;
-    const bool seen = std::any_of(rules.begin(), rules.end(), [&](const Rule& o) {
-      return o.family == r.family && o.bytes == r.bytes && o.prefixlen == r.prefixlen;
-    });
-    if (!seen) rules.push_back(std::move(r));
+    rules.push_back(std::move(r));
   }
+  return rules;
+}
+
+std::vector<Rule> cidr_rules(const std::vector<Cidr>& cidrs) {
+  std::vector<Rule> rules;
+  for (const Cidr& c : cidrs) {
+    Rule r{};
+    r.family = c.address.family;
+    r.bytes = c.address.bytes;
+    r.prefixlen = c.prefixlen;
+    r.kind = OJH_RULE_CIDR;
+    r.origin = c.origin;
+    rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
+std::vector<Rule> container_rules(const std::vector<HostAddress>& host,
+                                  const std::vector<Cidr>& cidrs) {
+  std::vector<Rule> rules;
+  const auto add = [&rules](std::vector<Rule> more) {
+    for (Rule& r : more) {
+      const bool seen = std::any_of(rules.begin(), rules.end(), [&](const Rule& o) {
+        return o.family == r.family && o.bytes == r.bytes && o.prefixlen == r.prefixlen;
+      });
+      if (!seen) rules.push_back(std::move(r));
+    }
+  };
+  add(metadata_rules());
+  add(host_address_rules(host));
+  add(cidr_rules(cidrs));
   return rules;
 }
 

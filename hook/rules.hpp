@@ -8,6 +8,7 @@
 
 #include "bpf/block_host_abi.h"
 #include "hook/host_network.hpp"
+#include "oci/policy.hpp"
 
 namespace ojh {
 
@@ -28,9 +29,17 @@ struct Rule {
 // network stacks (slirp4netns 10.0.2.2, pasta --map-guest-addr 169.254.1.2).
 std::vector<Rule> metadata_rules();
 
-// The rules of an enforced container: metadata plus every host interface address (/32,
-// /128). Duplicates are dropped so the tries hold each key once.
-std::vector<Rule> container_rules(const std::vector<HostAddress>& host);
+// Every host interface address as a /32 or /128 rule.
+std::vector<Rule> host_address_rules(const std::vector<HostAddress>& host);
+
+// Extra blocked ranges (jail.block-host.cidrs).
+std::vector<Rule> cidr_rules(const std::vector<Cidr>& cidrs);
+
+// The rules of an enforced container: metadata, every host interface address, extra
+// ranges. A key is kept once (the first kind wins: metadata, host, cidr) so the tries hold
+// each key once and status names the most specific reason.
+std::vector<Rule> container_rules(const std::vector<HostAddress>& host,
+                                  const std::vector<Cidr>& cidrs = {});
 
 std::string format_rule(const Rule& rule);  // "10.88.0.1/32 (host address on eth0)"
 

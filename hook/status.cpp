@@ -58,6 +58,10 @@ void print_json(const std::vector<EnforcedContainer>& containers) {
     w.StartArray();
     for (const Rule& r : c.rules) w.String(rule_text(r).c_str());
     w.EndArray();
+    w.Key("exceptions");
+    w.StartArray();
+    for (const Exception& e : c.exceptions) w.String(format_exception(e).c_str());
+    w.EndArray();
     w.Key("denied");
     w.StartObject();
     for (int k = 0; k < OJH_HOOK_MAX; ++k) {
@@ -92,6 +96,8 @@ void print_text(const std::vector<EnforcedContainer>& containers) {
       std::printf(" %s=%llu", kHookNames[k], static_cast<unsigned long long>(c.counters.denied[k]));
     std::printf("\n");
     for (const Rule& r : c.rules) std::printf("  block %s\n", rule_text(r).c_str());
+    for (const Exception& e : c.exceptions)
+      std::printf("  allow %s\n", format_exception(e).c_str());
   }
 }
 

@@ -35,11 +35,23 @@ void check_known_annotations(const Annotations& annotations) {
 BlockHost block_host_mode(const Annotations& annotations) {
   check_known_annotations(annotations);
   const auto it = annotations.find(std::string(kBlockHostAnnotation));
-  if (it == annotations.end()) return BlockHost::Absent;
-  if (it->second == "true") return BlockHost::Enforce;
-  if (it->second == "false") return BlockHost::Off;
-  throw Error("annotation " + std::string(kBlockHostAnnotation) + "=" +
-              quote_untrusted(it->second) + " is invalid: expected \"true\" or \"false\"");
+  BlockHost mode = BlockHost::Absent;
+  if (it != annotations.end()) {
+    if (it->second == "true") return BlockHost::Enforce;
+    if (it->second != "false") {
+      throw Error("annotation " + std::string(kBlockHostAnnotation) + "=" +
+                  quote_untrusted(it->second) + " is invalid: expected \"true\" or \"false\"");
+    }
+    mode = BlockHost::Off;
+  }
+  // Only known keys are left in the namespace, so the key needs no quoting.
+  const std::string prefix = std::string(kBlockHostAnnotation) + ".";
+  const auto sub_key = annotations.lower_bound(prefix);
+  if (sub_key != annotations.end() && sub_key->first.starts_with(prefix)) {
+    throw Error("annotation " + sub_key->first + " is set but " +
+                std::string(kBlockHostAnnotation) + " is not \"true\"");
+  }
+  return mode;
 }
 
 }  // namespace ojh

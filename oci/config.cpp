@@ -37,7 +37,28 @@ void parse_namespaces(const rapidjson::Value& namespaces, BundleConfig& config) 
   }
 }
 
+void parse_mounts(const rapidjson::Value& mounts, BundleConfig& config) {
+  if (!mounts.IsArray()) fail("\"mounts\" must be an array");
+  for (const auto& entry : mounts.GetArray()) {
+    if (!entry.IsObject()) fail("\"mounts\" entries must be objects");
+    const rapidjson::Value* destination = find(entry, "destination");
+    if (!destination || !destination->IsString()) fail("mount without a string \"destination\"");
+    if (json::view(*destination) != "/etc/resolv.conf") continue;
+    const rapidjson::Value* source = find(entry, "source");
+    if (!source || !source->IsString())
+      fail("mount of /etc/resolv.conf without a string \"source\"");
+    config.resolv_conf_source = std::string(json::view(*source));
+  }
+}
+
 }  // namespace
+
+std::optional<std::string> container_root_dir(const BundleConfig& config,
+                                              const std::string& bundle_dir) {
+  if (!config.root_path) return std::nullopt;
+  const std::string& root = *config.root_path;
+  return !root.empty() && root.front() == '/' ? root : bundle_dir + "/" + root;
+}
 
 BundleConfig parse_bundle_config(std::string_view text) {
   rapidjson::Document doc;
@@ -57,6 +78,13 @@ BundleConfig parse_bundle_config(std::string_view text) {
       parse_namespaces(*namespaces, config);
     }
   }
+  if (const rapidjson::Value* root = find(doc, "root")) {
+    if (!root->IsObject()) fail("\"root\" must be an object");
+    const rapidjson::Value* path = find(*root, "path");
+    if (path && !path->IsString()) fail("\"root.path\" must be a string");
+    if (path) config.root_path = std::string(json::view(*path));
+  }
+  if (const rapidjson::Value* mounts = find(doc, "mounts")) parse_mounts(*mounts, config);
   if (const rapidjson::Value* annotations = find(doc, "annotations")) {
     config.annotations = json::parse_annotations(*annotations, kWhat);
   }

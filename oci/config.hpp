@@ -15,6 +15,10 @@ struct BundleConfig {
   std::optional<std::string> cgroups_path;            // linux.cgroupsPath
   bool has_network_namespace = false;                 // linux.namespaces has type "network"
   std::optional<std::string> network_namespace_path;  // its "path", when it joins one
+  std::optional<std::string> root_path;  // root.path (relative to the bundle or absolute)
+  // Source of the last bind mount onto /etc/resolv.conf (podman, CRI-O and Docker-style
+  // runtimes mount the nameserver file they generated there).
+  std::optional<std::string> resolv_conf_source;
   Annotations annotations;
 };
 
@@ -28,5 +32,10 @@ BundleConfig parse_bundle_config(std::string_view json);
 
 // Reads <bundle_dir>/config.json (at most kMaxConfigBytes), then parse_bundle_config.
 BundleConfig read_bundle_config(const std::string& bundle_dir);
+
+// The container's root directory on the host: root.path, relative to the bundle unless
+// absolute; nullopt when config.json names none.
+std::optional<std::string> container_root_dir(const BundleConfig& config,
+                                              const std::string& bundle_dir);
 
 }  // namespace ojh

@@ -43,7 +43,7 @@ struct AddressBytes {
 struct Exception {
   int protocol = 0;  // IPPROTO_TCP or IPPROTO_UDP
   bool any_host_address = false;
-  AddressBytes address;  // family AF_UNSPEC, all zero when any_host_address
+  AddressBytes address;    // family AF_UNSPEC, all zero when any_host_address
   std::uint16_t port = 0;  // host byte order
 
   bool operator==(const Exception&) const = default;
@@ -88,10 +88,11 @@ std::string format_exception(const Exception& exception);
 // "10.0.0.0/8", "fc00::/7".
 std::string format_cidr(const Cidr& cidr);
 
-// The nameservers of a resolv.conf text, read as glibc does: a line starting with
-// "nameserver" followed by a blank, the address up to the next blank (the rest is ignored),
-// an IPv6 zone ("%eth0") dropped. Lines that are not such a line, or whose address is not a
-// strict IPv4 / IPv6 address, are ignored; duplicates are dropped; at most kMaxNameservers.
+// The nameservers of a resolv.conf text, read like glibc and musl do: a line starting with
+// "nameserver" followed by a blank, the address up to the next blank (the rest, such as a
+// "# comment", is ignored), an IPv6 zone ("%eth0") dropped. Lines that are not such a line, or
+// whose address is not a strict IPv4 / IPv6 address, are ignored; duplicates are dropped; at most
+// kMaxNameservers.
 std::vector<AddressBytes> parse_resolv_conf_nameservers(std::string_view text);
 
 }  // namespace ojh

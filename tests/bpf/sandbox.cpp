@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -182,6 +183,32 @@ bool Listener::udp_received() {
     p.revents = 0;
   }
   return any;
+}
+
+int raw_udp_sendto(const char* addr, int port) {
+  sockaddr_storage ss;
+  socklen_t len;
+  // Raw sockets take the port from the header built below; IPv6 wants 0 in the address.
+  if (!parse(addr, 0, ss, len)) return EINVAL;
+  Fd s(::socket(ss.ss_family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP));
+  if (!s) return errno;
+  struct {
+    std::uint16_t sport, dport, len, check;
+    char payload[6];
+  } dgram{htons(40000),
+          htons(static_cast<std::uint16_t>(port)),
+          htons(14),
+          0,
+          {'p', 'r', 'o', 'b', 'e', '\n'}};
+  // IPv4 accepts a zero UDP checksum; for IPv6 the kernel fills it in on raw sockets when
+  // IPV6_CHECKSUM names its offset.
+  if (ss.ss_family == AF_INET6) {
+    int offset = 6;
+    ::setsockopt(s.get(), IPPROTO_IPV6, IPV6_CHECKSUM, &offset, sizeof(offset));
+  }
+  if (::sendto(s.get(), &dgram, sizeof(dgram), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0)
+    return errno;
+  return 0;
 }
 
 }  // namespace ojh::test

@@ -53,3 +53,9 @@ struct Listener {
 };
 
 }  // namespace ojh::test
+
+namespace ojh::test {
+// A UDP datagram sent through a raw socket (IPPROTO_UDP, header built here): no sock_addr
+// hook sees it, only the egress backstop. 0 when sent, else the errno.
+int raw_udp_sendto(const char* addr, int port);
+}  // namespace ojh::test

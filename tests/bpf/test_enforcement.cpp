@@ -5,7 +5,9 @@
 #include <bpf/bpf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdlib>
@@ -13,6 +15,7 @@
 
 #include "hook/capabilities.hpp"
 #include "hook/enforcement.hpp"
+#include "hook/exception_map.hpp"
 #include "hook/host_network.hpp"
 #include "hook/rule_maps.hpp"
 #include "hook/rules.hpp"
@@ -282,4 +285,122 @@ TEST_CASE("the programs load and attach with only the hook's capabilities", "[bp
     }
   });
   CHECK(status == 0);
+}
+
+namespace {
+
+Exception exception(int protocol, const char* addr, std::uint16_t port) {
+  Exception e{};
+  e.protocol = protocol;
+  e.port = port;
+  if (addr) {
+    e.address.family = std::strchr(addr, ':') ? AF_INET6 : AF_INET;
+    REQUIRE(inet_pton(e.address.family, addr, e.address.bytes.data()) == 1);
+  } else {
+    e.any_host_address = true;
+  }
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "exceptions open exactly one protocol, address and port", "[bpf]") {
+  const std::string ctr = sandbox.make_cgroup("ctr");
+  Listener open4 = Listener::open("127.0.0.1");
+  Listener closed4 = Listener::open("127.0.0.1");
+  Listener any6 = Listener::open("::1");
+  auto req = request("c1", ctr);
+  req.exceptions = {exception(IPPROTO_TCP, "127.0.0.1", open4.port),
+                    exception(IPPROTO_UDP, nullptr, any6.port)};
+  enforce(pins, objs, req);
+  CHECK(run_in_cgroup(ctr, false, [&] { return tcp_connect("127.0.0.1", open4.port); }) == 0);
+  CHECK(run_in_cgroup(ctr, false, [&] { return tcp_connect("::ffff:127.0.0.1", open4.port); }) ==
+        0);
+  CHECK(run_in_cgroup(ctr, false, [&] { return udp_sendto("127.0.0.1", open4.port); }) == EPERM);
+  CHECK(run_in_cgroup(ctr, false, [&] { return tcp_connect("127.0.0.1", closed4.port); }) == EPERM);
+  CHECK(run_in_cgroup(ctr, false, [&] { return tcp_connect("127.0.0.2", open4.port); }) == EPERM);
+  // "*" lifts the denial for any blocked address, for that protocol and port only.
+  CHECK(run_in_cgroup(ctr, false, [&] { return udp_sendto("::1", any6.port); }) == 0);
+  CHECK(any6.udp_received());
+  CHECK(run_in_cgroup(ctr, false, [&] { return tcp_connect("::1", any6.port); }) == EPERM);
+  CHECK(ExceptionMap(objs.allow.get()).list(list_enforced(pins, objs).at(0).cgroup_id).size() == 2);
+  const auto id = list_enforced(pins, objs).at(0).cgroup_id;
+  REQUIRE(release(pins, objs, "c1"));
+  CHECK(ExceptionMap(objs.allow.get()).list(id).empty());
+}
+
+TEST_CASE_METHOD(Fixture, "the egress backstop drops raw-socket packets to the host", "[bpf]") {
+  const std::string ctr = sandbox.make_cgroup("ctr");
+  const std::string sibling = sandbox.make_cgroup("sibling");
+  Listener l4 = Listener::open("127.0.0.1");
+  Listener l6 = Listener::open("::1");
+  enforce(pins, objs, request("c1", ctr));
+  for (Listener* l : {&l4, &l6}) {
+    const char* addr = l->v6 ? "::1" : "127.0.0.1";
+    CAPTURE(addr);
+    CHECK(run_in_cgroup(sibling, false, [&] { return raw_udp_sendto(addr, l->port); }) == 0);
+    CHECK(l->udp_received());  // the probe works
+    CHECK(run_in_cgroup(ctr, false, [&] { return raw_udp_sendto(addr, l->port); }) == EPERM);
+    CHECK_FALSE(l->udp_received());
+  }
+  CHECK(list_enforced(pins, objs).at(0).counters.denied[OJH_HOOK_EGRESS] == 2);
+}
+
+TEST_CASE_METHOD(Fixture, "the egress backstop leaves TCP replies to the host alone", "[bpf]") {
+  // A container serving a connection the host opened (port forwarding) answers to a host
+  // address; the backstop must not cut that.
+  const std::string ctr = sandbox.make_cgroup("ctr");
+  enforce(pins, objs, request("c1", ctr));
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t server = ::fork();
+  if (server == 0) {
+    const int status = run_in_cgroup(ctr, false, [&] {
+      Listener l = Listener::open("127.0.0.1");
+      if (::write(ready[1], &l.port, sizeof(l.port)) != sizeof(l.port)) return 1;
+      Fd conn(::accept(l.tcp.get(), nullptr, nullptr));
+      return conn && ::send(conn.get(), "pong", 4, MSG_NOSIGNAL) == 4 ? 0 : 2;
+    });
+    ::_exit(status);
+  }
+  int port = 0;
+  REQUIRE(::read(ready[0], &port, sizeof(port)) == sizeof(port));
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(port);
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  Fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(::connect(client.get(), reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0);
+  char buf[4] = {};
+  timeval tv{2, 0};
+  ::setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  CHECK(::recv(client.get(), buf, sizeof(buf), MSG_WAITALL) == 4);
+  int status = 0;
+  ::waitpid(server, &status, 0);
+  CHECK(WEXITSTATUS(status) == 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+}
+
+TEST_CASE_METHOD(Fixture, "refresh adds new host addresses and drops vanished ones", "[bpf]") {
+  const std::string ctr = sandbox.make_cgroup("ctr");
+  const auto old_rules = [] {
+    auto r = metadata_rules();
+    r.push_back(rule("10.200.9.1", 32, OJH_RULE_HOST_ADDR));
+    r.push_back(rule("10.201.0.0", 16, OJH_RULE_CIDR));
+    return r;
+  }();
+  const auto id = enforce(pins, objs, request("c1", ctr, old_rules)).cgroup_id;
+  const std::vector<Rule> now = {rule("10.200.9.2", 32, OJH_RULE_HOST_ADDR),
+                                 rule("fd00:200::9", 128, OJH_RULE_HOST_ADDR)};
+  CHECK(refresh_host_rules(pins, objs, current_netns_cookie() + 1, now) == 0);  // other netns
+  CHECK(refresh_host_rules(pins, objs, current_netns_cookie(), now) == 1);
+  std::vector<std::string> listed;
+  for (const Rule& r : RuleMaps(objs.rules4.get(), objs.rules6.get()).list(id))
+    listed.push_back(format_rule(r).substr(0, format_rule(r).find(' ')));
+  CHECK_THAT(listed, Catch::Matchers::VectorContains(std::string("10.200.9.2/32")));
+  CHECK_THAT(listed, Catch::Matchers::VectorContains(std::string("fd00:200::9/128")));
+  CHECK_THAT(listed, Catch::Matchers::VectorContains(std::string("10.201.0.0/16")));
+  CHECK_THAT(listed, Catch::Matchers::VectorContains(std::string("169.254.169.254/32")));
+  CHECK_FALSE(std::find(listed.begin(), listed.end(), "10.200.9.1/32") != listed.end());
 }

@@ -523,3 +523,21 @@ TEST_CASE("read_bundle_config", "[config]") {
                Contains("larger than 4194304 bytes"));
   }
 }
+
+TEST_CASE("config.json tells where the container's resolv.conf comes from", "[config]") {
+  const auto cfg = ojh::parse_bundle_config(R"({"root":{"path":"rootfs"},"mounts":[
+      {"destination":"/proc","type":"proc","source":"proc"},
+      {"destination":"/etc/resolv.conf","type":"bind","source":"/run/a/resolv.conf"},
+      {"destination":"/etc/resolv.conf","type":"bind","source":"/run/b/resolv.conf"}]})");
+  CHECK(cfg.root_path == "rootfs");
+  CHECK(cfg.resolv_conf_source == "/run/b/resolv.conf");  // the later mount covers the earlier
+  CHECK(ojh::container_root_dir(cfg, "/bundle") == "/bundle/rootfs");
+  const auto absolute = ojh::parse_bundle_config(R"({"root":{"path":"/var/lib/x/merged"}})");
+  CHECK(ojh::container_root_dir(absolute, "/bundle") == "/var/lib/x/merged");
+  CHECK_FALSE(ojh::parse_bundle_config("{}").resolv_conf_source);
+  CHECK_FALSE(ojh::container_root_dir(ojh::parse_bundle_config("{}"), "/b"));
+  CHECK_THROWS_WITH(ojh::parse_bundle_config(R"({"mounts":[{"destination":"/etc/resolv.conf"}]})"),
+                    "config.json: mount of /etc/resolv.conf without a string \"source\"");
+  CHECK_THROWS_WITH(ojh::parse_bundle_config(R"({"root":{"path":7}})"),
+                    "config.json: \"root.path\" must be a string");
+}

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "oci/config.hpp"
+#include "oci/policy.hpp"
+
+namespace ojh {
+
+// Exceptions that keep name resolution working: TCP and UDP port 53 to each nameserver of
+// the resolv.conf the container will use, even when that nameserver is a host address
+// (aardvark-dns on podman's bridge gateway, pasta's 169.254.1.1, systemd-resolved's
+// 127.0.0.53 for host-netns containers). Nothing else on those addresses is opened.
+//
+// Where the file comes from (config.json): the source of the bind mount onto
+// /etc/resolv.conf when the runtime provides one (podman, CRI-O: runtime-written, trusted
+// as much as config.json), else <rootfs>/etc/resolv.conf resolved inside the rootfs
+// (openat2 RESOLVE_IN_ROOT: an image's symlink cannot point the hook at a host file).
+// An unreadable or missing file yields no exception: DNS is then blocked like the rest.
+std::vector<Exception> dns_exceptions(const BundleConfig& config, const std::string& bundle_dir);
+
+std::vector<Exception> dns_exceptions_for(const std::vector<AddressBytes>& nameservers);
+
+}  // namespace ojh

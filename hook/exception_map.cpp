@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hook/exception_map.hpp"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "bpf/block_host_abi.h"
+#include "oci/error.hpp"
+
+namespace ojh {
+namespace {
+
+ojh_exception_key key_of(std::uint64_t policy_id, const Exception& e) {
+  ojh_exception_key key{};
+  const int len = e.any_host_address ? 0 : (e.address.family == AF_INET ? 4 : 16);
+  ojh_exception_key_set(&key, policy_id, static_cast<__u8>(e.protocol),
+                        e.any_host_address ? 0 : static_cast<__u8>(e.address.family), htons(e.port),
+                        e.address.bytes.data(), len);
+  return key;
+}
+
+std::uint64_t policy_of(const ojh_exception_key& k) {
+  return (std::uint64_t{k.policy_hi} << 32) | k.policy_lo;
+}
+
+std::vector<ojh_exception_key> keys_of(int fd, std::uint64_t policy_id) {
+  std::vector<ojh_exception_key> keys;
+  ojh_exception_key cur{};
+  ojh_exception_key next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (policy_of(next) == policy_id) keys.push_back(next);
+    cur = next;
+    prev = &cur;
+  }
+  if (errno != ENOENT) throw Error("walk BPF exception map", errno);
+  return keys;
+}
+
+}  // namespace
+
+void ExceptionMap::insert(std::uint64_t policy_id, const std::vector<Exception>& exceptions) const {
+  const __u8 one = 1;
+  for (const Exception& e : exceptions) {
+    const ojh_exception_key key = key_of(policy_id, e);
+    if (bpf_map_update_elem(fd_, &key, &one, BPF_ANY) != 0)
+      throw Error("add exception " + format_exception(e), errno);
+  }
+}
+
+std::size_t ExceptionMap::erase(std::uint64_t policy_id) const {
+  std::size_t n = 0;
+  for (const auto& key : keys_of(fd_, policy_id)) {
+    if (bpf_map_delete_elem(fd_, &key) != 0 && errno != ENOENT)
+      throw Error("delete exception", errno);
+    ++n;
+  }
+  return n;
+}
+
+std::vector<Exception> ExceptionMap::list(std::uint64_t policy_id) const {
+  std::vector<Exception> out;
+  for (const auto& key : keys_of(fd_, policy_id)) {
+    Exception e{};
+    e.protocol = key.protocol;
+    e.port = ntohs(key.port);
+    e.any_host_address = key.family == 0;
+    if (!e.any_host_address) {
+      e.address.family = key.family;
+      std::memcpy(e.address.bytes.data(), key.addr, key.family == AF_INET ? 4 : 16);
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+}  // namespace ojh

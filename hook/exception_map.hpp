@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "oci/policy.hpp"
+
+namespace ojh {
+
+// The shared exception hash map, viewed per policy id (a container's cgroup id).
+class ExceptionMap {
+ public:
+  explicit ExceptionMap(int fd) : fd_(fd) {}
+
+  void insert(std::uint64_t policy_id, const std::vector<Exception>& exceptions) const;
+  std::size_t erase(std::uint64_t policy_id) const;  // returns how many were removed
+  std::vector<Exception> list(std::uint64_t policy_id) const;
+
+ private:
+  int fd_;
+};
+
+}  // namespace ojh
