@@ -404,3 +404,40 @@ TEST_CASE_METHOD(Fixture, "refresh adds new host addresses and drops vanished on
   CHECK_THAT(listed, Catch::Matchers::VectorContains(std::string("169.254.169.254/32")));
   CHECK_FALSE(std::find(listed.begin(), listed.end(), "10.200.9.1/32") != listed.end());
 }
+
+TEST_CASE_METHOD(Fixture, "a program attached below the container cannot lift the block",
+                 "[bpf]") {
+  // What a process in the container could do with CAP_BPF + CAP_NET_ADMIN: attach an
+  // allow-everything connect4 program to a sub-cgroup, in any attach mode.
+  const std::string ctr = sandbox.make_cgroup("ctr");
+  Listener l4 = Listener::open("127.0.0.1");
+  enforce(pins, objs, request("c1", ctr));
+
+  const bpf_insn allow_all[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1},  // r0 = 1
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},                  // exit
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, load_opts, .expected_attach_type = BPF_CGROUP_INET4_CONNECT);
+  Fd allow(bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "ojh_test_allow", "GPL", allow_all, 2,
+                         &load_opts));
+  REQUIRE(allow);
+
+  for (const auto flags : {0u, unsigned{BPF_F_ALLOW_OVERRIDE}, unsigned{BPF_F_ALLOW_MULTI}}) {
+    CAPTURE(flags);
+    const std::string sub = sandbox.make_cgroup("ctr/sub" + std::to_string(flags));
+    Fd sub_fd(::open(sub.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(bpf_prog_attach(allow.get(), sub_fd.get(), BPF_CGROUP_INET4_CONNECT, flags) == 0);
+    CHECK(run_in_cgroup(sub, false, [&] { return tcp_connect("127.0.0.1", l4.port); }) == EPERM);
+    bpf_prog_detach2(allow.get(), sub_fd.get(), BPF_CGROUP_INET4_CONNECT);
+  }
+  // On the container's own cgroup only another multi attachment is possible, and ours
+  // still runs beside it.
+  Fd ctr_fd(::open(ctr.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  CHECK(bpf_prog_attach(allow.get(), ctr_fd.get(), BPF_CGROUP_INET4_CONNECT, 0) != 0);
+  CHECK(bpf_prog_attach(allow.get(), ctr_fd.get(), BPF_CGROUP_INET4_CONNECT,
+                        BPF_F_ALLOW_OVERRIDE) != 0);
+  REQUIRE(bpf_prog_attach(allow.get(), ctr_fd.get(), BPF_CGROUP_INET4_CONNECT,
+                          BPF_F_ALLOW_MULTI) == 0);
+  CHECK(run_in_cgroup(ctr, false, [&] { return tcp_connect("127.0.0.1", l4.port); }) == EPERM);
+  bpf_prog_detach2(allow.get(), ctr_fd.get(), BPF_CGROUP_INET4_CONNECT);
+}
