@@ -9,6 +9,7 @@ struct Options {
   std::string pin_dir = "/sys/fs/bpf/oci-jail-hook";
   bool verbose = false;
   bool json = false;
+  bool timing = false;
 };
 
 // Each returns the process exit status and throws ojh::Error for the one-line failure.

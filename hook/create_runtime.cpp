@@ -7,6 +7,7 @@
 #include "hook/enforcement.hpp"
 #include "hook/host_network.hpp"
 #include "hook/logging.hpp"
+#include "hook/phase_timer.hpp"
 #include "hook/pin_dir.hpp"
 #include "hook/rules.hpp"
 #include "hook/shared_objects.hpp"
@@ -22,8 +23,8 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
   restrict_capabilities(CapabilitySet::kAttach);
   const State state = read_state(STDIN_FILENO);
   container_id = state.id;
-
   const ContainerPolicy policy = parse_container_policy(state.annotations);
+  phase("parse");
   if (!policy.enforce) {
     log_info(container_id, "jail.block-host is not \"true\": nothing to enforce");
     return 0;
@@ -31,6 +32,7 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
   const CgroupTarget cgroup = resolve_container_cgroup_for_pid(state.pid);
   const PinDir pins = PinDir::open(opts.pin_dir);
   restrict_capabilities(CapabilitySet::kAttachMounted);
+  phase("resolve");
 
   // The hook runs in the runtime's network namespace: that is the host to protect.
   EnforceRequest request;
@@ -44,10 +46,13 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
   }
   request.host_netns_cookie = current_netns_cookie();
   request.audit = policy.mode == PolicyMode::Audit;
+  phase("host");
 
   const Fd lock = pins.lock_exclusive();
   pins.remove_stale_staging();
+  phase("lock");
   const SharedObjects objs = SharedObjects::open_or_load(pins);
+  phase("load");
   const EnforceResult result = enforce(pins, objs, request);
   log_info(container_id, std::string(result.already_enforced ? "re-applied" : "enforcing") +
                              " host block (" + (request.audit ? "audit" : "enforce") +

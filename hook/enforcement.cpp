@@ -13,6 +13,7 @@
 #include <cerrno>
 
 #include "hook/exception_map.hpp"
+#include "hook/phase_timer.hpp"
 #include "hook/rule_maps.hpp"
 #include "oci/error.hpp"
 
@@ -125,6 +126,14 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
   }
   remove_pin_dir(final_dir);
 
+  // Policy storage exists for a cgroup exactly while our programs are attached to it: here
+  // that means another container id holds this cgroup, and the two would share (and at
+  // poststop, remove) one policy.
+  ojh_policy existing{};
+  if (bpf_map_lookup_elem(objs.policy.get(), &cgroup.id, &existing) == 0)
+    throw Error("cgroup " + req.cgroup_fs_path +
+                " is already enforced for another container; refusing to share it");
+
   const std::string staging = pins.staging_dir("container-" + req.container_id);
   std::vector<Fd> links;
   try {
@@ -132,6 +141,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     exceptions.erase(cgroup.id);
     rules.insert(cgroup.id, req.rules);
     exceptions.insert(cgroup.id, req.exceptions);
+    phase("populate");
     for (const ProgramSpec& p : kPrograms) {
       const int prog = objs.programs[&p - kPrograms.data()].get();
       Fd link(bpf_link_create(prog, cgroup.fd.get(), p.attach_type, nullptr));
@@ -141,6 +151,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
       // programs deny everything (policy_id == 0), so there is no open window.
       if (links.size() == 1) write_policy(objs, cgroup.id, req);
     }
+    phase("attach");
     remove_pin_dir(staging);
     make_private_dir(staging);
     for (std::size_t i = 0; i < links.size(); ++i) {
@@ -150,6 +161,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     make_private_dir(staging + "/" + std::string(kCgroupRecord) + std::to_string(cgroup.id));
     if (::rename(staging.c_str(), final_dir.c_str()) != 0)
       throw Error("publish " + final_dir, errno);
+    phase("pin");
   } catch (...) {
     // Closing the fds detaches the links; unpinning drops the last other reference.
     remove_pin_dir(staging);

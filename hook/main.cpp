@@ -7,6 +7,7 @@
 
 #include "hook/commands.hpp"
 #include "hook/logging.hpp"
+#include "hook/phase_timer.hpp"
 #include "oci/error.hpp"
 
 namespace po = boost::program_options;
@@ -36,7 +37,10 @@ int main(int argc, char** argv) {
       "pin-dir", po::value(&opts.pin_dir)->default_value(opts.pin_dir),
       "bpffs directory for pinned programs and links (bpffs is mounted on its parent "
       "when missing)")("json", po::bool_switch(&opts.json), "status: machine-readable output")(
-      "verbose,v", po::bool_switch(&opts.verbose), "log every step and libbpf output to stderr");
+      "verbose,v", po::bool_switch(&opts.verbose), "log every step and libbpf output to stderr")(
+      "timing", po::bool_switch(&opts.timing),
+      "create-runtime: print the time of each phase (parse, resolve, host, lock, load, "
+      "populate, attach, pin) to stderr");
   po::options_description all;
   all.add(visible).add_options()("command", po::value(&command));
   po::positional_options_description positional;
@@ -60,9 +64,14 @@ int main(int argc, char** argv) {
   }
 
   ojh::log_init(opts.verbose);
+  if (opts.timing) ojh::PhaseTimer::instance().enable();
   std::string container_id;
   try {
-    if (command == "create-runtime") return ojh::run_create_runtime(opts, container_id);
+    if (command == "create-runtime") {
+      const int rc = ojh::run_create_runtime(opts, container_id);
+      ojh::PhaseTimer::instance().report();
+      return rc;
+    }
     if (command == "poststop") return ojh::run_poststop(opts, container_id);
     if (command == "status") return ojh::run_status(opts);
     if (command == "refresh") return ojh::run_refresh(opts);

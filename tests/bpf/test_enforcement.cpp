@@ -405,8 +405,7 @@ TEST_CASE_METHOD(Fixture, "refresh adds new host addresses and drops vanished on
   CHECK_FALSE(std::find(listed.begin(), listed.end(), "10.200.9.1/32") != listed.end());
 }
 
-TEST_CASE_METHOD(Fixture, "a program attached below the container cannot lift the block",
-                 "[bpf]") {
+TEST_CASE_METHOD(Fixture, "a program attached below the container cannot lift the block", "[bpf]") {
   // What a process in the container could do with CAP_BPF + CAP_NET_ADMIN: attach an
   // allow-everything connect4 program to a sub-cgroup, in any attach mode.
   const std::string ctr = sandbox.make_cgroup("ctr");
@@ -415,7 +414,7 @@ TEST_CASE_METHOD(Fixture, "a program attached below the container cannot lift th
 
   const bpf_insn allow_all[] = {
       {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1},  // r0 = 1
-      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},                  // exit
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},                   // exit
   };
   LIBBPF_OPTS(bpf_prog_load_opts, load_opts, .expected_attach_type = BPF_CGROUP_INET4_CONNECT);
   Fd allow(bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "ojh_test_allow", "GPL", allow_all, 2,
@@ -436,8 +435,18 @@ TEST_CASE_METHOD(Fixture, "a program attached below the container cannot lift th
   CHECK(bpf_prog_attach(allow.get(), ctr_fd.get(), BPF_CGROUP_INET4_CONNECT, 0) != 0);
   CHECK(bpf_prog_attach(allow.get(), ctr_fd.get(), BPF_CGROUP_INET4_CONNECT,
                         BPF_F_ALLOW_OVERRIDE) != 0);
-  REQUIRE(bpf_prog_attach(allow.get(), ctr_fd.get(), BPF_CGROUP_INET4_CONNECT,
-                          BPF_F_ALLOW_MULTI) == 0);
+  REQUIRE(bpf_prog_attach(allow.get(), ctr_fd.get(), BPF_CGROUP_INET4_CONNECT, BPF_F_ALLOW_MULTI) ==
+          0);
   CHECK(run_in_cgroup(ctr, false, [&] { return tcp_connect("127.0.0.1", l4.port); }) == EPERM);
   bpf_prog_detach2(allow.get(), ctr_fd.get(), BPF_CGROUP_INET4_CONNECT);
+}
+
+TEST_CASE_METHOD(Fixture, "two container ids cannot share one cgroup", "[bpf]") {
+  const std::string ctr = sandbox.make_cgroup("ctr");
+  enforce(pins, objs, request("c1", ctr));
+  CHECK_THROWS_WITH(enforce(pins, objs, request("c2", ctr)),
+                    Catch::Matchers::Contains("already enforced for another container"));
+  CHECK_FALSE(pinned("c2"));
+  CHECK(attached(ctr) == kPrograms.size());
+  CHECK(list_enforced(pins, objs).at(0).rules.size() == metadata_rules().size());
 }
