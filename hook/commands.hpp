@@ -3,10 +3,13 @@
 
 #include <string>
 
+#include "oci/admin_config.hpp"
+
 namespace ojh {
 
 struct Options {
   std::string pin_dir = "/sys/fs/bpf/oci-jail-hook";
+  AdminConfig admin;  // the admin's config file; --pin-dir on the command line wins
   bool verbose = false;
   bool json = false;
   bool timing = false;

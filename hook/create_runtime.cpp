@@ -14,32 +14,41 @@
 #include "oci/cgroup.hpp"
 #include "oci/config.hpp"
 #include "oci/error.hpp"
+#include "oci/file.hpp"
 #include "oci/policy.hpp"
 #include "oci/state.hpp"
+#include "oci/user_namespace.hpp"
 
 namespace ojh {
 
-int run_create_runtime(const Options& opts, std::string& container_id) {
-  restrict_capabilities(CapabilitySet::kAttach);
-  const State state = read_state(STDIN_FILENO);
-  container_id = state.id;
-  const ContainerPolicy policy = parse_container_policy(state.annotations);
-  phase("parse");
-  if (!policy.enforce) {
-    log_info(container_id, "jail.block-host is not \"true\": nothing to enforce");
-    return 0;
-  }
+namespace {
+
+void require_initial_user_namespace() {
+  if (!is_initial_user_namespace(read_file_bounded("/proc/self/uid_map", 4096)))
+    throw Error(
+        "the hook runs inside a user namespace (rootless podman?): cgroup BPF programs can "
+        "only be attached by root of the host; rootless containers are not supported yet "
+        "(see docs/rootless.md)");
+}
+
+// Everything that touches the kernel. Failures here are environment failures (no bpffs,
+// a kernel without a feature, a vanished cgroup), the only kind fail-open may excuse.
+void enforce_container(const Options& opts, const State& state, const ContainerPolicy& policy) {
   const CgroupTarget cgroup = resolve_container_cgroup_for_pid(state.pid);
   const PinDir pins = PinDir::open(opts.pin_dir);
   restrict_capabilities(CapabilitySet::kAttachMounted);
   phase("resolve");
 
   // The hook runs in the runtime's network namespace: that is the host to protect.
+  std::vector<Cidr> cidrs = policy.cidrs;
+  cidrs.insert(cidrs.end(), opts.admin.block_cidrs.begin(), opts.admin.block_cidrs.end());
   EnforceRequest request;
-  request.container_id = container_id;
+  request.container_id = state.id;
   request.cgroup_fs_path = cgroup.fs_path;
-  request.rules = container_rules(host_addresses(), policy.cidrs);
+  request.rules = container_rules(host_addresses(), cidrs);
   request.exceptions = policy.exceptions;
+  request.exceptions.insert(request.exceptions.end(), opts.admin.allow.begin(),
+                            opts.admin.allow.end());
   if (policy.allow_dns) {
     const BundleConfig config = read_bundle_config(state.bundle);
     for (const Exception& e : dns_exceptions(config, state.bundle)) request.exceptions.push_back(e);
@@ -54,13 +63,37 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
   const SharedObjects objs = SharedObjects::open_or_load(pins);
   phase("load");
   const EnforceResult result = enforce(pins, objs, request);
-  log_info(container_id, std::string(result.already_enforced ? "re-applied" : "enforcing") +
-                             " host block (" + (request.audit ? "audit" : "enforce") +
-                             " mode) on cgroup " + cgroup.path + ": " +
-                             std::to_string(request.rules.size()) + " rules, " +
-                             std::to_string(request.exceptions.size()) + " exceptions");
+  log_info(state.id, std::string(result.already_enforced ? "re-applied" : "enforcing") +
+                         " host block (" + (request.audit ? "audit" : "enforce") +
+                         " mode) on cgroup " + cgroup.path + ": " +
+                         std::to_string(request.rules.size()) + " rules, " +
+                         std::to_string(request.exceptions.size()) + " exceptions");
   for (const Rule& r : request.rules) log_debug("  block " + format_rule(r));
   for (const Exception& e : request.exceptions) log_debug("  allow " + format_exception(e));
+}
+
+}  // namespace
+
+int run_create_runtime(const Options& opts, std::string& container_id) {
+  restrict_capabilities(CapabilitySet::kAttach);
+  const State state = read_state(STDIN_FILENO);
+  container_id = state.id;
+  // Policy mistakes are the container author's and always fail, fail-open or not.
+  const ContainerPolicy policy = parse_container_policy(state.annotations);
+  phase("parse");
+  if (!policy.enforce) {
+    log_info(container_id, "jail.block-host is not \"true\": nothing to enforce");
+    return 0;
+  }
+  require_initial_user_namespace();
+  try {
+    enforce_container(opts, state, policy);
+  } catch (const Error& e) {
+    if (!opts.admin.fail_open) throw;
+    log_error(container_id, std::string("FAIL-OPEN (admin config): the container runs "
+                                        "UNPROTECTED: ") +
+                                e.what());
+  }
   return 0;
 }
 

@@ -26,9 +26,14 @@ std::string prefixed(const std::string& id, const std::string& message) {
 
 }  // namespace
 
-void log_init(bool verbose) {
+void log_init(bool verbose, LogLevel level) {
   g_verbose = verbose;
   ::openlog("oci-jail-hook", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+  const int max = level == LogLevel::Error     ? LOG_ERR
+                  : level == LogLevel::Warning ? LOG_WARNING
+                  : level == LogLevel::Info    ? LOG_INFO
+                                               : LOG_DEBUG;
+  ::setlogmask(LOG_UPTO(max));
   libbpf_set_print(libbpf_print);
 }
 
@@ -45,6 +50,7 @@ void log_error(const std::string& container_id, const std::string& message) {
 }
 
 void log_debug(const std::string& message) {
+  ::syslog(LOG_DEBUG, "%s", message.c_str());
   if (g_verbose) std::fprintf(stderr, "oci-jail-hook: %s\n", message.c_str());
 }
 

@@ -32,8 +32,12 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   ojh::Options opts;
   std::string command;
+  std::string config_path(ojh::kDefaultAdminConfigPath);
   po::options_description visible(kUsage);
   visible.add_options()("help,h", "show this help")("version", "show the version")(
+      "config", po::value(&config_path),
+      "admin config file (default /etc/containers/oci-jail-hook.conf; a missing default "
+      "file means defaults)")(
       "pin-dir", po::value(&opts.pin_dir)->default_value(opts.pin_dir),
       "bpffs directory for pinned programs and links (bpffs is mounted on its parent "
       "when missing)")("json", po::bool_switch(&opts.json), "status: machine-readable output")(
@@ -63,7 +67,15 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  ojh::log_init(opts.verbose);
+  try {
+    opts.admin = ojh::load_admin_config(config_path, vm.count("config") > 0);
+  } catch (const ojh::Error& e) {
+    ojh::log_init(opts.verbose, ojh::LogLevel::Info);
+    ojh::log_error("", e.what());
+    return 1;
+  }
+  if (opts.admin.pin_dir && vm["pin-dir"].defaulted()) opts.pin_dir = *opts.admin.pin_dir;
+  ojh::log_init(opts.verbose, opts.admin.log_level);
   if (opts.timing) ojh::PhaseTimer::instance().enable();
   std::string container_id;
   try {

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "oci/admin_config.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cerrno>
+#include <sstream>
+
+#include "oci/error.hpp"
+#include "oci/file.hpp"
+#include "oci/quote.hpp"
+
+namespace po = boost::program_options;
+
+namespace ojh {
+namespace {
+
+bool parse_bool(const std::string& key, const std::string& value, std::string_view source) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  throw Error(std::string(source) + ": " + key + "=" + quote_untrusted(value) +
+              ": expected \"true\" or \"false\"");
+}
+
+LogLevel parse_log_level(const std::string& value, std::string_view source) {
+  if (value == "error") return LogLevel::Error;
+  if (value == "warning") return LogLevel::Warning;
+  if (value == "info") return LogLevel::Info;
+  if (value == "debug") return LogLevel::Debug;
+  throw Error(std::string(source) + ": log-level=" + quote_untrusted(value) +
+              ": expected error, warning, info or debug");
+}
+
+template <typename Parse>
+auto parse_list(const std::string& key, const std::vector<std::string>& values,
+                std::string_view source, Parse parse) {
+  decltype(parse(std::string_view{})) out;
+  for (const std::string& v : values) {
+    try {
+      for (auto& item : parse(v)) out.push_back(std::move(item));
+    } catch (const Error& e) {
+      throw Error(std::string(source) + ": " + key + ": " + e.context());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
+  po::options_description desc;
+  desc.add_options()("fail-open", po::value<std::string>())(
+      "block-cidrs", po::value<std::vector<std::string>>()->composing())(
+      "allow", po::value<std::vector<std::string>>()->composing())(
+      "pin-dir", po::value<std::string>())("log-level", po::value<std::string>());
+
+  po::variables_map vm;
+  std::istringstream in{std::string(text)};
+  try {
+    po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(std::string(source) + ": " + e.what());
+  }
+
+  AdminConfig config;
+  if (vm.count("fail-open"))
+    config.fail_open = parse_bool("fail-open", vm["fail-open"].as<std::string>(), source);
+  if (vm.count("block-cidrs"))
+    config.block_cidrs = parse_list("block-cidrs", vm["block-cidrs"].as<std::vector<std::string>>(),
+                                    source, parse_cidrs);
+  if (vm.count("allow"))
+    config.allow =
+        parse_list("allow", vm["allow"].as<std::vector<std::string>>(), source, parse_exceptions);
+  if (vm.count("pin-dir")) {
+    const std::string dir = vm["pin-dir"].as<std::string>();
+    if (dir.empty() || dir.front() != '/' || dir.find("/../") != std::string::npos)
+      throw Error(std::string(source) + ": pin-dir=" + quote_untrusted(dir) +
+                  ": expected an absolute path");
+    config.pin_dir = dir;
+  }
+  if (vm.count("log-level"))
+    config.log_level = parse_log_level(vm["log-level"].as<std::string>(), source);
+  return config;
+}
+
+AdminConfig load_admin_config(const std::string& path, bool required) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT && !required) return AdminConfig{};
+    throw Error("open admin config " + path, errno);
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw Error("stat admin config " + path, errno);
+  if (!S_ISREG(st.st_mode)) throw Error("admin config " + path + " is not a regular file");
+  if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+    throw Error("admin config " + path +
+                " must be owned by root and not writable by group or others (refusing it)");
+  return parse_admin_config(read_fd_bounded(fd, kMaxAdminConfigBytes, path), path);
+}
+
+}  // namespace ojh

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "oci/admin_config.hpp"
+#include "oci/error.hpp"
+
+namespace {
+
+std::string error_of(const std::string& text) {
+  try {
+    ojh::parse_admin_config(text, "oci-jail-hook.conf");
+  } catch (const ojh::Error& e) {
+    return e.what();
+  }
+  FAIL("no ojh::Error thrown for: " << text);
+  return "";
+}
+
+struct TempFile {
+  std::string path;
+  explicit TempFile(const std::string& text, mode_t mode) {
+    char tmpl[] = "/tmp/ojh-conf-XXXXXX";
+    const int fd = ::mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    path = tmpl;
+    std::ofstream(path) << text;
+    REQUIRE(::chmod(path.c_str(), mode) == 0);
+  }
+  ~TempFile() { ::unlink(path.c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("an empty admin config is the safe default", "[admin]") {
+  const auto c = ojh::parse_admin_config("# nothing\n", "x");
+  CHECK_FALSE(c.fail_open);
+  CHECK(c.block_cidrs.empty());
+  CHECK(c.allow.empty());
+  CHECK_FALSE(c.pin_dir);
+  CHECK(c.log_level == ojh::LogLevel::Info);
+}
+
+TEST_CASE("admin config values are parsed with the annotation syntax", "[admin]") {
+  const auto c = ojh::parse_admin_config(
+      "fail-open = true\n"
+      "block-cidrs = 192.168.0.0/16,10.0.0.0/8\n"
+      "block-cidrs = fd00::/8\n"
+      "allow = tcp:127.0.0.1:11434\n"
+      "allow = udp:*:53\n"
+      "pin-dir = /sys/fs/bpf/ojh\n"
+      "log-level = debug\n",
+      "x");
+  CHECK(c.fail_open);
+  REQUIRE(c.block_cidrs.size() == 3);
+  CHECK(ojh::format_cidr(c.block_cidrs[2]) == "fd00::/8");
+  REQUIRE(c.allow.size() == 2);
+  CHECK(ojh::format_exception(c.allow[0]) == "tcp:127.0.0.1:11434");
+  CHECK(ojh::format_exception(c.allow[1]) == "udp:*:53");
+  CHECK(c.pin_dir == "/sys/fs/bpf/ojh");
+  CHECK(c.log_level == ojh::LogLevel::Debug);
+}
+
+TEST_CASE("bad admin config values name the key and what is expected", "[admin]") {
+  CHECK(error_of("fail-open = yes\n") ==
+        R"(oci-jail-hook.conf: fail-open="yes": expected "true" or "false")");
+  CHECK(error_of("log-level = loud\n") ==
+        R"(oci-jail-hook.conf: log-level="loud": expected error, warning, info or debug)");
+  CHECK(error_of("pin-dir = relative/dir\n") ==
+        R"(oci-jail-hook.conf: pin-dir="relative/dir": expected an absolute path)");
+  CHECK_THAT(error_of("block-cidrs = 10.0.0.1/8\n"),
+             Catch::Matchers::StartsWith("oci-jail-hook.conf: block-cidrs: entry \"10.0.0.1/8\""));
+  CHECK_THAT(error_of("allow = tcp:127.0.0.1:0\n"),
+             Catch::Matchers::StartsWith("oci-jail-hook.conf: allow: entry \"tcp:127.0.0.1:0\""));
+  CHECK_THAT(error_of("fail-closed = true\n"),
+             Catch::Matchers::Contains("unrecognised option 'fail-closed'"));
+  CHECK_THAT(error_of("fail-open = true\nfail-open = false\n"),
+             Catch::Matchers::Contains("fail-open"));
+}
+
+TEST_CASE("the admin config file must be root-owned and not writable by others", "[admin]") {
+  if (::geteuid() != 0) {
+    WARN("not root: the files made here are not root-owned; only the mode checks run");
+  }
+  SECTION("group- or world-writable is refused") {
+    for (mode_t mode : {0666, 0620, 0602}) {
+      TempFile f("log-level = debug\n", mode);
+      CHECK_THROWS_WITH(ojh::load_admin_config(f.path, true),
+                        Catch::Matchers::Contains("not writable by group or others"));
+    }
+  }
+  SECTION("a missing default file is the default, a missing explicit file an error") {
+    CHECK_FALSE(ojh::load_admin_config("/nonexistent/ojh.conf", false).fail_open);
+    CHECK_THROWS_WITH(ojh::load_admin_config("/nonexistent/ojh.conf", true),
+                      Catch::Matchers::Contains("No such file"));
+  }
+  if (::geteuid() == 0) {
+    SECTION("a root-owned 0644 file is read") {
+      TempFile f("log-level = debug\n", 0644);
+      CHECK(ojh::load_admin_config(f.path, true).log_level == ojh::LogLevel::Debug);
+    }
+    SECTION("a symlink is not followed") {
+      TempFile f("log-level = debug\n", 0644);
+      const std::string link = f.path + ".link";
+      REQUIRE(::symlink(f.path.c_str(), link.c_str()) == 0);
+      CHECK_THROWS(ojh::load_admin_config(link, true));
+      ::unlink(link.c_str());
+    }
+  }
+}
