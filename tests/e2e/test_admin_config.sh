@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# The admin config file and the failure modes it governs, with the installed hook and
+# synthetic createRuntime states (no runtime needed): a config writable by others is
+# refused; fail-open lets an environment failure through (loudly) but never a policy
+# mistake; and the hook refuses to run inside a user namespace (rootless podman).
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+e2e_require_root
+e2e_enter_isolated_view "$@"
+for tool in jq unshare; do
+  command -v "$tool" >/dev/null || e2e_skip "$tool not installed"
+done
+e2e_require_hooks
+e2e_make_workdir
+HOOK=$(e2e_hook_path createRuntime)
+
+# The "container": a sleeping process in a cgroup of its own inside the isolated view.
+mkdir /sys/fs/cgroup/ctr
+e2e_defer "e2e_remove_cgroup_tree /sys/fs/cgroup/ctr"
+sleep 300 >/dev/null 2>&1 &
+SLEEPER=$!
+e2e_defer "kill $SLEEPER"
+echo "$SLEEPER" >/sys/fs/cgroup/ctr/cgroup.procs
+mkdir -p "$E2E_RUN_DIR/bundle"
+echo '{}' >"$E2E_RUN_DIR/bundle/config.json"
+
+state() {  # ID [ANNOTATIONS-JSON]
+  jq -cn --arg id "$1" --argjson pid "$SLEEPER" --arg b "$E2E_RUN_DIR/bundle" \
+    --argjson a "${2:-{\"jail.block-host\":\"true\"\}}" \
+    '{ociVersion:"1.0.2", id:$id, status:"creating", pid:$pid, bundle:$b, annotations:$a}'
+}
+
+config() {  # NAME MODE TEXT — a config file owned by root
+  local f=$E2E_RUN_DIR/$1.conf
+  printf '%s\n' "$3" >"$f"
+  chmod "$2" "$f"
+  echo "$f"
+}
+
+run() {  # CONFIG STATE [EXTRA HOOK ARGS...] — sets RC and ERR
+  local conf=$1 st=$2
+  shift 2
+  RC=0
+  ERR=$("$HOOK" --config "$conf" "$@" create-runtime <<<"$st" 2>&1 >/dev/null) || RC=$?
+}
+
+expect() {  # WHAT WANT-RC WANT-STDERR-SUBSTRING
+  if [[ $RC == "$2" && $ERR == *"$3"* ]]; then
+    e2e_pass "$1"
+  else
+    e2e_fail "$1: exit $RC, stderr '$ERR' (want exit $2 and '$3')"
+  fi
+}
+
+# 1. A config others can write is refused: it would hand them every container.
+run "$(config writable 0664 'fail-open = true')" "$(state c-writable)"
+expect "group-writable config is refused" 1 "not writable by group or others"
+run "$(config bad 0644 'fail-open = maybe')" "$(state c-bad)"
+expect "bad config value names key and expectation" 1 \
+  'fail-open="maybe": expected "true" or "false"'
+run "$E2E_RUN_DIR/missing.conf" "$(state c-missing)"
+expect "an explicit --config that does not exist is an error" 1 "No such file"
+
+# 2. fail-open: an environment failure (here: a pin directory that cannot exist) lets the
+#    container run, with a loud line; without it the hook fails closed.
+BROKEN_PIN_DIR=/proc/ojh-no-such-dir/pins
+run "$(config closed 0644 'fail-open = false')" "$(state c-closed)" --pin-dir "$BROKEN_PIN_DIR"
+expect "fail-closed by default on an environment failure" 1 "container c-closed:"
+run "$(config open 0644 'fail-open = true')" "$(state c-open)" --pin-dir "$BROKEN_PIN_DIR"
+expect "fail-open lets it through, loudly" 0 "FAIL-OPEN (admin config): the container runs UNPROTECTED"
+run "$(config open2 0644 'fail-open = true')" \
+  "$(state c-typo '{"jail.block-host":"true","jail.block-host.mode":"block"}')"
+expect "fail-open never excuses a policy mistake" 1 'jail.block-host.mode="block"'
+run "$(config pindir 0644 "pin-dir = $BROKEN_PIN_DIR")" "$(state c-pindir)"
+expect "pin-dir comes from the config" 1 "/proc/ojh-no-such-dir"
+
+# 3. Inside a user namespace (what rootless podman gives its hooks) the hook says why it
+#    cannot work instead of failing somewhere in the kernel.
+RC=0
+ERR=$(unshare --user --map-root-user "$HOOK" --config "$(config userns 0644 '')" \
+  create-runtime <<<"$(state c-rootless)" 2>&1 >/dev/null) || RC=$?
+expect "rootless (user namespace) is refused with a pointer to the docs" 1 \
+  "the hook runs inside a user namespace (rootless podman?)"
+
+# Nothing was pinned for any of these containers.
+if compgen -G "/sys/fs/bpf/oci-jail-hook/v1/containers/*" >/dev/null; then
+  e2e_fail "pins were left: $(ls /sys/fs/bpf/oci-jail-hook/v1/containers)"
+else
+  e2e_pass "nothing pinned"
+fi
+e2e_finish
