@@ -21,5 +21,6 @@ int run_create_runtime(const Options& opts, std::string& container_id);
 int run_poststop(const Options& opts, std::string& container_id);
 int run_status(const Options& opts);
 int run_refresh(const Options& opts);
+int run_gc(const Options& opts);
 
 }  // namespace ojh

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <set>
 
 #include "hook/exception_map.hpp"
 #include "hook/phase_timer.hpp"
@@ -248,6 +249,34 @@ std::size_t refresh_host_rules(const PinDir& pins, const SharedObjects& objs,
     ++updated;
   }
   return updated;
+}
+
+GcResult collect_garbage(const PinDir& pins, const SharedObjects& objs) {
+  GcResult result;
+  pins.remove_stale_staging();
+  std::set<std::uint64_t> owned;
+  for (const EnforcedContainer& c : list_enforced(pins, objs)) {
+    if (c.cgroup_alive) {
+      owned.insert(c.cgroup_id);
+    } else if (release(pins, objs, c.id)) {
+      result.released.push_back(c.id);
+    } else {
+      remove_pin_dir(pins.container_dir(c.id));
+    }
+  }
+  const RuleMaps rules(objs.rules4.get(), objs.rules6.get());
+  const ExceptionMap exceptions(objs.allow.get());
+  std::set<std::uint64_t> orphans;
+  for (std::uint64_t id : rules.policy_ids())
+    if (!owned.count(id)) orphans.insert(id);
+  for (std::uint64_t id : exceptions.policy_ids())
+    if (!owned.count(id)) orphans.insert(id);
+  for (std::uint64_t id : orphans) {
+    rules.erase(id);
+    exceptions.erase(id);
+  }
+  result.orphan_policies = orphans.size();
+  return result;
 }
 
 }  // namespace ojh

@@ -49,6 +49,17 @@ struct EnforcedContainer {
 
 std::vector<EnforcedContainer> list_enforced(const PinDir& pins, const SharedObjects& objs);
 
+struct GcResult {
+  std::vector<std::string> released;  // containers whose cgroup is gone
+  std::size_t orphan_policies = 0;    // rule/exception sets no pinned container owns
+};
+
+// Cleans up after runtimes that skipped poststop (a crash, a killed conmon) and hooks that
+// died mid-way: pins of containers whose cgroup no longer exists, staging directories,
+// and rules or exceptions of policies that no pinned container records. Safe at any time:
+// a live container is never touched. Call with the pin directory locked.
+GcResult collect_garbage(const PinDir& pins, const SharedObjects& objs);
+
 // Replaces the host-address rules of every live container whose policy was made in the
 // network namespace `host_netns_cookie` with `host_rules`, without re-attaching anything.
 // Returns the number of containers updated. Call with the pin directory locked.

@@ -27,17 +27,24 @@ std::uint64_t policy_of(const ojh_exception_key& k) {
   return (std::uint64_t{k.policy_hi} << 32) | k.policy_lo;
 }
 
-std::vector<ojh_exception_key> keys_of(int fd, std::uint64_t policy_id) {
-  std::vector<ojh_exception_key> keys;
+template <typename Visit>
+void walk(int fd, Visit visit) {
   ojh_exception_key cur{};
   ojh_exception_key next{};
   const void* prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    if (policy_of(next) == policy_id) keys.push_back(next);
+    visit(next);
     cur = next;
     prev = &cur;
   }
   if (errno != ENOENT) throw Error("walk BPF exception map", errno);
+}
+
+std::vector<ojh_exception_key> keys_of(int fd, std::uint64_t policy_id) {
+  std::vector<ojh_exception_key> keys;
+  walk(fd, [&](const ojh_exception_key& k) {
+    if (policy_of(k) == policy_id) keys.push_back(k);
+  });
   return keys;
 }
 
@@ -76,6 +83,12 @@ std::vector<Exception> ExceptionMap::list(std::uint64_t policy_id) const {
     out.push_back(e);
   }
   return out;
+}
+
+std::set<std::uint64_t> ExceptionMap::policy_ids() const {
+  std::set<std::uint64_t> ids;
+  walk(fd_, [&](const ojh_exception_key& k) { ids.insert(policy_of(k)); });
+  return ids;
 }
 
 }  // namespace ojh

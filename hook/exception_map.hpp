@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <vector>
 
 #include "oci/policy.hpp"
@@ -17,6 +18,7 @@ class ExceptionMap {
   void insert(std::uint64_t policy_id, const std::vector<Exception>& exceptions) const;
   std::size_t erase(std::uint64_t policy_id) const;  // returns how many were removed
   std::vector<Exception> list(std::uint64_t policy_id) const;
+  std::set<std::uint64_t> policy_ids() const;  // every policy with at least one exception
 
  private:
   int fd_;

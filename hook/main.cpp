@@ -24,6 +24,8 @@ constexpr const char* kUsage =
     "  status          list enforced containers, their rules and denial counters\n"
     "  refresh         re-read the host's addresses and update every running enforced\n"
     "                  container (run it when host addresses change)\n"
+    "  gc              release containers whose cgroup is gone (poststop never ran) and\n"
+    "                  leftovers of interrupted hooks; safe to run any time\n"
     "\n"
     "Options";
 
@@ -87,6 +89,7 @@ int main(int argc, char** argv) {
     if (command == "poststop") return ojh::run_poststop(opts, container_id);
     if (command == "status") return ojh::run_status(opts);
     if (command == "refresh") return ojh::run_refresh(opts);
+    if (command == "gc") return ojh::run_gc(opts);
     if (command.empty())
       std::fprintf(stderr, "oci-jail-hook: missing command (try --help)\n");
     else

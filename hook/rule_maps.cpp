@@ -19,20 +19,27 @@ std::uint64_t policy_of(const ojh_lpm_key6& k) {
   return (std::uint64_t{k.policy_hi} << 32) | k.policy_lo;
 }
 
-// Walks a trie and returns the keys of one policy. LPM tries have no per-prefix index, so
-// this is O(all rules); it runs at poststop and status only, never per packet.
-template <typename Key>
-std::vector<Key> keys_of(int fd, std::uint64_t policy_id) {
-  std::vector<Key> keys;
+// Visits every key of a trie. LPM tries have no per-prefix index, so finding one policy's
+// keys is O(all rules); it runs at poststop, status and gc only, never per packet.
+template <typename Key, typename Visit>
+void walk(int fd, Visit visit) {
   Key cur{};
   Key next{};
   const void* prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    if (policy_of(next) == policy_id) keys.push_back(next);
+    visit(next);
     cur = next;
     prev = &cur;
   }
   if (errno != ENOENT) throw Error("walk BPF rule map", errno);
+}
+
+template <typename Key>
+std::vector<Key> keys_of(int fd, std::uint64_t policy_id) {
+  std::vector<Key> keys;
+  walk<Key>(fd, [&](const Key& k) {
+    if (policy_of(k) == policy_id) keys.push_back(k);
+  });
   return keys;
 }
 
@@ -109,6 +116,13 @@ void RuleMaps::erase_one(std::uint64_t policy_id, const Rule& r) const {
     rc = bpf_map_delete_elem(rules6_, &key);
   }
   if (rc != 0 && errno != ENOENT) throw Error("delete rule " + format_rule(r), errno);
+}
+
+std::set<std::uint64_t> RuleMaps::policy_ids() const {
+  std::set<std::uint64_t> ids;
+  walk<ojh_lpm_key4>(rules4_, [&](const ojh_lpm_key4& k) { ids.insert(policy_of(k)); });
+  walk<ojh_lpm_key6>(rules6_, [&](const ojh_lpm_key6& k) { ids.insert(policy_of(k)); });
+  return ids;
 }
 
 }  // namespace ojh

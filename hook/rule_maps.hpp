@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <vector>
 
 #include "hook/rules.hpp"
@@ -19,6 +20,7 @@ class RuleMaps {
   std::size_t erase(std::uint64_t policy_id) const;
   std::vector<Rule> list(std::uint64_t policy_id) const;
   void erase_one(std::uint64_t policy_id, const Rule& rule) const;
+  std::set<std::uint64_t> policy_ids() const;  // every policy with at least one rule
 
  private:
   int rules4_;

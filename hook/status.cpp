@@ -86,11 +86,12 @@ void print_json(const std::vector<EnforcedContainer>& containers) {
 void print_text(const std::vector<EnforcedContainer>& containers) {
   if (containers.empty()) std::printf("no container is enforced\n");
   for (const EnforcedContainer& c : containers) {
-    std::printf("%s: cgroup id %llu%s, mode %s, %zu links, %zu rules\n", c.id.c_str(),
-                static_cast<unsigned long long>(c.cgroup_id),
-                c.cgroup_alive ? "" : " (cgroup gone: poststop did not run)",
-                c.policy.flags & OJH_POLICY_AUDIT ? "audit" : "enforce", c.links.size(),
-                c.rules.size());
+    std::printf(
+        "%s: cgroup id %llu%s, mode %s, %zu links, %zu rules\n", c.id.c_str(),
+        static_cast<unsigned long long>(c.cgroup_id),
+        c.cgroup_alive ? ""
+                       : " (cgroup gone: poststop did not run; `oci-jail-hook gc` releases it)",
+        c.policy.flags & OJH_POLICY_AUDIT ? "audit" : "enforce", c.links.size(), c.rules.size());
     std::printf("  denied:");
     for (int k = 0; k < OJH_HOOK_MAX; ++k)
       std::printf(" %s=%llu", kHookNames[k], static_cast<unsigned long long>(c.counters.denied[k]));

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 #include "hook/capabilities.hpp"
 #include "hook/enforcement.hpp"
@@ -449,4 +450,39 @@ TEST_CASE_METHOD(Fixture, "two container ids cannot share one cgroup", "[bpf]") 
   CHECK_FALSE(pinned("c2"));
   CHECK(attached(ctr) == kPrograms.size());
   CHECK(list_enforced(pins, objs).at(0).rules.size() == metadata_rules().size());
+}
+
+TEST_CASE_METHOD(Fixture, "gc releases dead containers and orphaned rules, and nothing live",
+                 "[bpf]") {
+  const std::string dead = sandbox.make_cgroup("dead");
+  const std::string live = sandbox.make_cgroup("live");
+  Listener l4 = Listener::open("127.0.0.1");
+  enforce(pins, objs, request("gone", dead));
+  const auto live_id = enforce(pins, objs, request("alive", live)).cgroup_id;
+  RuleMaps(objs.rules4.get(), objs.rules6.get()).insert(999'999, metadata_rules());
+  ExceptionMap(objs.allow.get()).insert(999'999, {exception(IPPROTO_TCP, "127.0.0.1", 1)});
+  make_private_dir(pins.staging_dir("container-crashed"));
+  REQUIRE(::rmdir(dead.c_str()) == 0);
+  // The kernel detaches a removed cgroup's links asynchronously: retry until it has.
+  GcResult result;
+  std::size_t orphans = 0;
+  for (int i = 0; i < 100; ++i) {
+    result = collect_garbage(pins, objs);
+    orphans += result.orphan_policies;
+    if (!result.released.empty()) break;
+    ::usleep(50'000);
+  }
+  CHECK(result.released == std::vector<std::string>{"gone"});
+  CHECK(orphans == 1);  // 999999; "gone"'s own rules went with its release
+  CHECK_FALSE(pinned("gone"));
+  CHECK(pinned("alive"));
+  CHECK(RuleMaps(objs.rules4.get(), objs.rules6.get()).policy_ids() ==
+        std::set<std::uint64_t>{live_id});
+  CHECK(ExceptionMap(objs.allow.get()).policy_ids().empty());
+  CHECK(list_dir(pins.version_dir()).size() == 2);  // no staging left
+  CHECK(run_in_cgroup(live, false, [&] { return tcp_connect("127.0.0.1", l4.port); }) == EPERM);
+  // A second run finds nothing more to do.
+  const GcResult again = collect_garbage(pins, objs);
+  CHECK(again.released.empty());
+  CHECK(again.orphan_policies == 0);
 }

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <cstdio>
+
+#include "hook/capabilities.hpp"
+#include "hook/commands.hpp"
+#include "hook/enforcement.hpp"
+#include "hook/logging.hpp"
+#include "hook/pin_dir.hpp"
+#include "hook/shared_objects.hpp"
+
+namespace ojh {
+
+int run_gc(const Options& opts) {
+  restrict_capabilities(CapabilitySet::kAttachMounted);
+  GcResult result;
+  if (const auto pins = PinDir::open_existing(opts.pin_dir)) {
+    const Fd lock = pins->lock_exclusive();
+    SharedObjects objs;
+    if (SharedObjects::open_existing(*pins, objs)) result = collect_garbage(*pins, objs);
+  }
+  for (const std::string& id : result.released)
+    log_info(id, "gc: cgroup gone, released its pins and rules");
+  restrict_capabilities(CapabilitySet::kNone);
+  std::printf(
+      "gc: released %zu container%s whose cgroup is gone, removed %zu orphaned rule set%s\n",
+      result.released.size(), result.released.size() == 1 ? "" : "s", result.orphan_policies,
+      result.orphan_policies == 1 ? "" : "s");
+  return 0;
+}
+
+}  // namespace ojh
