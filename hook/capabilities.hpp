@@ -22,4 +22,9 @@ enum class CapabilitySet {
 // while CAP_SETPCAP is still held) and sets no_new_privs. Only ever narrows.
 void restrict_capabilities(CapabilitySet set);
 
+// --show-capabilities: print the Cap* and NoNewPrivs lines of /proc/self/status at each
+// phase, so the documented sequence can be checked (tests/e2e/test_privileges.sh).
+void show_capabilities(bool enabled);
+void report_capabilities(const char* phase);
+
 }  // namespace ojh

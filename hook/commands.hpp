@@ -13,6 +13,7 @@ struct Options {
   bool verbose = false;
   bool json = false;
   bool timing = false;
+  bool show_capabilities = false;
 };
 
 // Each returns the process exit status and throws ojh::Error for the one-line failure.

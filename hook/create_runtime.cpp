@@ -37,6 +37,7 @@ void enforce_container(const Options& opts, const State& state, const ContainerP
   const CgroupTarget cgroup = resolve_container_cgroup_for_pid(state.pid);
   const PinDir pins = PinDir::open(opts.pin_dir);
   restrict_capabilities(CapabilitySet::kAttachMounted);
+  report_capabilities("attach");
   phase("resolve");
 
   // The hook runs in the runtime's network namespace: that is the host to protect.
@@ -75,7 +76,9 @@ void enforce_container(const Options& opts, const State& state, const ContainerP
 }  // namespace
 
 int run_create_runtime(const Options& opts, std::string& container_id) {
+  report_capabilities("start");
   restrict_capabilities(CapabilitySet::kAttach);
+  report_capabilities("parse");
   const State state = read_state(STDIN_FILENO);
   container_id = state.id;
   // Policy mistakes are the container author's and always fail, fail-open or not.
@@ -94,6 +97,8 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
                                         "UNPROTECTED: ") +
                                 e.what());
   }
+  restrict_capabilities(CapabilitySet::kNone);
+  report_capabilities("exit");
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 
+#include "hook/capabilities.hpp"
 #include "hook/commands.hpp"
 #include "hook/logging.hpp"
 #include "hook/phase_timer.hpp"
@@ -44,6 +45,8 @@ int main(int argc, char** argv) {
       "bpffs directory for pinned programs and links (bpffs is mounted on its parent "
       "when missing)")("json", po::bool_switch(&opts.json), "status: machine-readable output")(
       "verbose,v", po::bool_switch(&opts.verbose), "log every step and libbpf output to stderr")(
+      "show-capabilities", po::bool_switch(&opts.show_capabilities),
+      "create-runtime: print the capability sets at each phase to stderr")(
       "timing", po::bool_switch(&opts.timing),
       "create-runtime: print the time of each phase (parse, resolve, host, lock, load, "
       "populate, attach, pin) to stderr");
@@ -79,6 +82,7 @@ int main(int argc, char** argv) {
   if (opts.admin.pin_dir && vm["pin-dir"].defaulted()) opts.pin_dir = *opts.admin.pin_dir;
   ojh::log_init(opts.verbose, opts.admin.log_level);
   if (opts.timing) ojh::PhaseTimer::instance().enable();
+  ojh::show_capabilities(opts.show_capabilities);
   std::string container_id;
   try {
     if (command == "create-runtime") {

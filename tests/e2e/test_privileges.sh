@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# The capability sequence of create-runtime, read from /proc/self/status by the installed
+# hook itself (--show-capabilities) while it enforces a real cgroup:
+#   start   whatever the runtime gave it (full root)
+#   parse   CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_BPF — before a byte of the state is read;
+#           the bounding set already cut to CAP_NET_ADMIN + CAP_BPF, no_new_privs on,
+#           nothing inheritable or ambient
+#   attach  CAP_NET_ADMIN, CAP_BPF — CAP_SYS_ADMIN gone once bpffs is mounted
+#   exit    nothing effective or permitted (the bounding set stays as it was: cutting it
+#           further needs CAP_SETPCAP, and the hook never executes anything)
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+e2e_require_root
+e2e_enter_isolated_view "$@"
+command -v jq >/dev/null || e2e_skip "jq not installed"
+e2e_require_hooks
+e2e_make_workdir
+HOOK=$(e2e_hook_path createRuntime)
+POSTSTOP=$(e2e_hook_path poststop)
+
+mkdir /sys/fs/cgroup/ctr
+e2e_defer "e2e_remove_cgroup_tree /sys/fs/cgroup/ctr"
+sleep 300 >/dev/null 2>&1 &
+SLEEPER=$!
+e2e_defer "kill $SLEEPER"
+echo "$SLEEPER" >/sys/fs/cgroup/ctr/cgroup.procs
+mkdir -p "$E2E_RUN_DIR/bundle"
+echo '{}' >"$E2E_RUN_DIR/bundle/config.json"
+STATE=$(jq -cn --argjson pid "$SLEEPER" --arg b "$E2E_RUN_DIR/bundle" \
+  '{ociVersion:"1.0.2", id:"privs", status:"creating", pid:$pid, bundle:$b,
+    annotations:{"jail.block-host":"true"}}')
+e2e_defer "echo '$STATE' | '$POSTSTOP' poststop"
+
+# Bit numbers from <linux/capability.h>.
+CAP_NET_ADMIN=12 CAP_SYS_ADMIN=21 CAP_BPF=39
+mask() {
+  local m=0 bit
+  for bit in "$@"; do m=$((m | (1 << bit))); done
+  printf '%016x' "$m"
+}
+WANT_PARSE=$(mask $CAP_NET_ADMIN $CAP_SYS_ADMIN $CAP_BPF)
+WANT_ATTACH=$(mask $CAP_NET_ADMIN $CAP_BPF)
+NONE=0000000000000000
+
+RC=0
+OUT=$("$HOOK" --show-capabilities create-runtime <<<"$STATE" 2>&1) || RC=$?
+e2e_check "create-runtime succeeded (exit $RC)" test "$RC" = 0
+printf '%s\n' "$OUT" | grep '^oci-jail-hook: capabilities' | sed 's/^/    /'
+
+field() {  # PHASE FIELD
+  printf '%s\n' "$OUT" | sed -n "s/^oci-jail-hook: capabilities at $1:.* $2:\([0-9a-f]*\).*/\1/p"
+}
+expect() {  # PHASE FIELD WANT
+  local got
+  got=$(field "$1" "$2")
+  if [[ $got == "$3" ]]; then
+    e2e_pass "$1: $2=$3"
+  else
+    e2e_fail "$1: $2 is '${got:-missing}', want $3"
+  fi
+}
+
+[[ $(field start CapEff) != "$NONE" ]] || e2e_fail "start: the hook did not start with capabilities"
+for f in CapEff CapPrm; do expect parse "$f" "$WANT_PARSE"; done
+expect parse CapBnd "$WANT_ATTACH"
+for f in CapInh CapAmb; do expect parse "$f" "$NONE"; done
+expect parse NoNewPrivs 1
+for f in CapEff CapPrm CapBnd; do expect attach "$f" "$WANT_ATTACH"; done
+for f in CapEff CapPrm CapInh CapAmb; do expect exit "$f" "$NONE"; done
+expect exit CapBnd "$WANT_ATTACH"
+e2e_check "the container is enforced" test -d /sys/fs/bpf/oci-jail-hook/v1/containers/privs
+e2e_finish
