@@ -237,13 +237,24 @@ std::size_t refresh_host_rules(const PinDir& pins, const SharedObjects& objs,
   for (const EnforcedContainer& c : list_enforced(pins, objs)) {
     if (!c.cgroup_alive || c.policy.host_netns_cookie != host_netns_cookie) continue;
     // Add the new addresses first, then drop the ones that went away: the container is
-    // never without a rule for an address the host still has.
-    rules.insert(c.cgroup_id, host_rules);
+    // never without a rule for an address the host still has. Keys that hold a metadata or
+    // cidr rule belong to the container's policy: a host address never overwrites them and
+    // refresh never deletes them.
+    const auto same_key = [](const Rule& a, const Rule& b) {
+      return a.family == b.family && a.bytes == b.bytes && a.prefixlen == b.prefixlen;
+    };
+    std::vector<Rule> to_add;
+    for (const Rule& r : host_rules) {
+      const bool policy_key = std::any_of(c.rules.begin(), c.rules.end(), [&](const Rule& o) {
+        return o.kind != OJH_RULE_HOST_ADDR && same_key(o, r);
+      });
+      if (!policy_key) to_add.push_back(r);
+    }
+    rules.insert(c.cgroup_id, to_add);
     for (const Rule& old : c.rules) {
       if (old.kind != OJH_RULE_HOST_ADDR) continue;
-      const bool kept = std::any_of(host_rules.begin(), host_rules.end(), [&](const Rule& r) {
-        return r.family == old.family && r.bytes == old.bytes && r.prefixlen == old.prefixlen;
-      });
+      const bool kept = std::any_of(to_add.begin(), to_add.end(),
+                                    [&](const Rule& r) { return same_key(r, old); });
       if (!kept) rules.erase_one(c.cgroup_id, old);
     }
     ++updated;

@@ -72,8 +72,8 @@ std::vector<Rule> container_rules(const std::vector<HostAddress>& host,
     }
   };
   add(metadata_rules());
-  add(host_address_rules(host));
   add(cidr_rules(cidrs));
+  add(host_address_rules(host));
   return rules;
 }
 

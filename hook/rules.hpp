@@ -35,9 +35,10 @@ std::vector<Rule> host_address_rules(const std::vector<HostAddress>& host);
 // Extra blocked ranges (jail.block-host.cidrs).
 std::vector<Rule> cidr_rules(const std::vector<Cidr>& cidrs);
 
-// The rules of an enforced container: metadata, every host interface address, extra
-// ranges. A key is kept once (the first kind wins: metadata, host, cidr) so the tries hold
-// each key once and status names the most specific reason.
+// The rules of an enforced container: metadata, extra ranges, every host interface
+// address. A key is kept once, and the container's policy (metadata, cidr) wins over a host
+// address with the same key: `refresh` rewrites host-address rules only, so a policy rule
+// must never be stored as one.
 std::vector<Rule> container_rules(const std::vector<HostAddress>& host,
                                   const std::vector<Cidr>& cidrs = {});
 

@@ -486,3 +486,42 @@ TEST_CASE_METHOD(Fixture, "gc releases dead containers and orphaned rules, and n
   CHECK(again.released.empty());
   CHECK(again.orphan_policies == 0);
 }
+
+TEST_CASE_METHOD(Fixture, "refresh never overwrites or drops metadata and cidr rules", "[bpf]") {
+  // The host carries a metadata address and the container's own cidr (as in clouds and in
+  // the e2e topology); later the host drops both.
+  const std::string ctr = sandbox.make_cgroup("ctr");
+  std::vector<Cidr> cidrs(1);
+  cidrs[0].address.family = AF_INET;
+  REQUIRE(inet_pton(AF_INET, "10.200.0.67", cidrs[0].address.bytes.data()) == 1);
+  cidrs[0].prefixlen = 32;
+  cidrs[0].origin = "annotation";
+  const auto host_now = [](std::vector<const char*> addrs) {
+    std::vector<HostAddress> out;
+    for (const char* a : addrs) {
+      HostAddress h{};
+      h.family = AF_INET;
+      REQUIRE(inet_pton(AF_INET, a, h.bytes.data()) == 1);
+      h.interface = "vh";
+      out.push_back(h);
+    }
+    return out;
+  };
+  const auto before = host_now({"169.254.169.254", "10.200.0.67", "10.200.0.1"});
+  const auto id = enforce(pins, objs, request("c1", ctr, container_rules(before, cidrs))).cgroup_id;
+  const auto kind_of = [&](const char* text) {
+    for (const Rule& r : RuleMaps(objs.rules4.get(), objs.rules6.get()).list(id))
+      if (format_rule(r).rfind(std::string(text) + " ", 0) == 0) return static_cast<int>(r.kind);
+    return 0;
+  };
+  CHECK(kind_of("10.200.0.67/32") == OJH_RULE_CIDR);
+  refresh_host_rules(pins, objs, current_netns_cookie(), host_address_rules(before));
+  CHECK(kind_of("169.254.169.254/32") == OJH_RULE_METADATA);
+  CHECK(kind_of("10.200.0.67/32") == OJH_RULE_CIDR);
+  refresh_host_rules(pins, objs, current_netns_cookie(),
+                     host_address_rules(host_now({"10.200.0.2"})));
+  CHECK(kind_of("169.254.169.254/32") == OJH_RULE_METADATA);
+  CHECK(kind_of("10.200.0.67/32") == OJH_RULE_CIDR);
+  CHECK(kind_of("10.200.0.1/32") == 0);
+  CHECK(kind_of("10.200.0.2/32") == OJH_RULE_HOST_ADDR);
+}

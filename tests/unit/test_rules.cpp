@@ -53,3 +53,14 @@ TEST_CASE("a host address equal to a metadata address stays a metadata rule", "[
   const auto rules = ojh::container_rules({host("169.254.169.254", "dummy0")});
   CHECK(rules.size() == ojh::metadata_rules().size());
 }
+
+TEST_CASE("a container's cidr equal to a host address stays a cidr rule", "[rules]") {
+  ojh::Cidr cidr{};
+  cidr.address.family = AF_INET;
+  REQUIRE(inet_pton(AF_INET, "10.200.0.67", cidr.address.bytes.data()) == 1);
+  cidr.prefixlen = 32;
+  cidr.origin = "annotation";
+  const auto rules = ojh::container_rules({host("10.200.0.67", "vh")}, {cidr});
+  REQUIRE(rules.size() == ojh::metadata_rules().size() + 1);
+  CHECK(rules.back().kind == OJH_RULE_CIDR);
+}
