@@ -27,6 +27,11 @@
  *        OJH_RULE_HOST_ADDR  an address of a host interface  -> OJH_DENY_HOST_ADDR
  *        OJH_RULE_METADATA   cloud metadata / rootless host  -> OJH_DENY_METADATA
  *        OJH_RULE_CIDR       extra blocked range              -> OJH_DENY_CIDR
+ *        OJH_RULE_MULTICAST  multicast / limited broadcast    -> OJH_DENY_MULTICAST
+ *      Host addresses include each interface's IPv4 broadcast address and the IPv6 anycast
+ *      addresses the host answers (subnet-router anycast <prefix>:: on forwarding hosts),
+ *      and every policy carries 224.0.0.0/4, 255.255.255.255 and ff00::/8: a datagram to
+ *      any of them reaches host sockets bound to the wildcard address.
  *   4. anything else                                         -> OJH_ALLOW
  *   5. a denial from 2 or 3 is lifted when the policy has an exception for the protocol
  *      (TCP/UDP), destination port and either the exact address or "any blocked address"
@@ -75,12 +80,14 @@ enum ojh_verdict {
   OJH_DENY_METADATA = 4,
   OJH_DENY_CIDR = 5,
   OJH_ALLOW_EXCEPTION = 6,
+  OJH_DENY_MULTICAST = 7,
 };
 
 enum ojh_rule_kind {
   OJH_RULE_HOST_ADDR = 1,
   OJH_RULE_METADATA = 2,
   OJH_RULE_CIDR = 3,
+  OJH_RULE_MULTICAST = 4,
 };
 
 /* Which program saw the operation; indexes the denial counters. */
@@ -220,6 +227,8 @@ static inline enum ojh_verdict ojh_decide(const struct ojh_policy* policy, __u64
       return OJH_DENY_HOST_ADDR;
     case OJH_RULE_METADATA:
       return OJH_DENY_METADATA;
+    case OJH_RULE_MULTICAST:
+      return OJH_DENY_MULTICAST;
     default:
       /* Unknown kinds deny: a newer hook may have written a rule this program predates. */
       return OJH_DENY_CIDR;

@@ -11,6 +11,7 @@
 #include "hook/pin_dir.hpp"
 #include "hook/rules.hpp"
 #include "hook/shared_objects.hpp"
+#include "oci/capability_policy.hpp"
 #include "oci/cgroup.hpp"
 #include "oci/config.hpp"
 #include "oci/error.hpp"
@@ -33,7 +34,8 @@ void require_initial_user_namespace() {
 
 // Everything that touches the kernel. Failures here are environment failures (no bpffs,
 // a kernel without a feature, a vanished cgroup), the only kind fail-open may excuse.
-void enforce_container(const Options& opts, const State& state, const ContainerPolicy& policy) {
+void enforce_container(const Options& opts, const State& state, const ContainerPolicy& policy,
+                       const BundleConfig& config) {
   const CgroupTarget cgroup = resolve_container_cgroup_for_pid(state.pid);
   const PinDir pins = PinDir::open(opts.pin_dir);
   restrict_capabilities(CapabilitySet::kAttachMounted);
@@ -51,7 +53,6 @@ void enforce_container(const Options& opts, const State& state, const ContainerP
   request.exceptions.insert(request.exceptions.end(), opts.admin.allow.begin(),
                             opts.admin.allow.end());
   if (policy.allow_dns) {
-    const BundleConfig config = read_bundle_config(state.bundle);
     for (const Exception& e : dns_exceptions(config, state.bundle)) request.exceptions.push_back(e);
   }
   request.host_netns_cookie = current_netns_cookie();
@@ -89,8 +90,12 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
     return 0;
   }
   require_initial_user_namespace();
+  // What the container may do is part of its policy too: a capability that gets around
+  // cgroup BPF is refused, fail-open or not.
+  const BundleConfig config = read_bundle_config(state.bundle);
+  check_capabilities(config.capabilities, opts.admin.allow_capabilities);
   try {
-    enforce_container(opts, state, policy);
+    enforce_container(opts, state, policy, config);
   } catch (const Error& e) {
     if (!opts.admin.fail_open) throw;
     log_error(container_id, std::string("FAIL-OPEN (admin config): the container runs "

@@ -3,16 +3,21 @@
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
+#include <sstream>
 
 #include "bpf/block_host_abi.h"
 #include "hook/fd.hpp"
 #include "oci/error.hpp"
+#include "oci/file.hpp"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -38,6 +43,16 @@ std::vector<HostAddress> host_addresses() {
       const auto* sin = reinterpret_cast<const sockaddr_in*>(it->ifa_addr);
       std::memcpy(a.bytes.data(), &sin->sin_addr, 4);
       if (ojh_is_loopback_or_unspec4(a.bytes.data())) continue;
+      if ((it->ifa_flags & IFF_BROADCAST) && it->ifa_broadaddr &&
+          it->ifa_broadaddr->sa_family == AF_INET) {
+        HostAddress b{};
+        b.family = AF_INET;
+        b.interface = a.interface;
+        b.kind = HostAddress::Kind::Broadcast;
+        std::memcpy(b.bytes.data(),
+                    &reinterpret_cast<const sockaddr_in*>(it->ifa_broadaddr)->sin_addr, 4);
+        if (!ojh_is_loopback_or_unspec4(b.bytes.data())) out.push_back(b);
+      }
     } else if (a.family == AF_INET6) {
       const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(it->ifa_addr);
       std::memcpy(a.bytes.data(), &sin6->sin6_addr, 16);
@@ -46,6 +61,39 @@ std::vector<HostAddress> host_addresses() {
       continue;
     }
     out.push_back(std::move(a));
+  }
+  // Absent without IPv6; a read error here would hide addresses, so it is not ignored.
+  std::string anycast;
+  try {
+    anycast = read_file_bounded("/proc/net/anycast6", 1 << 20);
+  } catch (const Error& e) {
+    if (e.code() != ENOENT) throw;
+  }
+  for (HostAddress& a : parse_anycast6(anycast)) out.push_back(std::move(a));
+  return out;
+}
+
+std::vector<HostAddress> parse_anycast6(std::string_view text) {
+  std::vector<HostAddress> out;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string index, name, refs, hex;
+    if (!(fields >> index >> name >> refs >> hex) || hex.size() != 32) continue;
+    HostAddress a{};
+    a.family = AF_INET6;
+    a.interface = name;
+    a.kind = HostAddress::Kind::Anycast;
+    bool ok = true;
+    for (std::size_t i = 0; i < 16 && ok; ++i) {
+      unsigned byte = 0;
+      ok = std::sscanf(hex.c_str() + 2 * i, "%2x", &byte) == 1 &&
+           std::isxdigit(static_cast<unsigned char>(hex[2 * i])) &&
+           std::isxdigit(static_cast<unsigned char>(hex[2 * i + 1]));
+      a.bytes[i] = static_cast<std::uint8_t>(byte);
+    }
+    if (ok && !ojh_is_loopback_or_unspec6(a.bytes.data())) out.push_back(std::move(a));
   }
   return out;
 }

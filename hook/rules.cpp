@@ -32,6 +32,14 @@ std::vector<Rule> metadata_rules() {
   };
 }
 
+std::vector<Rule> multicast_rules() {
+  return {
+      parse_rule("224.0.0.0", 4, OJH_RULE_MULTICAST, "IPv4 multicast"),
+      parse_rule("255.255.255.255", 32, OJH_RULE_MULTICAST, "limited broadcast"),
+      parse_rule("ff00::", 8, OJH_RULE_MULTICAST, "IPv6 multicast"),
+  };
+}
+
 std::vector<Rule> host_address_rules(const std::vector<HostAddress>& host) {
   std::vector<Rule> rules;
   for (const HostAddress& a : host) {
@@ -40,7 +48,10 @@ std::vector<Rule> host_address_rules(const std::vector<HostAddress>& host) {
     r.bytes = a.bytes;
     r.prefixlen = a.family == AF_INET ? 32 : 128;
     r.kind = OJH_RULE_HOST_ADDR;
-    r.origin = "host address on " + a.interface;
+    r.origin = std::string(a.kind == HostAddress::Kind::Broadcast ? "broadcast address"
+                           : a.kind == HostAddress::Kind::Anycast ? "anycast address"
+                                                                  : "host address") +
+               " on " + a.interface;
     rules.push_back(std::move(r));
   }
   return rules;
@@ -72,6 +83,7 @@ std::vector<Rule> container_rules(const std::vector<HostAddress>& host,
     }
   };
   add(metadata_rules());
+  add(multicast_rules());
   add(cidr_rules(cidrs));
   add(host_address_rules(host));
   return rules;

@@ -29,16 +29,21 @@ struct Rule {
 // network stacks (slirp4netns 10.0.2.2, pasta --map-guest-addr 169.254.1.2).
 std::vector<Rule> metadata_rules();
 
+// Multicast (224.0.0.0/4, ff00::/8) and the limited broadcast 255.255.255.255: datagrams
+// to them are delivered to host sockets bound to the wildcard address, from any netns
+// that shares a link (or the loopback) with the host.
+std::vector<Rule> multicast_rules();
+
 // Every host interface address as a /32 or /128 rule.
 std::vector<Rule> host_address_rules(const std::vector<HostAddress>& host);
 
 // Extra blocked ranges (jail.block-host.cidrs).
 std::vector<Rule> cidr_rules(const std::vector<Cidr>& cidrs);
 
-// The rules of an enforced container: metadata, extra ranges, every host interface
-// address. A key is kept once, and the container's policy (metadata, cidr) wins over a host
-// address with the same key: `refresh` rewrites host-address rules only, so a policy rule
-// must never be stored as one.
+// The rules of an enforced container: metadata, multicast, extra ranges, every host
+// interface address. A key is kept once, and the container's policy (metadata, cidr) wins over a
+// host address with the same key: `refresh` rewrites host-address rules only, so a policy rule must
+// never be stored as one.
 std::vector<Rule> container_rules(const std::vector<HostAddress>& host,
                                   const std::vector<Cidr>& cidrs = {});
 

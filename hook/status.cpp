@@ -23,6 +23,8 @@ const char* kind_name(ojh_rule_kind kind) {
       return "host";
     case OJH_RULE_METADATA:
       return "metadata";
+    case OJH_RULE_MULTICAST:
+      return "multicast";
     default:
       return "cidr";
   }

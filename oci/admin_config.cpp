@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cerrno>
 #include <sstream>
 
+#include "oci/capability_policy.hpp"
 #include "oci/error.hpp"
 #include "oci/file.hpp"
 #include "oci/quote.hpp"
@@ -55,6 +57,7 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
   desc.add_options()("fail-open", po::value<std::string>())(
       "block-cidrs", po::value<std::vector<std::string>>()->composing())(
       "allow", po::value<std::vector<std::string>>()->composing())(
+      "allow-capabilities", po::value<std::vector<std::string>>()->composing())(
       "pin-dir", po::value<std::string>())("log-level", po::value<std::string>());
 
   po::variables_map vm;
@@ -75,6 +78,20 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
   if (vm.count("allow"))
     config.allow =
         parse_list("allow", vm["allow"].as<std::vector<std::string>>(), source, parse_exceptions);
+  if (vm.count("allow-capabilities")) {
+    for (const std::string& list : vm["allow-capabilities"].as<std::vector<std::string>>()) {
+      std::istringstream items(list);
+      std::string cap;
+      while (std::getline(items, cap, ',')) {
+        if (std::find(kBypassCapabilities.begin(), kBypassCapabilities.end(), cap) ==
+            kBypassCapabilities.end())
+          throw Error(std::string(source) + ": allow-capabilities: " + quote_untrusted(cap) +
+                      ": expected one of CAP_NET_RAW, CAP_SYS_ADMIN, CAP_SYS_MODULE, "
+                      "CAP_SYS_RAWIO, CAP_SYS_PTRACE");
+        config.allow_capabilities.push_back(cap);
+      }
+    }
+  }
   if (vm.count("pin-dir")) {
     const std::string dir = vm["pin-dir"].as<std::string>();
     if (dir.empty() || dir.front() != '/' || dir.find("/../") != std::string::npos)

@@ -17,6 +17,7 @@ namespace ojh {
 //   fail-open = false                  # true: an environment failure lets the container run
 //   block-cidrs = 192.168.0.0/16       # repeatable; same syntax as jail.block-host.cidrs
 //   allow = tcp:127.0.0.1:11434        # repeatable; same syntax as jail.block-host.allow
+//   allow-capabilities = CAP_NET_RAW   # repeatable; accept containers that may hold it
 //   pin-dir = /sys/fs/bpf/oci-jail-hook
 //   log-level = info                   # error | warning | info | debug
 enum class LogLevel { Error, Warning, Info, Debug };
@@ -25,6 +26,7 @@ struct AdminConfig {
   bool fail_open = false;
   std::vector<Cidr> block_cidrs;
   std::vector<Exception> allow;
+  std::vector<std::string> allow_capabilities;  // from kBypassCapabilities
   std::optional<std::string> pin_dir;
   LogLevel log_level = LogLevel::Info;
 };

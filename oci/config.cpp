@@ -51,6 +51,18 @@ void parse_mounts(const rapidjson::Value& mounts, BundleConfig& config) {
   }
 }
 
+void parse_capabilities(const rapidjson::Value& caps, BundleConfig& config) {
+  if (!caps.IsObject()) fail("\"process.capabilities\" must be an object");
+  for (auto it = caps.MemberBegin(); it != caps.MemberEnd(); ++it) {
+    if (!it->value.IsArray())
+      fail("\"process.capabilities." + std::string(json::view(it->name)) + "\" must be an array");
+    for (const auto& cap : it->value.GetArray()) {
+      if (!cap.IsString()) fail("capability names must be strings");
+      config.capabilities.insert(std::string(json::view(cap)));
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<std::string> container_root_dir(const BundleConfig& config,
@@ -85,6 +97,11 @@ BundleConfig parse_bundle_config(std::string_view text) {
     if (path) config.root_path = std::string(json::view(*path));
   }
   if (const rapidjson::Value* mounts = find(doc, "mounts")) parse_mounts(*mounts, config);
+  if (const rapidjson::Value* process = find(doc, "process")) {
+    if (!process->IsObject()) fail("\"process\" must be an object");
+    if (const rapidjson::Value* caps = find(*process, "capabilities"))
+      parse_capabilities(*caps, config);
+  }
   if (const rapidjson::Value* annotations = find(doc, "annotations")) {
     config.annotations = json::parse_annotations(*annotations, kWhat);
   }

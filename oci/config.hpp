@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,9 @@ struct BundleConfig {
   // Source of the last bind mount onto /etc/resolv.conf (podman, CRI-O and Docker-style
   // runtimes mount the nameserver file they generated there).
   std::optional<std::string> resolv_conf_source;
+  // Every capability named in any set of process.capabilities (bounding, effective,
+  // inheritable, permitted, ambient): what the container could ever hold.
+  std::set<std::string> capabilities;
   Annotations annotations;
 };
 

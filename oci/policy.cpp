@@ -81,7 +81,7 @@ AddressBytes network_of(AddressBytes a, unsigned prefixlen) {
   return a;
 }
 
-// A number of at most five digits, without sign or leading zeros, up to max; nullopt else.
+// Only digits, at most five of them, and at most max; nullopt else.
 std::optional<unsigned> parse_small_decimal(std::string_view text, unsigned max) {
   if (!is_decimal(text) || text.size() > 5) return std::nullopt;
   unsigned value = 0;
@@ -220,6 +220,7 @@ Cidr parse_one_cidr(std::string_view entry) {
     entry_error(entry, "host bits are set; did you mean " + format_cidr(suggestion) + "?");
   }
   // The BPF programs judge a mapped destination as IPv4, so only an IPv4 rule can match it.
+  // With the host bits clear a mapped network has a prefix of at least 96; checked anyway.
   if (is_v4_mapped(cidr.address) && cidr.prefixlen >= 96) {
     cidr.address = unmap(cidr.address);
     cidr.prefixlen -= 96;

@@ -139,6 +139,10 @@ TEST_CASE("jail.block-host.allow: valid exceptions", "[policy]") {
       // IPv4-mapped IPv6 becomes IPv4: the BPF programs judge mapped destinations as IPv4.
       {"tcp:[::ffff:127.0.0.1]:80", {exception(IPPROTO_TCP, "127.0.0.1", 80)}},
       {"udp:[::ffff:a00:1]:53", {exception(IPPROTO_UDP, "10.0.0.1", 53)}},
+      // Only ::ffff:0:0/96 is mapped: IPv4-compatible and look-alike addresses stay IPv6.
+      {"tcp:[::127.0.0.1]:80", {exception(IPPROTO_TCP, "::127.0.0.1", 80)}},
+      {"tcp:[::ff00:7f00:1]:80", {exception(IPPROTO_TCP, "::ff00:7f00:1", 80)}},
+      {"tcp:[::1:ffff:7f00:1]:80", {exception(IPPROTO_TCP, "::1:ffff:7f00:1", 80)}},
       // Same address, other protocol or port: distinct exceptions.
       {"tcp:*:80,udp:*:80,tcp:*:81",
        {exception(IPPROTO_TCP, "*", 80), exception(IPPROTO_UDP, "*", 80),
@@ -610,6 +614,7 @@ TEST_CASE("nameservers from resolv.conf", "[policy]") {
       {"#nameserver 1.1.1.1\n", {}},
       {";nameserver 1.1.1.1\n", {}},
       {"Nameserver 1.1.1.1\n", {}},
+      {"options    10.0.0.1 # nameserver\n", {}},
       {"nameserver 1.1.1.1#x\n", {}},
       {"nameserver 300.1.1.1\n", {}},
       {"nameserver 127.1\n", {}},

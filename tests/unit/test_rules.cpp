@@ -22,7 +22,34 @@ bool has(const std::vector<ojh::Rule>& rules, const std::string& text) {
   return false;
 }
 
+// Every container carries the metadata and multicast rules.
+std::size_t base_size() { return ojh::metadata_rules().size() + ojh::multicast_rules().size(); }
+
 }  // namespace
+
+TEST_CASE("multicast and limited broadcast are blocked for every container", "[rules]") {
+  const auto rules = ojh::container_rules({});
+  for (const char* want : {"224.0.0.0/4", "255.255.255.255/32", "ff00::/8"}) {
+    CAPTURE(want);
+    CHECK(has(rules, want));
+  }
+}
+
+TEST_CASE("/proc/net/anycast6 entries become host addresses", "[rules]") {
+  const auto any = ojh::parse_anycast6(
+      "2    vh              1 fd000200000000000000000000000000\n"
+      "2    vh              1 fe800000000000000000000000000000\n"
+      "1    lo              1 00000000000000000000000000000001\n"
+      "garbage line\n"
+      "3    x               1 zz000200000000000000000000000000\n"
+      "3    x               1 fd00\n");
+  REQUIRE(any.size() == 2);
+  CHECK(any[0].interface == "vh");
+  CHECK(any[0].kind == ojh::HostAddress::Kind::Anycast);
+  const auto rules = ojh::host_address_rules(any);
+  CHECK(ojh::format_rule(rules[0]) == "fd00:200::/128 (anycast address on vh)");
+  CHECK(ojh::format_rule(rules[1]) == "fe80::/128 (anycast address on vh)");
+}
 
 TEST_CASE("metadata rules cover the cloud and rootless host mappings", "[rules]") {
   const auto rules = ojh::metadata_rules();
@@ -41,7 +68,7 @@ TEST_CASE("container rules add each host address once, as a host rule", "[rules]
   CHECK(has(rules, "10.200.0.1/32"));
   CHECK(has(rules, "fd00:200::1/128"));
   CHECK(has(rules, "fe80::1/128"));
-  CHECK(rules.size() == ojh::metadata_rules().size() + 3);
+  CHECK(rules.size() == base_size() + 3);
   for (const auto& r : rules)
     if (ojh::format_rule(r).rfind("10.200.0.1/32", 0) == 0) {
       CHECK(r.kind == OJH_RULE_HOST_ADDR);
@@ -51,7 +78,7 @@ TEST_CASE("container rules add each host address once, as a host rule", "[rules]
 
 TEST_CASE("a host address equal to a metadata address stays a metadata rule", "[rules]") {
   const auto rules = ojh::container_rules({host("169.254.169.254", "dummy0")});
-  CHECK(rules.size() == ojh::metadata_rules().size());
+  CHECK(rules.size() == base_size());
 }
 
 TEST_CASE("a container's cidr equal to a host address stays a cidr rule", "[rules]") {
@@ -61,6 +88,6 @@ TEST_CASE("a container's cidr equal to a host address stays a cidr rule", "[rule
   cidr.prefixlen = 32;
   cidr.origin = "annotation";
   const auto rules = ojh::container_rules({host("10.200.0.67", "vh")}, {cidr});
-  REQUIRE(rules.size() == ojh::metadata_rules().size() + 1);
+  REQUIRE(rules.size() == base_size() + 1);
   CHECK(rules.back().kind == OJH_RULE_CIDR);
 }

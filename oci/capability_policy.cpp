@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "oci/capability_policy.hpp"
+
+#include <algorithm>
+
+#include "oci/error.hpp"
+
+namespace ojh {
+
+std::vector<std::string> refused_capabilities(const std::set<std::string>& granted,
+                                              const std::vector<std::string>& admin_allowed) {
+  std::vector<std::string> refused;
+  for (const std::string_view cap : kBypassCapabilities) {
+    if (!granted.count(std::string(cap))) continue;
+    if (std::find(admin_allowed.begin(), admin_allowed.end(), cap) != admin_allowed.end()) continue;
+    refused.emplace_back(cap);
+  }
+  return refused;
+}
+
+void check_capabilities(const std::set<std::string>& granted,
+                        const std::vector<std::string>& admin_allowed) {
+  const auto refused = refused_capabilities(granted, admin_allowed);
+  if (refused.empty()) return;
+  std::string list;
+  std::string drops;
+  for (const std::string& cap : refused) {
+    list += (list.empty() ? "" : ", ") + cap;
+    drops += " --cap-drop=" + cap.substr(4);
+  }
+  throw Error("the container may hold " + list +
+              ", which can get around cgroup BPF (see docs/policy.md); drop it (podman" + drops +
+              ") or accept the risk in the admin config (allow-capabilities = " + refused[0] + ")");
+}
+
+}  // namespace ojh

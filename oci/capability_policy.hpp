@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <array>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ojh {
+
+// Capabilities that let a process get around cgroup BPF, so a container that may hold one
+// is refused unless the admin config accepts it (allow-capabilities):
+//   CAP_NET_RAW     AF_PACKET sockets write frames below IP, where no cgroup program runs
+//   CAP_SYS_ADMIN   can fetch the hook's links by id and detach them, mount bpffs, ...
+//   CAP_SYS_MODULE  loads kernel code
+//   CAP_SYS_RAWIO   raw I/O ports and device memory
+//   CAP_SYS_PTRACE  can take over host processes where the PID namespace is shared
+// A privileged container holds all of them.
+inline constexpr std::array<std::string_view, 5> kBypassCapabilities = {
+    "CAP_NET_RAW", "CAP_SYS_ADMIN", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_PTRACE"};
+
+// The capabilities of `granted` that are in kBypassCapabilities and not in `admin_allowed`.
+std::vector<std::string> refused_capabilities(const std::set<std::string>& granted,
+                                              const std::vector<std::string>& admin_allowed);
+
+// Throws ojh::Error naming the refused capabilities and both ways out, when any.
+void check_capabilities(const std::set<std::string>& granted,
+                        const std::vector<std::string>& admin_allowed);
+
+}  // namespace ojh

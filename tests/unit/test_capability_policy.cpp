@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <catch2/catch.hpp>
+
+#include "oci/admin_config.hpp"
+#include "oci/capability_policy.hpp"
+#include "oci/config.hpp"
+#include "oci/error.hpp"
+
+TEST_CASE("config.json capabilities are gathered from every set", "[caps]") {
+  const auto cfg = ojh::parse_bundle_config(R"({"process":{"capabilities":{
+      "bounding":["CAP_KILL","CAP_NET_RAW"],"effective":["CAP_KILL"],
+      "permitted":["CAP_KILL"],"ambient":["CAP_SYS_PTRACE"]}}})");
+  CHECK(cfg.capabilities == std::set<std::string>{"CAP_KILL", "CAP_NET_RAW", "CAP_SYS_PTRACE"});
+  CHECK(ojh::parse_bundle_config(R"({"process":{}})").capabilities.empty());
+  CHECK_THROWS_WITH(ojh::parse_bundle_config(R"({"process":{"capabilities":{"bounding":"x"}}})"),
+                    "config.json: \"process.capabilities.bounding\" must be an array");
+}
+
+TEST_CASE("capabilities that get around cgroup BPF are refused unless the admin allows", "[caps]") {
+  const std::set<std::string> runc_default = {"CAP_AUDIT_WRITE", "CAP_KILL",
+                                              "CAP_NET_BIND_SERVICE"};
+  CHECK(ojh::refused_capabilities(runc_default, {}).empty());
+  CHECK_NOTHROW(ojh::check_capabilities(runc_default, {}));
+
+  const std::set<std::string> docker_like = {"CAP_KILL", "CAP_NET_RAW", "CAP_SYS_CHROOT"};
+  CHECK(ojh::refused_capabilities(docker_like, {}) == std::vector<std::string>{"CAP_NET_RAW"});
+  CHECK_THROWS_WITH(ojh::check_capabilities(docker_like, {}),
+                    "the container may hold CAP_NET_RAW, which can get around cgroup BPF (see "
+                    "docs/policy.md); drop it (podman --cap-drop=NET_RAW) or accept the risk in "
+                    "the admin config (allow-capabilities = CAP_NET_RAW)");
+  CHECK(ojh::refused_capabilities(docker_like, {"CAP_NET_RAW"}).empty());
+
+  const std::set<std::string> privileged = {"CAP_NET_RAW",   "CAP_SYS_ADMIN",  "CAP_SYS_MODULE",
+                                            "CAP_SYS_RAWIO", "CAP_SYS_PTRACE", "CAP_BPF"};
+  CHECK(ojh::refused_capabilities(privileged, {"CAP_NET_RAW"}).size() == 4);
+}
+
+TEST_CASE("allow-capabilities in the admin config takes only known names", "[caps][admin]") {
+  const auto c = ojh::parse_admin_config(
+      "allow-capabilities = CAP_NET_RAW\nallow-capabilities = CAP_SYS_PTRACE,CAP_SYS_ADMIN\n", "x");
+  CHECK(c.allow_capabilities ==
+        std::vector<std::string>{"CAP_NET_RAW", "CAP_SYS_PTRACE", "CAP_SYS_ADMIN"});
+  CHECK_THROWS_WITH(ojh::parse_admin_config("allow-capabilities = CAP_CHOWN\n", "x"),
+                    Catch::Matchers::StartsWith("x: allow-capabilities: \"CAP_CHOWN\": expected"));
+}
