@@ -13,6 +13,7 @@
 #include "oci/capability_policy.hpp"
 #include "oci/error.hpp"
 #include "oci/file.hpp"
+#include "oci/options_error.hpp"
 #include "oci/quote.hpp"
 
 namespace po = boost::program_options;
@@ -58,7 +59,8 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
       "block-cidrs", po::value<std::vector<std::string>>()->composing())(
       "allow", po::value<std::vector<std::string>>()->composing())(
       "allow-capabilities", po::value<std::vector<std::string>>()->composing())(
-      "pin-dir", po::value<std::string>())("log-level", po::value<std::string>());
+      "annotation-exceptions", po::value<std::string>())("pin-dir", po::value<std::string>())(
+      "log-level", po::value<std::string>());
 
   po::variables_map vm;
   std::istringstream in{std::string(text)};
@@ -66,15 +68,20 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
     po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    throw Error(std::string(source) + ": " + e.what());
+    throw Error(std::string(source) + ": " + describe_options_error(e));
   }
 
   AdminConfig config;
   if (vm.count("fail-open"))
     config.fail_open = parse_bool("fail-open", vm["fail-open"].as<std::string>(), source);
-  if (vm.count("block-cidrs"))
+  if (vm.count("annotation-exceptions"))
+    config.annotation_exceptions =
+        parse_bool("annotation-exceptions", vm["annotation-exceptions"].as<std::string>(), source);
+  if (vm.count("block-cidrs")) {
     config.block_cidrs = parse_list("block-cidrs", vm["block-cidrs"].as<std::vector<std::string>>(),
                                     source, parse_cidrs);
+    for (Cidr& c : config.block_cidrs) c.origin = "admin config";
+  }
   if (vm.count("allow"))
     config.allow =
         parse_list("allow", vm["allow"].as<std::vector<std::string>>(), source, parse_exceptions);

@@ -18,6 +18,8 @@ namespace ojh {
 //   block-cidrs = 192.168.0.0/16       # repeatable; same syntax as jail.block-host.cidrs
 //   allow = tcp:127.0.0.1:11434        # repeatable; same syntax as jail.block-host.allow
 //   allow-capabilities = CAP_NET_RAW   # repeatable; accept containers that may hold it
+//   annotation-exceptions = true       # false: jail.block-host.allow is refused (clusters
+//                                      # where the admin, not the pod author, decides)
 //   pin-dir = /sys/fs/bpf/oci-jail-hook
 //   log-level = info                   # error | warning | info | debug
 enum class LogLevel { Error, Warning, Info, Debug };
@@ -27,6 +29,7 @@ struct AdminConfig {
   std::vector<Cidr> block_cidrs;
   std::vector<Exception> allow;
   std::vector<std::string> allow_capabilities;  // from kBypassCapabilities
+  bool annotation_exceptions = true;
   std::optional<std::string> pin_dir;
   LogLevel log_level = LogLevel::Info;
 };

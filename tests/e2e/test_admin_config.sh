@@ -78,6 +78,11 @@ expect "fail-open never excuses a policy mistake" 1 'jail.block-host.mode="block
 run "$(config pindir 0644 "pin-dir = $BROKEN_PIN_DIR")" "$(state c-pindir)"
 expect "pin-dir comes from the config" 1 "/proc/ojh-no-such-dir"
 
+run "$(config noexc 0644 'annotation-exceptions = false')" \
+  "$(state c-noexc '{"jail.block-host":"true","jail.block-host.allow":"tcp:127.0.0.1:80"}')"
+expect "annotation-exceptions = false refuses jail.block-host.allow" 1 \
+  "annotation jail.block-host.allow is not permitted on this host"
+
 # 3. Inside a user namespace (what rootless podman gives its hooks) the hook says why it
 #    cannot work instead of failing somewhere in the kernel.
 RC=0

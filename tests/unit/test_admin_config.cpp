@@ -64,6 +64,10 @@ TEST_CASE("admin config values are parsed with the annotation syntax", "[admin]"
   CHECK(ojh::format_exception(c.allow[0]) == "tcp:127.0.0.1:11434");
   CHECK(ojh::format_exception(c.allow[1]) == "udp:*:53");
   CHECK(c.pin_dir == "/sys/fs/bpf/ojh");
+  CHECK(c.block_cidrs[0].origin == "admin config");
+  CHECK(c.annotation_exceptions);
+  CHECK_FALSE(
+      ojh::parse_admin_config("annotation-exceptions = false\n", "x").annotation_exceptions);
   CHECK(c.log_level == ojh::LogLevel::Debug);
 }
 

@@ -104,20 +104,25 @@ TEST_CASE("CRI-O annotations: the pod's jail policy is read, the rest ignored", 
   }
 }
 
-TEST_CASE("CRI-O systemd scopes: the container's scope is chosen, conmon's is not its parent",
+TEST_CASE("CRI-O systemd scopes: the container's scope is chosen, never a slice above conmon",
           "[crio]") {
   const std::string pod = std::string("/kubepods.slice/kubepods-besteffort.slice/") + kPodSlice;
+  const std::string scope = pod + "/crio-" + kContainerId + ".scope";
   const std::string mountinfo = [] {
     std::ifstream in(std::string(FIXTURES_DIR) + "/mountinfo-v2", std::ios::binary);
     REQUIRE(in);
     return std::string{std::istreambuf_iterator<char>(in), {}};
   }();
-  const ojh::CgroupTarget target = ojh::resolve_container_cgroup(
-      mountinfo, crio_fixture("cgroup-container"), crio_fixture("cgroup-hook"));
-  CHECK(target.path == pod + "/crio-" + kContainerId + ".scope");
-  CHECK(target.fs_path == "/sys/fs/cgroup" + target.path);
-  // The pod slice holds both scopes: attaching there would also cut off conmon (and the hook).
-  CHECK_THROWS_WITH(
-      ojh::resolve_container_cgroup(mountinfo, "0::" + pod + "\n", crio_fixture("cgroup-hook")),
-      Catch::Matchers::Contains("contains the hook's own cgroup"));
+  // conmon (and so the hook) in system.slice, CRI-O's default with systemd, or in the pod.
+  for (const char* hook : {"cgroup-hook", "cgroup-hook-pod-monitor"}) {
+    INFO(hook);
+    const ojh::CgroupTarget target = ojh::resolve_container_cgroup(
+        mountinfo, crio_fixture("cgroup-container"), crio_fixture(hook));
+    CHECK(target.path == scope);
+    CHECK(target.fs_path == "/sys/fs/cgroup" + scope);
+  }
+  // With conmon in the pod's slice, attaching to the slice would cut off conmon and the hook.
+  CHECK_THROWS_WITH(ojh::resolve_container_cgroup(mountinfo, "0::" + pod + "\n",
+                                                  crio_fixture("cgroup-hook-pod-monitor")),
+                    Catch::Matchers::Contains("contains the hook's own cgroup"));
 }
