@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <string>
+
+namespace ojh::bench {
+
+// `runc run` of the same busybox /bin/true bundle with the hooks wired (hooks.d JSON) and
+// without, interleaved: with, without, without, with, ... so neither side always goes
+// first.
+struct RuncOptions {
+  std::string runc = "/usr/sbin/runc";
+  std::string root;             // runc --root (state directory)
+  std::string bundle_with;     // config.json has the createRuntime + poststop hooks
+  std::string bundle_without;  // the same config.json without hooks
+  int runs = 40;                // measured runs of each
+  int warmup = 3;
+};
+
+int run_runc_row(const RuncOptions& options);
+
+}  // namespace ojh::bench
