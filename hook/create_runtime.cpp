@@ -48,7 +48,8 @@ void enforce_container(const Options& opts, const State& state, const ContainerP
   EnforceRequest request;
   request.container_id = state.id;
   request.cgroup_fs_path = cgroup.fs_path;
-  request.rules = container_rules(host_addresses(), cidrs);
+  request.rules =
+      container_rules(without_interfaces(host_addresses(), opts.admin.ignore_interfaces), cidrs);
   request.exceptions = policy.exceptions;
   request.exceptions.insert(request.exceptions.end(), opts.admin.allow.begin(),
                             opts.admin.allow.end());

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -71,6 +72,14 @@ std::vector<HostAddress> host_addresses() {
   }
   for (HostAddress& a : parse_anycast6(anycast)) out.push_back(std::move(a));
   return out;
+}
+
+std::vector<HostAddress> without_interfaces(std::vector<HostAddress> addresses,
+                                            const std::vector<std::string>& interfaces) {
+  std::erase_if(addresses, [&](const HostAddress& a) {
+    return std::find(interfaces.begin(), interfaces.end(), a.interface) != interfaces.end();
+  });
+  return addresses;
 }
 
 std::vector<HostAddress> parse_anycast6(std::string_view text) {

@@ -24,6 +24,10 @@ struct HostAddress {
 // judges per netns instead.
 std::vector<HostAddress> host_addresses();
 
+// `addresses` without those on the named interfaces.
+std::vector<HostAddress> without_interfaces(std::vector<HostAddress> addresses,
+                                            const std::vector<std::string>& interfaces);
+
 // The entries of /proc/net/anycast6 ("ifindex ifname refcount 32-hex-digit-address").
 // Malformed lines are skipped.
 std::vector<HostAddress> parse_anycast6(std::string_view text);

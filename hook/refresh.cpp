@@ -20,7 +20,8 @@ int run_refresh(const Options& opts) {
   const auto pins = PinDir::open_existing(opts.pin_dir);
   std::size_t updated = 0;
   if (pins) {
-    const std::vector<Rule> host_rules = host_address_rules(host_addresses());
+    const std::vector<Rule> host_rules =
+        host_address_rules(without_interfaces(host_addresses(), opts.admin.ignore_interfaces));
     const std::uint64_t netns = current_netns_cookie();
     const Fd lock = pins->lock_exclusive();
     SharedObjects objs;

@@ -20,6 +20,9 @@ namespace ojh {
 //   allow-capabilities = CAP_NET_RAW   # repeatable; accept containers that may hold it
 //   annotation-exceptions = true       # false: jail.block-host.allow is refused (clusters
 //                                      # where the admin, not the pod author, decides)
+//   ignore-interfaces = kube-ipvs0     # repeatable; host interfaces whose addresses are
+//                                      # not host services (default: kube-ipvs0, where
+//                                      # kube-proxy in IPVS mode puts every Service IP)
 //   pin-dir = /sys/fs/bpf/oci-jail-hook
 //   log-level = info                   # error | warning | info | debug
 enum class LogLevel { Error, Warning, Info, Debug };
@@ -30,6 +33,7 @@ struct AdminConfig {
   std::vector<Exception> allow;
   std::vector<std::string> allow_capabilities;  // from kBypassCapabilities
   bool annotation_exceptions = true;
+  std::vector<std::string> ignore_interfaces = {"kube-ipvs0"};
   std::optional<std::string> pin_dir;
   LogLevel log_level = LogLevel::Info;
 };

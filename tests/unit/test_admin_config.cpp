@@ -45,6 +45,15 @@ TEST_CASE("an empty admin config is the safe default", "[admin]") {
   CHECK(c.allow.empty());
   CHECK_FALSE(c.pin_dir);
   CHECK(c.log_level == ojh::LogLevel::Info);
+  CHECK(c.ignore_interfaces == std::vector<std::string>{"kube-ipvs0"});
+}
+
+TEST_CASE("ignore-interfaces replaces the default list", "[admin]") {
+  CHECK(ojh::parse_admin_config("ignore-interfaces = a0,b1\nignore-interfaces = c2\n", "x")
+            .ignore_interfaces == std::vector<std::string>{"a0", "b1", "c2"});
+  CHECK(ojh::parse_admin_config("ignore-interfaces =\n", "x").ignore_interfaces.empty());
+  CHECK_THROWS_WITH(ojh::parse_admin_config("ignore-interfaces = a/b\n", "x"),
+                    Catch::Matchers::StartsWith("x: ignore-interfaces: \"a/b\""));
 }
 
 TEST_CASE("admin config values are parsed with the annotation syntax", "[admin]") {

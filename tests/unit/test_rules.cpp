@@ -91,3 +91,10 @@ TEST_CASE("a container's cidr equal to a host address stays a cidr rule", "[rule
   REQUIRE(rules.size() == base_size() + 1);
   CHECK(rules.back().kind == OJH_RULE_CIDR);
 }
+
+TEST_CASE("addresses of ignored interfaces are not host addresses", "[rules]") {
+  const auto kept = ojh::without_interfaces(
+      {host("10.96.0.1", "kube-ipvs0"), host("10.200.0.1", "eth0")}, {"kube-ipvs0"});
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0].interface == "eth0");
+}
