@@ -37,6 +37,19 @@ LogLevel parse_log_level(const std::string& value, std::string_view source) {
               ": expected error, warning, info or debug");
 }
 
+// Absolute, without a ".." component (also a trailing one: "/sys/fs/bpf/.." is /sys/fs) and
+// without NUL, which would cut the path short where the hook open()s it.
+bool is_absolute_pin_dir(std::string_view dir) {
+  if (!dir.starts_with('/') || dir.find('\0') != std::string_view::npos) return false;
+  while (!dir.empty()) {
+    dir.remove_prefix(1);
+    const std::string_view component = dir.substr(0, dir.find('/'));
+    if (component == "..") return false;
+    dir.remove_prefix(component.size());
+  }
+  return true;
+}
+
 template <typename Parse>
 auto parse_list(const std::string& key, const std::vector<std::string>& values,
                 std::string_view source, Parse parse) {
@@ -59,8 +72,9 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
       "block-cidrs", po::value<std::vector<std::string>>()->composing())(
       "allow", po::value<std::vector<std::string>>()->composing())(
       "allow-capabilities", po::value<std::vector<std::string>>()->composing())(
-      "annotation-exceptions", po::value<std::string>())("pin-dir", po::value<std::string>())(
-      "log-level", po::value<std::string>());
+      "annotation-exceptions", po::value<std::string>())(
+      "ignore-interfaces", po::value<std::vector<std::string>>()->composing())(
+      "pin-dir", po::value<std::string>())("log-level", po::value<std::string>());
 
   po::variables_map vm;
   std::istringstream in{std::string(text)};
@@ -99,9 +113,24 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
       }
     }
   }
+  if (vm.count("ignore-interfaces")) {
+    // Given at all, the list replaces the default; "ignore-interfaces =" ignores none.
+    config.ignore_interfaces.clear();
+    for (const std::string& list : vm["ignore-interfaces"].as<std::vector<std::string>>()) {
+      std::istringstream items(list);
+      std::string name;
+      while (std::getline(items, name, ',')) {
+        if (name.empty()) continue;
+        if (name.size() >= 16 || name.find_first_of("/ \t") != std::string::npos)
+          throw Error(std::string(source) + ": ignore-interfaces: " + quote_untrusted(name) +
+                      ": expected an interface name (at most 15 characters)");
+        config.ignore_interfaces.push_back(name);
+      }
+    }
+  }
   if (vm.count("pin-dir")) {
     const std::string dir = vm["pin-dir"].as<std::string>();
-    if (dir.empty() || dir.front() != '/' || dir.find("/../") != std::string::npos)
+    if (!is_absolute_pin_dir(dir))
       throw Error(std::string(source) + ": pin-dir=" + quote_untrusted(dir) +
                   ": expected an absolute path");
     config.pin_dir = dir;
