@@ -200,8 +200,9 @@ static __always_inline int parse_packet(struct __sk_buff* skb, struct destinatio
   return 1;
 }
 
-SEC("cgroup_skb/egress")
-int ojh_egress(struct __sk_buff* skb) {
+/* Shared by both egress variants: `netns` is the socket's netns cookie where the kernel
+ * can tell it, else the host's, which judges every loopback destination as the host's. */
+static __always_inline int egress(struct __sk_buff* skb, int know_netns) {
   struct bpf_sock* sk = skb->sk;
   if (!sk) return SKB_PASS;
   struct bpf_sock* full = bpf_sk_fullsock(sk);
@@ -212,9 +213,17 @@ int ojh_egress(struct __sk_buff* skb) {
   const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
   struct destination d = {};
   if (!parse_packet(skb, &d)) return SKB_PASS;
-  return permitted(policy, judge(policy, bpf_get_netns_cookie(skb), &d), OJH_HOOK_EGRESS)
-             ? SKB_PASS
-             : SKB_DROP;
+  const __u64 netns = know_netns ? bpf_get_netns_cookie(skb) : policy->host_netns_cookie;
+  return permitted(policy, judge(policy, netns, &d), OJH_HOOK_EGRESS) ? SKB_PASS : SKB_DROP;
 }
+
+SEC("cgroup_skb/egress")
+int ojh_egress(struct __sk_buff* skb) { return egress(skb, 1); }
+
+/* For kernels whose cgroup_skb programs cannot call bpf_get_netns_cookie (before 6.15):
+ * raw and ICMP packets to a loopback address are then dropped in every netns, which only
+ * costs a container with its own netns raw/ICMP traffic to its own loopback. */
+SEC("cgroup_skb/egress")
+int ojh_egress_compat(struct __sk_buff* skb) { return egress(skb, 0); }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -35,8 +35,7 @@ void require_initial_user_namespace() {
 // Everything that touches the kernel. Failures here are environment failures (no bpffs,
 // a kernel without a feature, a vanished cgroup), the only kind fail-open may excuse.
 void enforce_container(const Options& opts, const State& state, const ContainerPolicy& policy,
-                       const BundleConfig& config) {
-  const CgroupTarget cgroup = resolve_container_cgroup_for_pid(state.pid);
+                       const BundleConfig& config, const CgroupTarget& cgroup) {
   const PinDir pins = PinDir::open(opts.pin_dir);
   restrict_capabilities(CapabilitySet::kAttachMounted);
   report_capabilities("attach");
@@ -99,8 +98,11 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
     throw Error(
         "annotation jail.block-host.allow is not permitted on this host (admin config: "
         "annotation-exceptions = false)");
+  // Which cgroup is a security decision (never the root, never one the hook shares), so a
+  // refusal here is not an environment failure either.
+  const CgroupTarget cgroup = resolve_container_cgroup_for_pid(state.pid);
   try {
-    enforce_container(opts, state, policy, config);
+    enforce_container(opts, state, policy, config, cgroup);
   } catch (const Error& e) {
     if (!opts.admin.fail_open) throw;
     log_error(container_id, std::string("FAIL-OPEN (admin config): the container runs "

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // oci-jail-hook: OCI runtime hook that cuts a container off from its host.
+#include <unistd.h>
+
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
@@ -10,6 +12,8 @@
 #include "hook/logging.hpp"
 #include "hook/phase_timer.hpp"
 #include "oci/error.hpp"
+#include "oci/file.hpp"
+#include "oci/user_namespace.hpp"
 
 namespace po = boost::program_options;
 
@@ -72,8 +76,19 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  if (::geteuid() != 0) {
+    std::fprintf(stderr, "oci-jail-hook: must run as root (it loads and attaches BPF programs)\n");
+    return 1;
+  }
+  if (opts.pin_dir.empty() || opts.pin_dir.front() != '/') {
+    std::fprintf(stderr, "oci-jail-hook: --pin-dir must be an absolute path\n");
+    return 2;
+  }
   try {
-    opts.admin = ojh::load_admin_config(config_path, vm.count("config") > 0);
+    // Inside a user namespace (rootless podman) the file's owner cannot be verified (root
+    // shows as nobody) and nothing can be enforced anyway: create-runtime then says why.
+    if (ojh::is_initial_user_namespace(ojh::read_file_bounded("/proc/self/uid_map", 4096)))
+      opts.admin = ojh::load_admin_config(config_path, vm.count("config") > 0);
   } catch (const ojh::Error& e) {
     ojh::log_init(opts.verbose, ojh::LogLevel::Info);
     ojh::log_error("", e.what());

@@ -36,9 +36,18 @@ void pin(int fd, const std::string& path) {
 
 // Verifies and loads the programs, pins every object into a staging directory and renames
 // it into place, so a hook killed half-way never leaves a partial objects/ behind.
-void load_and_publish(const PinDir& pins) {
+bool kernel_has_skb_netns_cookie() {
+  return libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie, nullptr) == 1;
+}
+
+void load_and_publish(const PinDir& pins, EgressVariant egress) {
   Skeleton skel(block_host__open());
   if (!skel) throw Error("open BPF object", errno);
+  if (egress == EgressVariant::Auto)
+    egress = kernel_has_skb_netns_cookie() ? EgressVariant::NetnsAware : EgressVariant::Compat;
+  const bool aware = egress == EgressVariant::NetnsAware;
+  bpf_program__set_autoload(skel->progs.ojh_egress, aware);
+  bpf_program__set_autoload(skel->progs.ojh_egress_compat, !aware);
   if (int err = block_host__load(skel.get()); err != 0)
     throw Error("load BPF programs (see `oci-jail-hook --verbose` for the verifier log)", -err);
 
@@ -47,7 +56,7 @@ void load_and_publish(const PinDir& pins) {
   make_private_dir(staging);
   const std::array<const bpf_program*, kPrograms.size()> progs = {
       skel->progs.ojh_connect4, skel->progs.ojh_connect6, skel->progs.ojh_sendmsg4,
-      skel->progs.ojh_sendmsg6, skel->progs.ojh_egress};
+      skel->progs.ojh_sendmsg6, aware ? skel->progs.ojh_egress : skel->progs.ojh_egress_compat};
   const std::array<const bpf_map*, kMapNames.size()> maps = {
       skel->maps.ojh_rules4, skel->maps.ojh_rules6, skel->maps.ojh_allow, skel->maps.ojh_policy,
       skel->maps.ojh_counters};
@@ -84,8 +93,8 @@ bool exists(const std::string& path) {
 
 }  // namespace
 
-SharedObjects SharedObjects::open_or_load(const PinDir& pins) {
-  if (!exists(pins.objects_dir())) load_and_publish(pins);
+SharedObjects SharedObjects::open_or_load(const PinDir& pins, EgressVariant egress) {
+  if (!exists(pins.objects_dir())) load_and_publish(pins, egress);
   return open_all(pins);
 }
 

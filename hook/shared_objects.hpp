@@ -27,6 +27,10 @@ inline constexpr std::array<ProgramSpec, 5> kPrograms = {{
 // The programs and maps every container shares. They are verified and loaded once, pinned
 // in <pin-dir>/v1/objects, and opened from there by every later hook: per container the
 // kernel then only holds links, a policy entry and rules (docs/design.md).
+// Which egress program is loaded: the one that tells a container's own loopback from the
+// host's needs bpf_get_netns_cookie() in cgroup_skb programs (Linux 6.15+).
+enum class EgressVariant { Auto, NetnsAware, Compat };
+
 struct SharedObjects {
   std::array<Fd, kPrograms.size()> programs;
   Fd rules4;
@@ -36,7 +40,7 @@ struct SharedObjects {
   Fd counters;
 
   // Call with the pin directory locked.
-  static SharedObjects open_or_load(const PinDir& pins);
+  static SharedObjects open_or_load(const PinDir& pins, EgressVariant egress = EgressVariant::Auto);
   // Opens existing pins only (status, poststop): nothing is loaded when nothing is there.
   static bool open_existing(const PinDir& pins, SharedObjects& out);
 };

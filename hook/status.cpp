@@ -94,10 +94,13 @@ void print_text(const std::vector<EnforcedContainer>& containers) {
         c.cgroup_alive ? ""
                        : " (cgroup gone: poststop did not run; `oci-jail-hook gc` releases it)",
         c.policy.flags & OJH_POLICY_AUDIT ? "audit" : "enforce", c.links.size(), c.rules.size());
-    std::printf("  denied:");
-    for (int k = 0; k < OJH_HOOK_MAX; ++k)
-      std::printf(" %s=%llu", kHookNames[k], static_cast<unsigned long long>(c.counters.denied[k]));
-    std::printf("\n");
+    for (const auto& [label, counts] :
+         {std::pair{"denied", c.counters.denied}, std::pair{"audited", c.counters.audited}}) {
+      std::printf("  %s:", label);
+      for (int k = 0; k < OJH_HOOK_MAX; ++k)
+        std::printf(" %s=%llu", kHookNames[k], static_cast<unsigned long long>(counts[k]));
+      std::printf("\n");
+    }
     for (const Rule& r : c.rules) std::printf("  block %s\n", rule_text(r).c_str());
     for (const Exception& e : c.exceptions)
       std::printf("  allow %s\n", format_exception(e).c_str());

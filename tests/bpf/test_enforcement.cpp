@@ -525,3 +525,32 @@ TEST_CASE_METHOD(Fixture, "refresh never overwrites or drops metadata and cidr r
   CHECK(kind_of("10.200.0.1/32") == 0);
   CHECK(kind_of("10.200.0.2/32") == OJH_RULE_HOST_ADDR);
 }
+
+TEST_CASE("the compat egress program (kernels before 6.15) still blocks host loopback", "[bpf]") {
+  // Forced here: this kernel has bpf_get_netns_cookie in cgroup_skb, older ones do not.
+  Sandbox sandbox;
+  const PinDir pins = PinDir::open(sandbox.pin_dir());
+  const SharedObjects objs = SharedObjects::open_or_load(pins, EgressVariant::Compat);
+  bpf_prog_info info{};
+  __u32 len = sizeof(info);
+  REQUIRE(bpf_obj_get_info_by_fd(objs.programs.back().get(), &info, &len) == 0);
+  CHECK(std::string(info.name) == "ojh_egress_comp");  // the kernel keeps 15 characters
+
+  const std::string ctr = sandbox.make_cgroup("ctr");
+  Listener l4 = Listener::open("127.0.0.1");
+  EnforceRequest r;
+  r.container_id = "compat";
+  r.cgroup_fs_path = ctr;
+  r.rules = metadata_rules();
+  r.host_netns_cookie = current_netns_cookie();
+  enforce(pins, objs, r);
+  CHECK(run_in_cgroup(ctr, false, [&] { return raw_udp_sendto("127.0.0.1", l4.port); }) == EPERM);
+  CHECK_FALSE(l4.udp_received());
+  // The documented cost: raw packets to a private netns' own loopback are dropped too,
+  // while its TCP/UDP sockets (judged by connect/sendmsg) keep their loopback.
+  CHECK(run_in_cgroup(ctr, true, [] {
+          Listener own = Listener::open("127.0.0.1");
+          if (tcp_connect("127.0.0.1", own.port) != 0) return 1;
+          return raw_udp_sendto("127.0.0.1", own.port) == EPERM ? 0 : 2;
+        }) == 0);
+}
