@@ -7,7 +7,7 @@ packages=(
   cmake g++ make pkg-config clang llvm
   libbpf-dev bpftool libcap-ng-dev rapidjson-dev libboost-program-options-dev catch2
   runc busybox-static iproute2 jq shellcheck
-  python3-yaml dpkg-dev file lintian
+  python3-yaml dpkg-dev file lintian groff-base
 )
 
 missing=()
