@@ -54,6 +54,22 @@ std::vector<HostAddress> host_addresses() {
                     &reinterpret_cast<const sockaddr_in*>(it->ifa_broadaddr)->sin_addr, 4);
         if (!ojh_is_loopback_or_unspec4(b.bytes.data())) out.push_back(b);
       }
+      // fib_add_ifaddr() makes prefix|~mask a broadcast route (prefixes shorter than /31)
+      // whether or not the address carries IFA_BROADCAST (`ip addr add 10.0.0.1/24` has none).
+      if (it->ifa_netmask && it->ifa_netmask->sa_family == AF_INET) {
+        std::uint32_t addr, mask;
+        std::memcpy(&addr, &sin->sin_addr, 4);
+        std::memcpy(&mask, &reinterpret_cast<const sockaddr_in*>(it->ifa_netmask)->sin_addr, 4);
+        if (__builtin_popcount(mask) < 31) {
+          HostAddress b{};
+          b.family = AF_INET;
+          b.interface = a.interface;
+          b.kind = HostAddress::Kind::Broadcast;
+          const std::uint32_t bcast = addr | ~mask;
+          std::memcpy(b.bytes.data(), &bcast, 4);
+          out.push_back(b);
+        }
+      }
     } else if (a.family == AF_INET6) {
       const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(it->ifa_addr);
       std::memcpy(a.bytes.data(), &sin6->sin6_addr, 16);
@@ -89,7 +105,8 @@ std::vector<HostAddress> parse_anycast6(std::string_view text) {
   while (std::getline(in, line)) {
     std::istringstream fields(line);
     std::string index, name, refs, hex;
-    if (!(fields >> index >> name >> refs >> hex) || hex.size() != 32) continue;
+    // ac6_seq_show(): "ifindex ifname address refcount"
+    if (!(fields >> index >> name >> hex >> refs) || hex.size() != 32) continue;
     HostAddress a{};
     a.family = AF_INET6;
     a.interface = name;

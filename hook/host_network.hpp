@@ -28,7 +28,8 @@ std::vector<HostAddress> host_addresses();
 std::vector<HostAddress> without_interfaces(std::vector<HostAddress> addresses,
                                             const std::vector<std::string>& interfaces);
 
-// The entries of /proc/net/anycast6 ("ifindex ifname refcount 32-hex-digit-address").
+// The entries of /proc/net/anycast6 ("ifindex ifname 32-hex-digit-address refcount", as
+// the kernel's ac6_seq_show() prints them).
 // Malformed lines are skipped.
 std::vector<HostAddress> parse_anycast6(std::string_view text);
 

@@ -200,7 +200,7 @@ e2e_reap_stale() {
     rm -rf "$dir"
   done
   for name in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
-    [[ $name =~ ^ojh-[hc]-([0-9]+)$ ]] || continue
+    [[ $name =~ ^ojh-[hcp]-([0-9]+)$ ]] || continue
     pid=${BASH_REMATCH[1]}
     if _e2e_pid_dead "$pid"; then
       e2e_log "removing netns $name left by dead run $pid"
@@ -441,7 +441,9 @@ e2e_listener_barrier() {  # NETNS-PATH PROTO ADDR PORT LOG
 }
 
 e2e_logged() {  # LOG TAG — did a probe with TAG arrive?
-  sed -n 's/^[a-z]* [^ ]* [0-9]*: probe //p' "$1" | grep -qxF -- "$2"
+  # Not grep -q: it stops at the first match, and under pipefail the SIGPIPE that sed then
+  # gets on a long log would turn a hit into a miss.
+  sed -n 's/^[a-z]* [^ ]* [0-9]*: probe //p' "$1" | grep -xF -- "$2" >/dev/null
 }
 
 # e2e_expect_arrival LOG TAG yes|no WHAT

@@ -3,36 +3,79 @@
 // jail-probe: the ground truth of the end-to-end tests. It runs inside the busybox
 // container (built static, so the rootfs needs no libc) and on the fake host side.
 //
-//   jail-probe connect tcp|udp ADDR PORT [TAG]
+//   jail-probe connect tcp|udp|mptcp ADDR PORT [TAG]
 //   jail-probe sendto  tcp|udp ADDR PORT [TAG]   (tcp: TCP Fast Open, sendto(MSG_FASTOPEN))
-//   jail-probe listen  tcp|udp ADDR PORT LOGFILE
+//   jail-probe sendmsg udp ADDR PORT [TAG]       (sendmsg with msg_name; AF_INET6 sockets are
+//                                                  explicitly dual-stack, IPV6_V6ONLY=0)
+//   jail-probe sendto-v6sock udp ADDR PORT [TAG]  (an AF_INET6 UDP socket, sendto with an
+//                                                  AF_INET sockaddr: the kernel's v4 path)
+//   jail-probe sendto-bcast udp ADDR PORT [TAG]   (sendto with SO_BROADCAST: a broadcast ADDR)
+//   jail-probe sendto-mcast IFNAME ADDR PORT [TAG] (UDP to a multicast group, or to
+//                                                  255.255.255.255, out of IFNAME)
+//   jail-probe udp-connect-sendto FIRST ADDR PORT [TAG]
+//                                   (UDP socket connected to FIRST:PORT, then sendto ADDR)
+//   jail-probe sctp ADDR PORT [TAG]               (SOCK_STREAM, IPPROTO_SCTP, like tcp)
+//   jail-probe ping ADDR [TAG]                    (SOCK_RAW ICMP/ICMPv6 echo; CAP_NET_RAW)
+//   jail-probe dgram-ping ADDR [TAG]              (SOCK_DGRAM ping socket, sendto; no
+//                                                  capability, only net.ipv4.ping_group_range)
+//   jail-probe dgram-ping-connect ADDR [TAG]      (SOCK_DGRAM ping socket, connect + send)
+//   jail-probe raw-udp ADDR PORT [TAG]            (SOCK_RAW IPPROTO_UDP, hand-built UDP;
+//                                                  CAP_NET_RAW)
+//   jail-probe raw-udp-hdrincl ADDR PORT [TAG]    (IPPROTO_RAW: hand-built IP + UDP;
+//                                                  CAP_NET_RAW)
+//   jail-probe packet-udp IFNAME ADDR PORT [TAG]  (AF_PACKET: IP + UDP in a link-layer
+//                                                  broadcast frame out of IFNAME;
+//                                                  CAP_NET_RAW)
+//   jail-probe listen  tcp|udp|sctp|icmp ADDR PORT LOGFILE
 //
-// connect/sendto print exactly one line "<verb> <proto> <addr> <port>: <result>" and exit
+// Probes print exactly one line "<verb> <args without TAG>: <result>" and exit
 //   0 reached, 1 blocked (EPERM/EACCES), 2 refused, 3 timeout, 4 any other error,
-//   64 usage error.
-// The payload is "probe <tag>\n"; TAG defaults to "<verb> <proto> <addr> <port>" so a test
-// can tell from the listener log which probe arrived.
+//   5 unsupported (the kernel lacks the protocol), 64 usage error.
+// A failed socket() is never "blocked": it prints "error <ERRNO> (socket)", or
+// "unsupported <why>" when the kernel lacks the family, type or protocol.
+// "reached" means: tcp/sctp/mptcp connected and the payload was delivered; ping/dgram-ping
+// got an echo reply with our id and sequence within 2 s; udp/raw-udp/packet-udp sent
+// without error (they get no answer: the listener's log is their ground truth).
+// The payload is "probe <tag>\n" (for pings: the echo data); TAG defaults to the verb and
+// its arguments, so a test can tell from the listener log which probe arrived.
 //
-// listen binds exactly ADDR (v6 sockets are IPV6_V6ONLY, so "::" does not take v4),
-// prints "listening" once bound, and appends one flushed line per arrival to LOGFILE:
+// listen binds exactly ADDR (v6 TCP/UDP/SCTP sockets are IPV6_V6ONLY, so "::" does not take
+// v4), prints "listening" once bound, and appends one flushed line per arrival to LOGFILE:
 //   "<proto> <peer-addr> <peer-port>: <first payload line>"
 // A TCP connection is closed only after its line is in the log, and the TCP probe waits for
-// that close, so a "reached" TCP probe returns after the arrival is logged.
+// that close, so a "reached" TCP probe returns after the arrival is logged. An icmp listener
+// is a raw socket that logs the echo requests (not replies) addressed to ADDR ("0.0.0.0"
+// and "::": any) with peer port 0; it needs CAP_NET_RAW.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
 #include <net/if.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
+#include <netinet/ip_icmp.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
 
 enum verdict {
   VERDICT_REACHED = 0,
@@ -40,10 +83,19 @@ enum verdict {
   VERDICT_REFUSED = 2,
   VERDICT_TIMEOUT = 3,
   VERDICT_ERROR = 4,
+  VERDICT_UNSUPPORTED = 5,
   VERDICT_USAGE = 64,
 };
 
-enum { CONNECT_TIMEOUT_MS = 2000, PEER_CLOSE_TIMEOUT_MS = 1000, MAX_PAYLOAD = 256 };
+enum {
+  CONNECT_TIMEOUT_MS = 2000,
+  PING_TIMEOUT_MS = 2000,
+  PEER_CLOSE_TIMEOUT_MS = 1000,
+  MAX_PAYLOAD = 256,
+  MAX_PACKET = 1024,
+  // Marks an errno that socket() returned, so that it is never reported as "blocked".
+  SOCKET_FAILED = 1 << 16,
+};
 
 struct endpoint {
   struct sockaddr_storage addr;
@@ -52,9 +104,17 @@ struct endpoint {
 
 static int usage(void) {
   fputs(
-      "usage: jail-probe connect tcp|udp ADDR PORT [TAG]\n"
+      "usage: jail-probe connect tcp|udp|mptcp ADDR PORT [TAG]\n"
       "       jail-probe sendto tcp|udp ADDR PORT [TAG]\n"
-      "       jail-probe listen tcp|udp ADDR PORT LOGFILE\n",
+      "       jail-probe sendmsg udp ADDR PORT [TAG]\n"
+      "       jail-probe sendto-v6sock udp IPV4-ADDR PORT [TAG]\n"
+      "       jail-probe sendto-bcast udp ADDR PORT [TAG]\n"
+      "       jail-probe sendto-mcast IFNAME ADDR PORT [TAG]\n"
+      "       jail-probe udp-connect-sendto FIRST ADDR PORT [TAG]\n"
+      "       jail-probe sctp|raw-udp|raw-udp-hdrincl ADDR PORT [TAG]\n"
+      "       jail-probe ping|dgram-ping|dgram-ping-connect ADDR [TAG]\n"
+      "       jail-probe packet-udp IFNAME ADDR PORT [TAG]\n"
+      "       jail-probe listen tcp|udp|sctp|icmp ADDR PORT LOGFILE\n",
       stderr);
   return VERDICT_USAGE;
 }
@@ -91,12 +151,48 @@ static bool parse_endpoint(const char* text, const char* port_text, struct endpo
   return true;
 }
 
+// The same address as ::ffff:a.b.c.d, for a dual-stack AF_INET6 socket.
+static void map_v4_to_v6(struct endpoint* ep) {
+  if (ep->addr.ss_family != AF_INET) return;
+  struct sockaddr_in v4 = *(struct sockaddr_in*)&ep->addr;
+  struct sockaddr_in6* v6 = (struct sockaddr_in6*)&ep->addr;
+  memset(&ep->addr, 0, sizeof(ep->addr));
+  v6->sin6_family = AF_INET6;
+  v6->sin6_port = v4.sin_port;
+  v6->sin6_addr.s6_addr[10] = 0xff;
+  v6->sin6_addr.s6_addr[11] = 0xff;
+  memcpy(&v6->sin6_addr.s6_addr[12], &v4.sin_addr, 4);
+  ep->len = sizeof(*v6);
+}
+
+static uint16_t endpoint_port(const struct endpoint* ep) {
+  return ep->addr.ss_family == AF_INET ? ((const struct sockaddr_in*)&ep->addr)->sin_port
+                                       : ((const struct sockaddr_in6*)&ep->addr)->sin6_port;
+}
+
+static void set_endpoint_port(struct endpoint* ep, uint16_t port_be) {
+  if (ep->addr.ss_family == AF_INET)
+    ((struct sockaddr_in*)&ep->addr)->sin_port = port_be;
+  else
+    ((struct sockaddr_in6*)&ep->addr)->sin6_port = port_be;
+}
+
 static const char* errno_name(int err) {
   const char* name = strerrorname_np(err);
   return name != NULL ? name : "UNKNOWN";
 }
 
 static int report(const char* what, int err) {
+  if (err & SOCKET_FAILED) {
+    err &= ~SOCKET_FAILED;
+    if (err == EAFNOSUPPORT || err == EPFNOSUPPORT || err == EPROTONOSUPPORT ||
+        err == ESOCKTNOSUPPORT || err == ENOPROTOOPT) {
+      printf("%s: unsupported socket() %s: %s\n", what, errno_name(err), strerror(err));
+      return VERDICT_UNSUPPORTED;
+    }
+    printf("%s: error %s (socket)\n", what, errno_name(err));
+    return VERDICT_ERROR;
+  }
   if (err == 0) {
     printf("%s: reached\n", what);
     return VERDICT_REACHED;
@@ -116,6 +212,14 @@ static int report(const char* what, int err) {
   printf("%s: error %s\n", what, errno_name(err));
   return VERDICT_ERROR;
 }
+
+static int open_socket(int family, int type, int protocol, int* fd) {
+  *fd = socket(family, type | SOCK_CLOEXEC, protocol);
+  return *fd < 0 ? SOCKET_FAILED | errno : 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// TCP, SCTP, MPTCP, UDP through the ordinary socket calls
 
 // Returns 0 once the socket is writable and connected, else the errno that stopped it.
 static int wait_connected(int fd) {
@@ -150,10 +254,12 @@ static int send_all(int fd, const char* data, size_t len) {
   return 0;
 }
 
-static int probe_tcp_connect(const struct endpoint* dst, const char* payload) {
-  int fd = socket(dst->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno;
-  int err = 0;
+// A connection-oriented stream: TCP, MPTCP (falls back to TCP against a TCP listener) or
+// SCTP one-to-one style.
+static int probe_stream_connect(const struct endpoint* dst, int protocol, const char* payload) {
+  int fd;
+  int err = open_socket(dst->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK, protocol, &fd);
+  if (err) return err;
   if (connect(fd, (const struct sockaddr*)&dst->addr, dst->len) < 0) {
     err = errno == EINPROGRESS ? wait_connected(fd) : errno;
   }
@@ -168,11 +274,11 @@ static int probe_tcp_connect(const struct endpoint* dst, const char* payload) {
 
 // TCP Fast Open: the destination reaches the kernel through sendto, not connect.
 static int probe_tcp_fastopen(const struct endpoint* dst, const char* payload) {
-  int fd = socket(dst->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno;
+  int fd;
+  int err = open_socket(dst->addr.ss_family, SOCK_STREAM, 0, &fd);
+  if (err) return err;
   struct timeval timeout = {.tv_sec = CONNECT_TIMEOUT_MS / 1000};
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-  int err = 0;
   if (sendto(fd, payload, strlen(payload), MSG_FASTOPEN | MSG_NOSIGNAL,
              (const struct sockaddr*)&dst->addr, dst->len) < 0) {
     err = errno == EINPROGRESS || errno == EAGAIN ? ETIMEDOUT : errno;
@@ -182,48 +288,500 @@ static int probe_tcp_fastopen(const struct endpoint* dst, const char* payload) {
   return err;
 }
 
-static int probe_udp(const struct endpoint* dst, const char* payload, bool connected) {
-  int fd = socket(dst->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno;
+enum udp_style {
+  UDP_CONNECT,        // connect + send
+  UDP_SENDTO,         // sendto
+  UDP_SENDMSG,        // sendmsg with msg_name, AF_INET6 sockets dual-stack
+  UDP_SENDTO_V6SOCK,  // AF_INET6 socket, sendto an AF_INET address
+  UDP_BROADCAST,      // sendto with SO_BROADCAST
+};
+
+static int probe_udp(const struct endpoint* dst, const char* payload, enum udp_style style) {
+  int family = style == UDP_SENDTO_V6SOCK ? AF_INET6 : dst->addr.ss_family;
+  int fd;
+  int err = open_socket(family, SOCK_DGRAM, 0, &fd);
+  if (err) return err;
+  int on = 1;
+  if (style == UDP_BROADCAST && setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof(on)) < 0) {
+    err = errno;
+    close(fd);
+    return err;
+  }
   const struct sockaddr* to = (const struct sockaddr*)&dst->addr;
   size_t len = strlen(payload);
-  int err = 0;
-  if (connected) {
-    if (connect(fd, to, dst->len) < 0 || send(fd, payload, len, 0) < 0) err = errno;
-  } else if (sendto(fd, payload, len, 0, to, dst->len) < 0) {
+  switch (style) {
+    case UDP_CONNECT:
+      if (connect(fd, to, dst->len) < 0 || send(fd, payload, len, 0) < 0) err = errno;
+      break;
+    case UDP_BROADCAST:
+    case UDP_SENDTO:
+    case UDP_SENDTO_V6SOCK:
+      if (sendto(fd, payload, len, 0, to, dst->len) < 0) err = errno;
+      break;
+    case UDP_SENDMSG: {
+      int off = 0;
+      if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+      struct iovec iov = {.iov_base = (void*)payload, .iov_len = len};
+      struct msghdr msg = {
+          .msg_name = (void*)to, .msg_namelen = dst->len, .msg_iov = &iov, .msg_iovlen = 1};
+      if (sendmsg(fd, &msg, 0) < 0) err = errno;
+      break;
+    }
+  }
+  close(fd);
+  return err;
+}
+
+// A UDP socket connected to an allowed destination, then sendto somewhere else: sendto's
+// address overrides the connected one for that datagram.
+static int probe_udp_connect_sendto(const struct endpoint* first, const struct endpoint* dst,
+                                    const char* payload, char* note, size_t note_size) {
+  int fd;
+  int err = open_socket(dst->addr.ss_family, SOCK_DGRAM, 0, &fd);
+  if (err) return err;
+  if (connect(fd, (const struct sockaddr*)&first->addr, first->len) < 0) {
+    err = errno;
+    snprintf(note, note_size, " (connect to FIRST)");
+  } else if (sendto(fd, payload, strlen(payload), 0, (const struct sockaddr*)&dst->addr, dst->len) <
+             0) {
     err = errno;
   }
   close(fd);
   return err;
 }
 
-static int run_probe(const char* verb, const char* proto, const char* addr, const char* port,
-                     const char* tag) {
-  bool connect_verb = strcmp(verb, "connect") == 0;
-  bool tcp = strcmp(proto, "tcp") == 0;
-  if (!tcp && strcmp(proto, "udp") != 0) return usage();
+// UDP to a multicast group or the limited broadcast 255.255.255.255 out of IFNAME
+// (IP_MULTICAST_IF / IP_UNICAST_IF, no privilege needed); the sender's own netns gets a
+// looped-back copy.
+static int probe_udp_multicast(const char* ifname, const struct endpoint* dst,
+                               const char* payload) {
+  int family = dst->addr.ss_family;
+  int ifindex = (int)if_nametoindex(ifname);
+  if (ifindex == 0) return errno;
+  int fd;
+  int err = open_socket(family, SOCK_DGRAM, 0, &fd);
+  if (err) return err;
+  int rc;
+  if (family == AF_INET) {
+    struct ip_mreqn mreq = {.imr_ifindex = ifindex};
+    int on = 1;
+    uint32_t ifindex_be = htonl((uint32_t)ifindex);
+    rc = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof(mreq)) |
+         setsockopt(fd, IPPROTO_IP, IP_UNICAST_IF, &ifindex_be, sizeof(ifindex_be)) |
+         setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof(on));
+  } else {
+    rc = setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof(ifindex));
+  }
+  if (rc < 0 ||
+      sendto(fd, payload, strlen(payload), 0, (const struct sockaddr*)&dst->addr, dst->len) < 0)
+    err = errno;
+  close(fd);
+  return err;
+}
 
-  struct endpoint dst;
-  if (!parse_endpoint(addr, port, &dst)) {
-    fprintf(stderr, "jail-probe: bad address or port: %s %s\n", addr, port);
-    return VERDICT_USAGE;
+// ---------------------------------------------------------------------------------------
+// Hand-built packets: ping, raw UDP, AF_PACKET
+
+static uint32_t checksum_add(uint32_t sum, const void* data, size_t len) {
+  const uint8_t* p = data;
+  for (; len > 1; p += 2, len -= 2) sum += (uint32_t)(p[0] << 8 | p[1]);
+  if (len) sum += (uint32_t)(p[0] << 8);
+  return sum;
+}
+
+static uint16_t checksum_fold(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return htons((uint16_t)~sum);
+}
+
+static uint16_t probe_ident(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (uint16_t)((uint32_t)getpid() * 2654435761u ^ (uint32_t)now.tv_nsec);
+}
+
+static bool is_loopback_or_unspec(const struct endpoint* ep) {
+  if (ep->addr.ss_family == AF_INET) {
+    uint8_t first = ((const uint8_t*)&((const struct sockaddr_in*)&ep->addr)->sin_addr)[0];
+    return first == 127 || first == 0;
+  }
+  const struct in6_addr* a = &((const struct sockaddr_in6*)&ep->addr)->sin6_addr;
+  return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a);
+}
+
+// A source address for a hand-built packet to dst: dst itself when it is ours, loopback
+// for loopback, a link-local one for a link-local dst, else the first global one
+// (restricted to IFNAME when given). Returns false when there is none.
+static bool pick_source(const struct endpoint* dst, const char* ifname, uint8_t out[16]) {
+  int family = dst->addr.ss_family;
+  size_t alen = family == AF_INET ? 4 : 16;
+  const void* want = family == AF_INET
+                         ? (const void*)&((const struct sockaddr_in*)&dst->addr)->sin_addr
+                         : (const void*)&((const struct sockaddr_in6*)&dst->addr)->sin6_addr;
+  bool want_loopback = is_loopback_or_unspec(dst);
+  bool want_link_local = family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr*)want);
+  struct ifaddrs* list;
+  if (getifaddrs(&list) < 0) return false;
+  int best = 0;  // 3 == dst itself, 2 == matching scope, 1 == any of the family
+  for (struct ifaddrs* ifa = list; ifa != NULL; ifa = ifa->ifa_next) {
+    if (ifa->ifa_addr == NULL || ifa->ifa_addr->sa_family != family) continue;
+    if (ifname != NULL && strcmp(ifa->ifa_name, ifname) != 0) continue;
+    const void* a = family == AF_INET
+                        ? (const void*)&((const struct sockaddr_in*)ifa->ifa_addr)->sin_addr
+                        : (const void*)&((const struct sockaddr_in6*)ifa->ifa_addr)->sin6_addr;
+    bool loopback = family == AF_INET ? ((const uint8_t*)a)[0] == 127
+                                      : IN6_IS_ADDR_LOOPBACK((const struct in6_addr*)a);
+    bool link_local = family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr*)a);
+    int score = 1;
+    if (memcmp(a, want, alen) == 0) {
+      score = 3;
+    } else if (want_loopback ? loopback : (link_local == want_link_local && !loopback)) {
+      score = 2;
+    }
+    if (score > best) {
+      best = score;
+      memcpy(out, a, alen);
+    }
+  }
+  freeifaddrs(list);
+  return best > 0;
+}
+
+// Writes UDP header + payload at out; the checksum covers the pseudo header of src/dst.
+static size_t build_udp(int family, const uint8_t* src, const uint8_t* dst, uint16_t sport_be,
+                        uint16_t dport_be, const char* payload, uint8_t* out, bool checksum) {
+  size_t plen = strlen(payload);
+  struct udphdr* udp = (struct udphdr*)out;
+  uint16_t ulen = (uint16_t)(sizeof(*udp) + plen);
+  udp->source = sport_be;
+  udp->dest = dport_be;
+  udp->len = htons(ulen);
+  udp->check = 0;
+  memcpy(out + sizeof(*udp), payload, plen);
+  if (checksum) {
+    size_t alen = family == AF_INET ? 4 : 16;
+    uint32_t sum = checksum_add(0, src, alen);
+    sum = checksum_add(sum, dst, alen);
+    sum += IPPROTO_UDP + ulen;
+    sum = checksum_add(sum, out, ulen);
+    udp->check = checksum_fold(sum);
+    if (udp->check == 0) udp->check = 0xffff;
+  }
+  return ulen;
+}
+
+// IP header + UDP for the hdrincl and AF_PACKET probes. src may be all zero for IPv4
+// hdrincl (the kernel fills it in).
+static size_t build_ip_udp(const struct endpoint* dst, const uint8_t* src, const char* payload,
+                           uint8_t* out) {
+  uint16_t sport = htons((uint16_t)(40000 + probe_ident() % 20000));
+  if (dst->addr.ss_family == AF_INET) {
+    const struct sockaddr_in* d = (const struct sockaddr_in*)&dst->addr;
+    struct iphdr* ip = (struct iphdr*)out;
+    size_t ulen = build_udp(AF_INET, src, (const uint8_t*)&d->sin_addr, sport, d->sin_port, payload,
+                            out + sizeof(*ip), false);
+    memset(ip, 0, sizeof(*ip));
+    ip->version = 4;
+    ip->ihl = sizeof(*ip) / 4;
+    ip->tot_len = htons((uint16_t)(sizeof(*ip) + ulen));
+    ip->id = htons(probe_ident());
+    ip->ttl = 64;
+    ip->protocol = IPPROTO_UDP;
+    memcpy(&ip->saddr, src, 4);
+    ip->daddr = d->sin_addr.s_addr;
+    ip->check = checksum_fold(checksum_add(0, ip, sizeof(*ip)));
+    return sizeof(*ip) + ulen;
+  }
+  const struct sockaddr_in6* d = (const struct sockaddr_in6*)&dst->addr;
+  struct ip6_hdr* ip6 = (struct ip6_hdr*)out;
+  size_t ulen = build_udp(AF_INET6, src, d->sin6_addr.s6_addr, sport, d->sin6_port, payload,
+                          out + sizeof(*ip6), true);
+  memset(ip6, 0, sizeof(*ip6));
+  ip6->ip6_flow = htonl(6u << 28);
+  ip6->ip6_plen = htons((uint16_t)ulen);
+  ip6->ip6_nxt = IPPROTO_UDP;
+  ip6->ip6_hlim = 64;
+  memcpy(&ip6->ip6_src, src, 16);
+  ip6->ip6_dst = d->sin6_addr;
+  return sizeof(*ip6) + ulen;
+}
+
+// Raw sockets judge only the address; IPv6 raw sockets refuse a port other than 0.
+static struct endpoint without_port(const struct endpoint* dst) {
+  struct endpoint to = *dst;
+  set_endpoint_port(&to, 0);
+  return to;
+}
+
+// SOCK_RAW IPPROTO_UDP: no sock_addr hook sees this socket, only the egress backstop.
+static int probe_raw_udp(const struct endpoint* dst, const char* payload) {
+  int family = dst->addr.ss_family;
+  int fd;
+  int err = open_socket(family, SOCK_RAW, IPPROTO_UDP, &fd);
+  if (err) return err;
+  // The kernel computes the IPv6 UDP checksum (mandatory there); IPv4 may carry none.
+  int offset = offsetof(struct udphdr, check);
+  if (family == AF_INET6 &&
+      setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &offset, sizeof(offset)) < 0) {
+    err = errno;
+    close(fd);
+    return err;
+  }
+  uint8_t packet[MAX_PACKET];
+  uint8_t none[16] = {0};
+  size_t len = build_udp(family, none, none, htons((uint16_t)(40000 + probe_ident() % 20000)),
+                         endpoint_port(dst), payload, packet, false);
+  struct endpoint to = without_port(dst);
+  if (sendto(fd, packet, len, 0, (const struct sockaddr*)&to.addr, to.len) < 0) err = errno;
+  close(fd);
+  return err;
+}
+
+// IPPROTO_RAW: the probe writes the IP header too (IP_HDRINCL / IPV6_HDRINCL implied).
+static int probe_raw_udp_hdrincl(const struct endpoint* dst, const char* payload, char* note,
+                                 size_t note_size) {
+  int family = dst->addr.ss_family;
+  uint8_t src[16] = {0};
+  if (family == AF_INET6 && !pick_source(dst, NULL, src)) {
+    snprintf(note, note_size, " (no IPv6 source address)");
+    return EADDRNOTAVAIL;
+  }
+  int fd;
+  int err = open_socket(family, SOCK_RAW, IPPROTO_RAW, &fd);
+  if (err) return err;
+  uint8_t packet[MAX_PACKET];
+  size_t len = build_ip_udp(dst, src, payload, packet);
+  struct endpoint to = without_port(dst);
+  if (sendto(fd, packet, len, 0, (const struct sockaddr*)&to.addr, to.len) < 0) err = errno;
+  close(fd);
+  return err;
+}
+
+static bool is_loopback_device(const char* ifname) {
+  struct ifaddrs* list;
+  bool loopback = false;
+  if (getifaddrs(&list) < 0) return false;
+  for (struct ifaddrs* ifa = list; ifa != NULL; ifa = ifa->ifa_next) {
+    if (strcmp(ifa->ifa_name, ifname) == 0 && (ifa->ifa_flags & IFF_LOOPBACK)) loopback = true;
+  }
+  freeifaddrs(list);
+  return loopback;
+}
+
+// AF_PACKET: the frame leaves through the device queue, below the IP layer.
+static int probe_packet_udp(const char* ifname, const struct endpoint* dst, const char* payload,
+                            char* note, size_t note_size) {
+  int family = dst->addr.ss_family;
+  uint8_t src[16] = {0};
+  if (!pick_source(dst, ifname, src)) {
+    snprintf(note, note_size, " (no source address on %s)", ifname);
+    return EADDRNOTAVAIL;
+  }
+  // Looped back into this very netns, an IPv4 packet from one of its own addresses (or
+  // 127/8) is a martian source: spoof one that is not ours (TEST-NET-1), as an attacker
+  // would; nothing needs to answer.
+  if (family == AF_INET && is_loopback_device(ifname)) {
+    static const uint8_t kForeignSource[4] = {192, 0, 2, 1};
+    memcpy(src, kForeignSource, 4);
+  }
+  uint16_t ethertype = htons(family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
+  int fd;
+  int err = open_socket(AF_PACKET, SOCK_DGRAM, ethertype, &fd);
+  if (err) return err;
+  struct sockaddr_ll to = {.sll_family = AF_PACKET,
+                           .sll_protocol = ethertype,
+                           .sll_ifindex = (int)if_nametoindex(ifname),
+                           .sll_halen = ETH_ALEN};
+  memset(to.sll_addr, 0xff, ETH_ALEN);  // broadcast: no need to resolve the host's MAC
+  uint8_t packet[MAX_PACKET];
+  size_t len = build_ip_udp(dst, src, payload, packet);
+  if (to.sll_ifindex == 0) {
+    err = errno;
+  } else if (sendto(fd, packet, len, 0, (const struct sockaddr*)&to, sizeof(to)) < 0) {
+    err = errno;
+  }
+  close(fd);
+  return err;
+}
+
+enum ping_style { PING_RAW, PING_DGRAM, PING_DGRAM_CONNECT };
+
+// Is buf (as received on our socket) an echo reply to (id, seq)? Raw IPv4 sockets receive
+// the IP header too; ping sockets match the id themselves (they rewrite it).
+static bool is_echo_reply(int family, enum ping_style style, const uint8_t* buf, size_t len,
+                          uint16_t id, uint16_t seq) {
+  if (family == AF_INET && style == PING_RAW) {
+    if (len < sizeof(struct iphdr)) return false;
+    size_t ihl = (size_t)(buf[0] & 0x0f) * 4;
+    if (len < ihl) return false;
+    buf += ihl;
+    len -= ihl;
+  }
+  if (len < 8) return false;
+  uint8_t reply_type = family == AF_INET ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY;
+  uint16_t got_id, got_seq;
+  memcpy(&got_id, buf + 4, 2);
+  memcpy(&got_seq, buf + 6, 2);
+  return buf[0] == reply_type && got_seq == htons(seq) &&
+         (style != PING_RAW || got_id == htons(id));
+}
+
+static int probe_ping(const struct endpoint* dst, const char* payload, enum ping_style style) {
+  int family = dst->addr.ss_family;
+  int fd;
+  int err = open_socket(family, style == PING_RAW ? SOCK_RAW : SOCK_DGRAM,
+                        family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6, &fd);
+  if (err) return err;
+
+  uint16_t id = probe_ident(), seq = 1;
+  uint8_t packet[MAX_PACKET] = {0};
+  size_t plen = strlen(payload);
+  packet[0] = family == AF_INET ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
+  uint16_t id_be = htons(id), seq_be = htons(seq);
+  memcpy(packet + 4, &id_be, 2);
+  memcpy(packet + 6, &seq_be, 2);
+  memcpy(packet + 8, payload, plen);
+  // The kernel sums ICMPv6 and ping sockets itself; a raw ICMP socket sends what it gets.
+  if (family == AF_INET && style == PING_RAW) {
+    uint16_t sum = checksum_fold(checksum_add(0, packet, 8 + plen));
+    memcpy(packet + 2, &sum, 2);
+  }
+  struct endpoint to = without_port(dst);
+  if (style == PING_DGRAM_CONNECT) {
+    if (connect(fd, (const struct sockaddr*)&to.addr, to.len) < 0 ||
+        send(fd, packet, 8 + plen, 0) < 0)
+      err = errno;
+  } else if (sendto(fd, packet, 8 + plen, 0, (const struct sockaddr*)&to.addr, to.len) < 0) {
+    err = errno;
   }
 
-  char what[160];
-  snprintf(what, sizeof(what), "%s %s %s %s", verb, proto, addr, port);
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (err == 0) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int ready = waited < PING_TIMEOUT_MS ? poll(&pfd, 1, (int)(PING_TIMEOUT_MS - waited)) : 0;
+    if (ready < 0 && errno != EINTR) err = errno;
+    if (ready == 0) err = ETIMEDOUT;
+    if (ready <= 0) continue;
+    uint8_t buf[MAX_PACKET];
+    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EINTR) err = errno;
+      continue;
+    }
+    if (is_echo_reply(family, style, buf, (size_t)n, id, seq)) break;
+  }
+  close(fd);
+  return err;
+}
+
+// ---------------------------------------------------------------------------------------
+// Probe command line
+
+struct probe_command {
+  const char* verb;
+  int args;        // positional arguments before the optional TAG
+  bool has_proto;  // first argument is tcp|udp|mptcp
+};
+
+static const struct probe_command kProbes[] = {
+    {"connect", 3, true},
+    {"sendto", 3, true},
+    {"sendmsg", 3, true},
+    {"sendto-v6sock", 3, true},
+    {"sendto-bcast", 3, true},
+    {"sendto-mcast", 3, false},
+    {"udp-connect-sendto", 3, false},
+    {"sctp", 2, false},
+    {"ping", 1, false},
+    {"dgram-ping", 1, false},
+    {"dgram-ping-connect", 1, false},
+    {"raw-udp", 2, false},
+    {"raw-udp-hdrincl", 2, false},
+    {"packet-udp", 3, false},
+};
+
+static int bad_address(const char* addr, const char* port) {
+  fprintf(stderr, "jail-probe: bad address or port: %s %s\n", addr, port);
+  return VERDICT_USAGE;
+}
+
+static int run_probe(const struct probe_command* cmd, char** args, const char* tag) {
+  char what[192];
+  int used = snprintf(what, sizeof(what), "%s", cmd->verb);
+  for (int i = 0; i < cmd->args && used < (int)sizeof(what); ++i)
+    used += snprintf(what + used, sizeof(what) - (size_t)used, " %s", args[i]);
   char payload[MAX_PAYLOAD];
   snprintf(payload, sizeof(payload), "probe %s\n", tag != NULL ? tag : what);
+  char note[96] = "";
 
+  const char* verb = cmd->verb;
+  const char* proto = cmd->has_proto ? args[0] : NULL;
+  char** rest = cmd->has_proto ? args + 1 : args;  // ADDR [PORT] or FIRST ADDR PORT / IF ...
+  struct endpoint dst;
   int err;
-  if (tcp) {
-    err = connect_verb ? probe_tcp_connect(&dst, payload) : probe_tcp_fastopen(&dst, payload);
+
+  if (cmd->has_proto) {
+    bool tcp = strcmp(proto, "tcp") == 0, udp = strcmp(proto, "udp") == 0;
+    bool mptcp = strcmp(proto, "mptcp") == 0;
+    bool ok = strcmp(verb, "connect") == 0  ? (tcp || udp || mptcp)
+              : strcmp(verb, "sendto") == 0 ? (tcp || udp)
+                                            : udp;
+    if (!ok) return usage();
+    if (!parse_endpoint(rest[0], rest[1], &dst)) return bad_address(rest[0], rest[1]);
+    if (strcmp(verb, "connect") == 0) {
+      err = udp ? probe_udp(&dst, payload, UDP_CONNECT)
+                : probe_stream_connect(&dst, mptcp ? IPPROTO_MPTCP : 0, payload);
+    } else if (strcmp(verb, "sendto") == 0) {
+      err = tcp ? probe_tcp_fastopen(&dst, payload) : probe_udp(&dst, payload, UDP_SENDTO);
+    } else if (strcmp(verb, "sendmsg") == 0) {
+      err = probe_udp(&dst, payload, UDP_SENDMSG);
+    } else if (strcmp(verb, "sendto-bcast") == 0) {
+      err = probe_udp(&dst, payload, UDP_BROADCAST);
+    } else {
+      if (dst.addr.ss_family != AF_INET) return bad_address(rest[0], rest[1]);
+      err = probe_udp(&dst, payload, UDP_SENDTO_V6SOCK);
+    }
+  } else if (strcmp(verb, "udp-connect-sendto") == 0) {
+    struct endpoint first;
+    if (!parse_endpoint(rest[0], rest[2], &first)) return bad_address(rest[0], rest[2]);
+    if (!parse_endpoint(rest[1], rest[2], &dst)) return bad_address(rest[1], rest[2]);
+    if (dst.addr.ss_family == AF_INET6) map_v4_to_v6(&first);
+    if (first.addr.ss_family != dst.addr.ss_family) return bad_address(rest[0], rest[2]);
+    err = probe_udp_connect_sendto(&first, &dst, payload, note, sizeof(note));
+  } else if (strcmp(verb, "packet-udp") == 0) {
+    if (!parse_endpoint(rest[1], rest[2], &dst)) return bad_address(rest[1], rest[2]);
+    err = probe_packet_udp(rest[0], &dst, payload, note, sizeof(note));
+  } else if (strcmp(verb, "sendto-mcast") == 0) {
+    if (!parse_endpoint(rest[1], rest[2], &dst)) return bad_address(rest[1], rest[2]);
+    err = probe_udp_multicast(rest[0], &dst, payload);
+  } else if (cmd->args == 1) {  // the pings
+    if (!parse_endpoint(rest[0], "0", &dst)) return bad_address(rest[0], "-");
+    enum ping_style style = strcmp(verb, "ping") == 0         ? PING_RAW
+                            : strcmp(verb, "dgram-ping") == 0 ? PING_DGRAM
+                                                              : PING_DGRAM_CONNECT;
+    err = probe_ping(&dst, payload, style);
   } else {
-    err = probe_udp(&dst, payload, connect_verb);
+    if (!parse_endpoint(rest[0], rest[1], &dst)) return bad_address(rest[0], rest[1]);
+    if (strcmp(verb, "sctp") == 0) {
+      err = probe_stream_connect(&dst, IPPROTO_SCTP, payload);
+    } else if (strcmp(verb, "raw-udp") == 0) {
+      err = probe_raw_udp(&dst, payload);
+    } else {
+      err = probe_raw_udp_hdrincl(&dst, payload, note, sizeof(note));
+    }
   }
+  if (note[0] != '\0' && used < (int)sizeof(what))
+    snprintf(what + used, sizeof(what) - (size_t)used, "%s", note);
   int verdict = report(what, err);
   fflush(stdout);
   return verdict;
 }
+
+// ---------------------------------------------------------------------------------------
+// Listener
 
 static void format_peer(const struct sockaddr_storage* peer, char* out, size_t size) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -263,19 +821,27 @@ static size_t read_first_line(int fd, char* buf, size_t size) {
   return len;
 }
 
-// Returns the bound (and for TCP listening) socket, or -1 with errno set.
-static int open_listener(const struct endpoint* local, bool tcp) {
-  int fd = socket(local->addr.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+enum listen_kind { LISTEN_TCP, LISTEN_UDP, LISTEN_SCTP, LISTEN_ICMP };
+
+// Returns the bound (and for streams listening) socket, or -1 with errno set.
+static int open_listener(const struct endpoint* local, enum listen_kind kind) {
+  bool v6 = local->addr.ss_family == AF_INET6;
+  int type = kind == LISTEN_UDP ? SOCK_DGRAM : kind == LISTEN_ICMP ? SOCK_RAW : SOCK_STREAM;
+  int protocol = kind == LISTEN_SCTP   ? IPPROTO_SCTP
+                 : kind == LISTEN_ICMP ? (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP)
+                                       : 0;
+  int fd = socket(local->addr.ss_family, type | SOCK_CLOEXEC, protocol);
   if (fd < 0) return -1;
   int one = 1;
   int fastopen_queue = 16;
-  bool v6 = local->addr.ss_family == AF_INET6;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-      (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-      (tcp &&
+  // Raw sockets have no ports to share and refuse IPV6_V6ONLY (their family is fixed).
+  bool ported = kind != LISTEN_ICMP;
+  if ((ported && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+      (ported && v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+      (kind == LISTEN_TCP &&
        setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &fastopen_queue, sizeof(fastopen_queue)) < 0) ||
       bind(fd, (const struct sockaddr*)&local->addr, local->len) < 0 ||
-      (tcp && listen(fd, 64) < 0)) {
+      ((kind == LISTEN_TCP || kind == LISTEN_SCTP) && listen(fd, 64) < 0)) {
     int err = errno;
     close(fd);
     errno = err;
@@ -284,22 +850,44 @@ static int open_listener(const struct endpoint* local, bool tcp) {
   return fd;
 }
 
+// Logs an ICMP echo request (not our own replies, not errors); the echo data is the payload.
+static void log_echo_request(FILE* log, int family, const struct sockaddr_storage* peer,
+                             uint8_t* buf, size_t len) {
+  if (family == AF_INET) {
+    if (len < sizeof(struct iphdr)) return;
+    size_t ihl = (size_t)(buf[0] & 0x0f) * 4;
+    if (len < ihl + 8) return;
+    buf += ihl;
+    len -= ihl;
+  }
+  if (len < 8 || buf[0] != (family == AF_INET ? ICMP_ECHO : ICMP6_ECHO_REQUEST)) return;
+  log_arrival(log, "icmp", peer, (char*)buf + 8, len - 8);
+}
+
 static int run_listener(const char* proto, const char* addr, const char* port,
                         const char* log_path) {
-  bool tcp = strcmp(proto, "tcp") == 0;
-  if (!tcp && strcmp(proto, "udp") != 0) return usage();
-  struct endpoint local;
-  if (!parse_endpoint(addr, port, &local)) {
-    fprintf(stderr, "jail-probe: bad address or port: %s %s\n", addr, port);
-    return VERDICT_USAGE;
+  enum listen_kind kind;
+  if (strcmp(proto, "tcp") == 0) {
+    kind = LISTEN_TCP;
+  } else if (strcmp(proto, "udp") == 0) {
+    kind = LISTEN_UDP;
+  } else if (strcmp(proto, "sctp") == 0) {
+    kind = LISTEN_SCTP;
+  } else if (strcmp(proto, "icmp") == 0) {
+    kind = LISTEN_ICMP;
+  } else {
+    return usage();
   }
+  struct endpoint local;
+  if (!parse_endpoint(addr, port, &local)) return bad_address(addr, port);
+  if (kind == LISTEN_ICMP) set_endpoint_port(&local, 0);
   FILE* log = fopen(log_path, "a");
   if (log == NULL) {
     fprintf(stderr, "jail-probe: %s: %s\n", log_path, strerror(errno));
     return VERDICT_ERROR;
   }
 
-  int fd = open_listener(&local, tcp);
+  int fd = open_listener(&local, kind);
   if (fd < 0) {
     fprintf(stderr, "jail-probe: listen %s %s %s: %s\n", proto, addr, port, strerror(errno));
     return VERDICT_ERROR;
@@ -307,19 +895,25 @@ static int run_listener(const char* proto, const char* addr, const char* port,
   puts("listening");
   fflush(stdout);
 
-  char payload[MAX_PAYLOAD];
+  // One byte spare for log_arrival's terminator.
+  uint8_t buf[MAX_PACKET + 1];
   for (;;) {
     struct sockaddr_storage peer;
     socklen_t peer_len = sizeof(peer);
-    if (tcp) {
+    if (kind == LISTEN_TCP || kind == LISTEN_SCTP) {
       int conn = accept4(fd, (struct sockaddr*)&peer, &peer_len, SOCK_CLOEXEC);
       if (conn < 0) continue;
-      size_t len = read_first_line(conn, payload, sizeof(payload));
-      log_arrival(log, proto, &peer, payload, len);
+      size_t len = read_first_line(conn, (char*)buf, MAX_PAYLOAD);
+      log_arrival(log, proto, &peer, (char*)buf, len);
       close(conn);
+      continue;
+    }
+    ssize_t n = recvfrom(fd, buf, MAX_PACKET, 0, (struct sockaddr*)&peer, &peer_len);
+    if (n < 0) continue;
+    if (kind == LISTEN_ICMP) {
+      log_echo_request(log, local.addr.ss_family, &peer, buf, (size_t)n);
     } else {
-      ssize_t n = recvfrom(fd, payload, sizeof(payload) - 1, 0, (struct sockaddr*)&peer, &peer_len);
-      if (n >= 0) log_arrival(log, proto, &peer, payload, (size_t)n);
+      log_arrival(log, proto, &peer, (char*)buf, (size_t)n);
     }
   }
 }
@@ -327,15 +921,18 @@ static int run_listener(const char* proto, const char* addr, const char* port,
 int main(int argc, char** argv) {
   // A probe writing into a closed pipe must still exit with its verdict, not a signal.
   signal(SIGPIPE, SIG_IGN);
-  if (argc < 5) return usage();
+  if (argc < 3) return usage();
   const char* verb = argv[1];
   if (strcmp(verb, "listen") == 0) {
     if (argc != 6) return usage();
     return run_listener(argv[2], argv[3], argv[4], argv[5]);
   }
-  if (strcmp(verb, "connect") == 0 || strcmp(verb, "sendto") == 0) {
-    if (argc > 6) return usage();
-    return run_probe(verb, argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
+  for (size_t i = 0; i < sizeof(kProbes) / sizeof(kProbes[0]); ++i) {
+    const struct probe_command* cmd = &kProbes[i];
+    if (strcmp(verb, cmd->verb) != 0) continue;
+    int given = argc - 2;
+    if (given != cmd->args && given != cmd->args + 1) return usage();
+    return run_probe(cmd, argv + 2, given > cmd->args ? argv[2 + cmd->args] : NULL);
   }
   return usage();
 }

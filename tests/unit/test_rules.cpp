@@ -37,12 +37,13 @@ TEST_CASE("multicast and limited broadcast are blocked for every container", "[r
 
 TEST_CASE("/proc/net/anycast6 entries become host addresses", "[rules]") {
   const auto any = ojh::parse_anycast6(
-      "2    vh              1 fd000200000000000000000000000000\n"
-      "2    vh              1 fe800000000000000000000000000000\n"
-      "1    lo              1 00000000000000000000000000000001\n"
+      // As on this VM with forwarding on: index, name, address, refcount.
+      "2    vh              fd000200000000000000000000000000     1\n"
+      "2    vh              fe800000000000000000000000000000     1\n"
+      "1    lo              00000000000000000000000000000001     1\n"
       "garbage line\n"
-      "3    x               1 zz000200000000000000000000000000\n"
-      "3    x               1 fd00\n");
+      "3    x               zz000200000000000000000000000000     1\n"
+      "3    x               fd00     1\n");
   REQUIRE(any.size() == 2);
   CHECK(any[0].interface == "vh");
   CHECK(any[0].kind == ojh::HostAddress::Kind::Anycast);
