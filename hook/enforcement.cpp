@@ -138,8 +138,9 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
   const std::string staging = pins.staging_dir("container-" + req.container_id);
   std::vector<Fd> links;
   try {
-    rules.erase(cgroup.id);
-    exceptions.erase(cgroup.id);
+    // Cgroup ids are never reused, so a new cgroup has no entries to clear first: the
+    // container's rules and exceptions are written (and on failure deleted) key by key, in
+    // O(its own rules), never with a walk over every container's.
     rules.insert(cgroup.id, req.rules);
     exceptions.insert(cgroup.id, req.exceptions);
     phase("populate");
@@ -167,8 +168,16 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     // Closing the fds detaches the links; unpinning drops the last other reference.
     remove_pin_dir(staging);
     links.clear();
-    rules.erase(cgroup.id);
-    exceptions.erase(cgroup.id);
+    // Best effort: the original error is the one to report, and a key the kernel refused
+    // to insert (the likely cause) cannot be deleted either.
+    try {
+      rules.erase_each(cgroup.id, req.rules);
+    } catch (const Error&) {
+    }
+    try {
+      exceptions.erase_each(cgroup.id, req.exceptions);
+    } catch (const Error&) {
+    }
     throw;
   }
   return {cgroup.id, false};

@@ -91,4 +91,13 @@ std::set<std::uint64_t> ExceptionMap::policy_ids() const {
   return ids;
 }
 
+void ExceptionMap::erase_each(std::uint64_t policy_id,
+                              const std::vector<Exception>& exceptions) const {
+  for (const Exception& e : exceptions) {
+    const ojh_exception_key key = key_of(policy_id, e);
+    if (bpf_map_delete_elem(fd_, &key) != 0 && errno != ENOENT)
+      throw Error("delete exception " + format_exception(e), errno);
+  }
+}
+
 }  // namespace ojh

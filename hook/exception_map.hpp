@@ -17,6 +17,7 @@ class ExceptionMap {
 
   void insert(std::uint64_t policy_id, const std::vector<Exception>& exceptions) const;
   std::size_t erase(std::uint64_t policy_id) const;  // returns how many were removed
+  void erase_each(std::uint64_t policy_id, const std::vector<Exception>& exceptions) const;
   std::vector<Exception> list(std::uint64_t policy_id) const;
   std::set<std::uint64_t> policy_ids() const;  // every policy with at least one exception
 

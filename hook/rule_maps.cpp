@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "oci/error.hpp"
 
@@ -123,6 +124,18 @@ std::set<std::uint64_t> RuleMaps::policy_ids() const {
   walk<ojh_lpm_key4>(rules4_, [&](const ojh_lpm_key4& k) { ids.insert(policy_of(k)); });
   walk<ojh_lpm_key6>(rules6_, [&](const ojh_lpm_key6& k) { ids.insert(policy_of(k)); });
   return ids;
+}
+
+void RuleMaps::erase_each(std::uint64_t policy_id, const std::vector<Rule>& rules) const {
+  std::optional<Error> first;
+  for (const Rule& r : rules) {
+    try {
+      erase_one(policy_id, r);
+    } catch (const Error& e) {
+      if (!first) first = e;
+    }
+  }
+  if (first) throw *first;
 }
 
 }  // namespace ojh

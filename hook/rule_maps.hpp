@@ -20,6 +20,7 @@ class RuleMaps {
   std::size_t erase(std::uint64_t policy_id) const;
   std::vector<Rule> list(std::uint64_t policy_id) const;
   void erase_one(std::uint64_t policy_id, const Rule& rule) const;
+  void erase_each(std::uint64_t policy_id, const std::vector<Rule>& rules) const;
   std::set<std::uint64_t> policy_ids() const;  // every policy with at least one rule
 
  private:
