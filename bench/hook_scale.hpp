@@ -9,11 +9,11 @@ namespace ojh::bench {
 // as runc would run it, then poststop for every one: hook time against the number of
 // enforced containers, kernel memory per container, and a leak check after poststop.
 struct HookScaleOptions {
-  std::string hook;     // path of the installed oci-jail-hook binary
+  std::string hook;  // path of the installed oci-jail-hook binary
   int count = 1000;
-  int window = 11;      // containers per "Nth container" sample (median of the window)
-  int warmup = 3;       // containers enforced and released before the measured ones
-  std::string memcg;    // optional memory cgroup directory (v1) the hook processes join
+  int window = 11;    // containers per "Nth container" sample (median of the window)
+  int warmup = 3;     // containers enforced and released before the measured ones
+  std::string memcg;  // optional memory cgroup directory (v1) the hook processes join
 };
 
 int run_hook_scale(const HookScaleOptions& options);

@@ -92,6 +92,8 @@ int runc(const std::vector<std::string>& args) {
       "root", po::value(&o.root)->required(), "runc --root state directory")(
       "bundle-with", po::value(&o.bundle_with)->required(), "bundle with the hooks wired")(
       "bundle-without", po::value(&o.bundle_without)->required(), "the same bundle, no hooks")(
+      "bundle-noop", po::value(&o.bundle_noop),
+      "optional: the same bundle with hook entries that run /bin/true")(
       "runs", po::value(&o.runs)->default_value(o.runs), "measured runs of each")(
       "warmup", po::value(&o.warmup)->default_value(o.warmup), "discarded runs of each");
   if (!parse(args, desc)) return 0;

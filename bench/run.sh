@@ -80,9 +80,9 @@ wire_hooks() {  # CONFIG HOOKS_DIR
     >/dev/null || die "the hooks.d JSON in $2 did not wire createRuntime and poststop"
 }
 
-make_bundles() {  # creates $work/bundles/{with,without}
+make_bundles() {  # creates $work/bundles/{with,without,noop}
   local b
-  for b in with without; do
+  for b in with without noop; do
     mkdir -p "$work/bundles/$b"
     (cd "$work/bundles/$b" && runc spec)
     jq --arg rootfs "$work/rootfs" '
@@ -94,6 +94,11 @@ make_bundles() {  # creates $work/bundles/{with,without}
     mv "$work/bundles/$b/config.json.new" "$work/bundles/$b/config.json"
   done
   wire_hooks "$work/bundles/with/config.json" "$work/prefix/share/containers/oci/hooks.d"
+  # The same hook entries running /bin/true: what runc's hook machinery costs by itself.
+  jq --slurpfile with "$work/bundles/with/config.json" --arg true "$(type -P true)" '
+    .hooks = ($with[0].hooks | map_values(map(.path = $true | .args = ["true"])))' \
+    "$work/bundles/noop/config.json" >"$work/bundles/noop/config.json.new"
+  mv "$work/bundles/noop/config.json.new" "$work/bundles/noop/config.json"
 }
 
 # The hooks really run: `runc create` stops after the createRuntime hooks, so the pins must
@@ -109,7 +114,7 @@ check_runc_wiring() {
 
 inside_view() {
   local bench=$build/bench/ojh-bench hook=$work/prefix/libexec/oci/hooks.d/oci-jail-hook
-  local sockets_args=() scale_args=(--count 1000) runc_args=(--runs 40)
+  local sockets_args=(--blocks 201) scale_args=(--count 1000) runc_args=(--runs 100)
   if ((quick)); then
     sockets_args=(--blocks 11 --warmup 2 --scale 0.2)
     scale_args=(--count 100 --window 5)
@@ -122,7 +127,8 @@ inside_view() {
   run_row "hook scale" "$bench" hook-scale --hook "$hook" "${scale_args[@]}" "${memcg_args[@]}"
   if (make_bundles && check_runc_wiring) 2>>"$work/bench.log"; then
     run_row "runc run" "$bench" runc --runc "$(command -v runc)" --root "$work/runc-state" \
-      --bundle-with "$work/bundles/with" --bundle-without "$work/bundles/without" "${runc_args[@]}"
+      --bundle-with "$work/bundles/with" --bundle-without "$work/bundles/without" \
+      --bundle-noop "$work/bundles/noop" "${runc_args[@]}"
   else
     log "runc row: setup failed: $(tail -n 1 "$work/bench.log")"
     printf 'ROW\trunc run\t-\tsetup failed: %s\t-\t**FAILED**\n' "$(tail -n 1 "$work/bench.log")" \

@@ -6,14 +6,15 @@
 namespace ojh::bench {
 
 // `runc run` of the same busybox /bin/true bundle with the hooks wired (hooks.d JSON) and
-// without, interleaved: with, without, without, with, ... so neither side always goes
-// first.
+// without (and optionally with hook entries that run /bin/true), interleaved in rotating
+// order so that no variant always goes first.
 struct RuncOptions {
   std::string runc = "/usr/sbin/runc";
-  std::string root;             // runc --root (state directory)
+  std::string root;            // runc --root (state directory)
   std::string bundle_with;     // config.json has the createRuntime + poststop hooks
   std::string bundle_without;  // the same config.json without hooks
-  int runs = 40;                // measured runs of each
+  std::string bundle_noop;     // optional: the same hook entries, but running /bin/true
+  int runs = 40;               // measured runs of each
   int warmup = 3;
 };
 

@@ -35,6 +35,9 @@ namespace {
 // 10,000-CIDR policy leaves out of a dense run of /24s, so its LPM lookup walks the deepest
 // path that policy has (a worst case, not a lucky miss near the root).
 constexpr const char* kDestination = "100.80.0.1";
+// For contrast: a destination far from every CIDR rule, where the lookup leaves the
+// policy's part of the trie after a few nodes.
+constexpr const char* kShallowDestination = "10.77.0.1";
 constexpr std::uint16_t kPort = 5001;
 constexpr std::size_t kDatagram = 64;  // UDP header + payload
 
@@ -78,7 +81,8 @@ sockaddr_in address(const char* text, std::uint16_t port) {
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
   sin.sin_port = htons(port);
-  if (::inet_pton(AF_INET, text, &sin.sin_addr) != 1) throw Error(std::string("bad address ") + text);
+  if (::inet_pton(AF_INET, text, &sin.sin_addr) != 1)
+    throw Error(std::string("bad address ") + text);
   return sin;
 }
 
@@ -93,7 +97,7 @@ Fd make_socket(int type, int protocol = 0) {
 // The operation under test, set up once per worker inside its private netns.
 class OpRunner {
  public:
-  explicit OpRunner(Op op) : op_(op), dst_(address(kDestination, kPort)) {
+  OpRunner(Op op, const char* destination) : op_(op), dst_(address(destination, kPort)) {
     std::memset(datagram_, 'x', sizeof(datagram_));
     switch (op) {
       case Op::UdpConnect:
@@ -241,12 +245,13 @@ void write_full(int fd, const void* buf, std::size_t len) {
   if (::write(fd, buf, len) != static_cast<ssize_t>(len)) throw Error("write worker pipe", errno);
 }
 
-int worker_main(const std::string& comm, Op op, int cpu, int cmd_fd, int result_fd) {
+int worker_main(const std::string& comm, const char* destination, Op op, int cpu, int cmd_fd,
+                int result_fd) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::prctl(PR_SET_NAME, comm.c_str());  // tells the workers apart in perf
   pin_to_cpu(cpu);
-  enter_private_netns(kDestination);
-  OpRunner runner(op);
+  enter_private_netns(destination);
+  OpRunner runner(op, destination);
   for (;;) {
     Command c{};
     read_full(cmd_fd, &c, sizeof(c));
@@ -260,15 +265,15 @@ int worker_main(const std::string& comm, Op op, int cpu, int cmd_fd, int result_
 
 class Worker {
  public:
-  Worker(std::string name, const std::string& comm, const std::string& cgroup, Op op, int cpu)
+  Worker(std::string name, const std::string& comm, const char* destination,
+         const std::string& cgroup, Op op, int cpu)
       : name_(std::move(name)) {
     int cmd[2], result[2];
-    if (::pipe2(cmd, O_CLOEXEC) != 0 || ::pipe2(result, O_CLOEXEC) != 0)
-      throw Error("pipe", errno);
+    if (::pipe2(cmd, O_CLOEXEC) != 0 || ::pipe2(result, O_CLOEXEC) != 0) throw Error("pipe", errno);
     pid_ = fork_in_cgroup(cgroup, [&] {
       ::close(cmd[1]);
       ::close(result[0]);
-      return worker_main(comm, op, cpu, cmd[0], result[1]);
+      return worker_main(comm, destination, op, cpu, cmd[0], result[1]);
     });
     ::close(cmd[0]);
     ::close(result[1]);
@@ -362,8 +367,8 @@ std::vector<Cidr> extra_cidrs(int count) {
 
 struct RowResult {
   std::vector<std::string> names;
-  std::vector<std::vector<double>> ns;      // per worker, per measured block: the chosen clock
-  std::vector<std::vector<double>> other;   // the same blocks on the other clock
+  std::vector<std::vector<double>> ns;     // per worker, per measured block: the chosen clock
+  std::vector<std::vector<double>> other;  // the same blocks on the other clock
   std::vector<long> received;
   std::vector<long> sent;
   std::string program_times;
@@ -374,6 +379,7 @@ struct WorkerSpec {
   std::string comm;    // process name (15 characters at most)
   std::string cgroup;  // cgroup directory
   unsigned expected_denials;
+  const char* destination = kDestination;
 };
 
 // Average run time of each of our programs over one extra block of each worker, from the
@@ -415,7 +421,8 @@ RowResult alternate(const RowSpec& row, const std::vector<WorkerSpec>& specs,
                     const SocketRowsOptions& opt, int cpu, const SharedObjects& objs) {
   std::vector<std::unique_ptr<Worker>> workers;
   for (const WorkerSpec& s : specs)
-    workers.push_back(std::make_unique<Worker>(s.name, s.comm, s.cgroup, row.op, cpu));
+    workers.push_back(
+        std::make_unique<Worker>(s.name, s.comm, s.destination, s.cgroup, row.op, cpu));
   for (std::size_t w = 0; w < workers.size(); ++w) {
     const unsigned mask = workers[w]->ask('v').denied_mask;
     const unsigned expected = specs[w].expected_denials;
@@ -436,8 +443,8 @@ RowResult alternate(const RowSpec& row, const std::vector<WorkerSpec>& specs,
       const std::size_t w = (round + k) % workers.size();
       const BlockResult r = workers[w]->ask('b', ops);
       if (r.errors)
-        throw Error(row.name + ": worker " + workers[w]->name() + ": " +
-                        std::to_string(r.errors) + " of " + std::to_string(ops) + " operations failed",
+        throw Error(row.name + ": worker " + workers[w]->name() + ": " + std::to_string(r.errors) +
+                        " of " + std::to_string(ops) + " operations failed",
                     r.first_errno);
       if (round < opt.warmup) continue;
       out.ns[w].push_back(opt.wall_clock ? r.ns_per_op : r.cpu_ns_per_op);
@@ -472,8 +479,8 @@ void report(const RowSpec& row, const RowResult& res, std::size_t w, std::size_t
   Row r;
   r.metric = metric;
   r.target = std::string(row.per_packet ? "≥ " : "≤ ") + fixed(row.bound, 2);
-  r.measured = res.names[w] + " " + describe(row, sw) + "; " + res.names[base] + " " +
-               describe(row, sb);
+  r.measured =
+      res.names[w] + " " + describe(row, sw) + "; " + res.names[base] + " " + describe(row, sb);
   r.ratio = fixed(ratio, 3);
   r.met = row.per_packet ? ratio >= row.bound : ratio <= row.bound;
   print_row(r);
@@ -486,9 +493,9 @@ void report(const RowSpec& row, const RowResult& res, std::size_t w, std::size_t
               "/" + std::to_string(res.sent[w]) + ", " + res.names[base] + " " +
               std::to_string(res.received[base]) + "/" + std::to_string(res.sent[base]);
   }
-  const double other_ratio = row.per_packet
-                                ? summarize(res.other[base]).median / summarize(res.other[w]).median
-                                : summarize(res.other[w]).median / summarize(res.other[base]).median;
+  const double other_ratio =
+      row.per_packet ? summarize(res.other[base]).median / summarize(res.other[w]).median
+                     : summarize(res.other[w]).median / summarize(res.other[base]).median;
   detail += "; on the " + std::string(wall_clock ? "CPU-time" : "wall") + " clock the ratio is " +
             fixed(other_ratio, 3) + " (" + fixed(summarize(res.other[w]).median, 0) + " vs " +
             fixed(summarize(res.other[base]).median, 0) + " ns/op)";
@@ -497,29 +504,34 @@ void report(const RowSpec& row, const RowResult& res, std::size_t w, std::size_t
 
 // How the enforced worker's extra cost splits into dispatch (trivial program vs none) and
 // the work of our programs (enforced vs trivial program).
-void report_floor(const RowSpec& row, const RowResult& res, std::size_t enforced,
-                  std::size_t floor, std::size_t base) {
+void report_floor(const RowSpec& row, const RowResult& res, std::size_t enforced, std::size_t floor,
+                  std::size_t base) {
   const double e = summarize(res.ns[enforced]).median;
   const double f = summarize(res.ns[floor]).median;
   const double b = summarize(res.ns[base]).median;
+  // Noise yardstick: half the p10-p90 width of the same-round enforced/unenforced ratio.
+  std::vector<double> paired;
+  for (std::size_t i = 0; i < res.ns[enforced].size() && i < res.ns[base].size(); ++i)
+    paired.push_back(res.ns[enforced][i] / res.ns[base][i]);
+  const Summary sp = summarize(paired);
+  const double noise = (sp.p90 - sp.p10) / 2 * b;
   print_detail(row.name + ": " + res.names[floor] + " (two-instruction allow program on the same " +
                "hooks) " + fixed(f, 0) + " ns/op = " + fixed(f / b, 3) + " x unenforced; of the " +
                fixed(e - b, 0) + " ns/op the enforced worker pays above unenforced, " +
                fixed(f - b, 0) + " are the kernel's cgroup BPF dispatch and " + fixed(e - f, 0) +
-               " the work of our programs");
+               " the work of our programs (block-to-block noise is about ±" + fixed(noise, 0) +
+               " ns/op: smaller parts are not resolved)");
 }
 
 }  // namespace
 
 int run_socket_rows(const SocketRowsOptions& opt) {
   const std::vector<RowSpec> specs = {
-      {"udp-connect", Op::UdpConnect, 5000, false,
-       "UDP connect() to an allowed address", 1.03},
+      {"udp-connect", Op::UdpConnect, 5000, false, "UDP connect() to an allowed address", 1.03},
       {"tcp-connect", Op::TcpConnectClose, 500, false,
        "TCP connect+accept+close over the private netns's lo, enforced / unenforced", 1.03},
       {"udp-flood", Op::UdpSend, 5000, true,
-       "UDP flood (connected send(), 64 B) through the skb backstop, enforced / unenforced",
-       0.95},
+       "UDP flood (connected send(), 64 B) through the skb backstop, enforced / unenforced", 0.95},
       {"udp-sendto-flood", Op::UdpSendto, 5000, true,
        "UDP flood, unconnected sendto() (sendmsg4 + backstop), enforced / unenforced", 0.95},
       {"raw-flood", Op::RawSend, 5000, true,
@@ -554,17 +566,17 @@ int run_socket_rows(const SocketRowsOptions& opt) {
   with_cidrs.cgroup_fs_path = cg.enforced_cidrs;
   with_cidrs.rules = container_rules(host, extra_cidrs(opt.extra_cidrs));
   enforce(pins, objs, with_cidrs);
-  print_detail(std::string("socket rows: per-block time is ") +
-               (opt.wall_clock ? "wall-clock time"
-                               : "the worker's CPU time (CLOCK_THREAD_CPUTIME_ID: user + "
-                                 "system, including the loopback softirq work done in its "
-                                 "context; time it waited while other jobs of this shared VM ran "
-                                 "is not counted)") +
-               "; workers pinned to CPU " + std::to_string(cpu) + ", each in its own " +
-               "netns with " + kDestination + "/32 on lo; default policy = " +
-               std::to_string(plain.rules.size()) + " rules (metadata + this host's " +
-               std::to_string(host.size()) + " interface addresses); CIDR policy = " +
-               std::to_string(with_cidrs.rules.size()) + " rules");
+  print_detail(
+      std::string("socket rows: per-block time is ") +
+      (opt.wall_clock ? "wall-clock time"
+                      : "the worker's CPU time (CLOCK_THREAD_CPUTIME_ID: user + "
+                        "system, including the loopback softirq work done in its "
+                        "context; time it waited while other jobs of this shared VM ran "
+                        "is not counted)") +
+      "; workers pinned to CPU " + std::to_string(cpu) + ", each in its own " + "netns with " +
+      kDestination + "/32 on lo; default policy = " + std::to_string(plain.rules.size()) +
+      " rules (metadata + this host's " + std::to_string(host.size()) +
+      " interface addresses); CIDR policy = " + std::to_string(with_cidrs.rules.size()) + " rules");
 
   for (const RowSpec& row : specs) {
     if (!opt.rows.empty() &&
@@ -572,14 +584,16 @@ int run_socket_rows(const SocketRowsOptions& opt) {
       continue;
     std::fprintf(stderr, "ojh-bench: sockets: %s\n", row.name.c_str());
     if (row.op == Op::UdpConnect) {
-      const RowResult res =
-          alternate(row,
-                    {{"enforced", "ojhb-enforced", cg.enforced, kMetadataDenied},
-                     {"enforced+" + std::to_string(opt.extra_cidrs) + " CIDRs", "ojhb-enf-cidrs",
-                      cg.enforced_cidrs, kMetadataDenied | kCidrDenied},
-                     {"trivial-program", "ojhb-floor", cg.floor, 0},
-                     {"unenforced", "ojhb-unenforced", cg.unenforced, 0}},
-                    opt, cpu, objs);
+      const RowResult res = alternate(
+          row,
+          {{"enforced", "ojhb-enforced", cg.enforced, kMetadataDenied},
+           {"enforced+" + std::to_string(opt.extra_cidrs) + " CIDRs", "ojhb-enf-cidrs",
+            cg.enforced_cidrs, kMetadataDenied | kCidrDenied},
+           {"trivial-program", "ojhb-floor", cg.floor, 0},
+           {"unenforced", "ojhb-unenforced", cg.unenforced, 0},
+           {"enforced+" + std::to_string(opt.extra_cidrs) + " CIDRs, far destination",
+            "ojhb-enf-far", cg.enforced_cidrs, kMetadataDenied | kCidrDenied, kShallowDestination}},
+          opt, cpu, objs);
       RowSpec r1 = row;
       report(r1, res, 0, 3,
              "UDP connect() to an allowed address, enforced / unenforced sibling (default rules)",
@@ -590,19 +604,28 @@ int run_socket_rows(const SocketRowsOptions& opt) {
              "UDP connect() to an allowed address, enforced / unenforced sibling (default + " +
                  std::to_string(opt.extra_cidrs) + " extra CIDRs)",
              opt.wall_clock);
-      print_detail(row.name + ": program run time per call (bpf_stats, one extra block of each "
-                   "worker): " + res.program_times);
+      print_detail(row.name +
+                   ": program run time per call (bpf_stats, one extra block of each "
+                   "worker): " +
+                   res.program_times);
       report_floor(row, res, 0, 2, 3);
+      const double far = summarize(res.ns[4]).median;
+      print_detail(row.name + ": the CIDR policy with a destination (" + kShallowDestination +
+                   ") far from its ranges, where the trie walk is short: " + fixed(far, 0) +
+                   " ns/op = " + fixed(far / summarize(res.ns[3]).median, 3) +
+                   " x unenforced (the table row uses " + kDestination +
+                   ", inside the dense run of /24s: the deepest walk that policy has)");
     } else {
-      const RowResult res =
-          alternate(row,
-                    {{"enforced", "ojhb-enforced", cg.enforced, kMetadataDenied},
-                     {"trivial-program", "ojhb-floor", cg.floor, 0},
-                     {"unenforced", "ojhb-unenforced", cg.unenforced, 0}},
-                    opt, cpu, objs);
+      const RowResult res = alternate(row,
+                                      {{"enforced", "ojhb-enforced", cg.enforced, kMetadataDenied},
+                                       {"trivial-program", "ojhb-floor", cg.floor, 0},
+                                       {"unenforced", "ojhb-unenforced", cg.unenforced, 0}},
+                                      opt, cpu, objs);
       report(row, res, 0, 2, row.metric, opt.wall_clock);
-      print_detail(row.name + ": program run time per call (bpf_stats, one extra block of each "
-                   "worker): " + res.program_times);
+      print_detail(row.name +
+                   ": program run time per call (bpf_stats, one extra block of each "
+                   "worker): " +
+                   res.program_times);
       report_floor(row, res, 0, 1, 2);
     }
   }

@@ -15,7 +15,7 @@ struct SocketRowsOptions {
   double scale = 1.0;             // multiplies the operations per block (run.sh --quick)
   int cpu = -1;                   // CPU of every worker; -1: the last allowed CPU
   int extra_cidrs = 10000;
-  bool wall_clock = false;        // compare wall time instead of the workers' CPU time
+  bool wall_clock = false;  // compare wall time instead of the workers' CPU time
 };
 
 inline const std::vector<std::string> kSocketRows = {"udp-connect", "tcp-connect", "udp-flood",
