@@ -49,7 +49,8 @@ void restrict_capabilities(CapabilitySet set) {
     const auto type = static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED);
     if (capng_updatev(CAPNG_ADD, type, CAP_BPF, CAP_NET_ADMIN, -1) != 0)
       throw Error("prepare capability set");
-    if (set == CapabilitySet::kAttach && capng_update(CAPNG_ADD, type, CAP_SYS_ADMIN) != 0)
+    if (set == CapabilitySet::kAttach &&
+        capng_updatev(CAPNG_ADD, type, CAP_SYS_ADMIN, CAP_SYS_PTRACE, -1) != 0)
       throw Error("prepare capability set");
     // The bounding set only limits what a later execve could gain, so it can be cut to the
     // final attach set right away (CAP_SETPCAP, needed to cut it, goes in the same step)

@@ -10,7 +10,10 @@ namespace ojh {
 enum class CapabilitySet {
   // CAP_BPF (create maps, load programs, pin/open objects), CAP_NET_ADMIN (cgroup sock_addr
   // programs are networking programs: loading and attaching them needs it), CAP_SYS_ADMIN
-  // (mount bpffs when it is not mounted yet; dropped right after).
+  // (enter the container's cgroup namespace to find its root; mount bpffs when it is not
+  // mounted yet) and CAP_SYS_PTRACE (open /proc/<pid>/ns/cgroup of a runtime's process,
+  // which may not be dumpable); the last two are dropped once the cgroup is resolved and
+  // bpffs is mounted.
   kAttach,
   // Everything above but CAP_SYS_ADMIN.
   kAttachMounted,

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "hook/capabilities.hpp"
+#include "hook/cgroup_namespace.hpp"
 #include "hook/commands.hpp"
 #include "hook/dns.hpp"
 #include "hook/enforcement.hpp"
@@ -90,6 +91,10 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
     return 0;
   }
   require_initial_user_namespace();
+  // Which cgroup is a security decision (never the root, never one the hook shares; the
+  // root of the container's cgroup namespace when it has one), so a refusal here is not an
+  // environment failure either.
+  const CgroupTarget cgroup = container_cgroup(state.pid);
   // What the container may do is part of its policy too: a capability that gets around
   // cgroup BPF is refused, fail-open or not.
   const BundleConfig config = read_bundle_config(state.bundle);
@@ -98,9 +103,6 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
     throw Error(
         "annotation jail.block-host.allow is not permitted on this host (admin config: "
         "annotation-exceptions = false)");
-  // Which cgroup is a security decision (never the root, never one the hook shares), so a
-  // refusal here is not an environment failure either.
-  const CgroupTarget cgroup = resolve_container_cgroup_for_pid(state.pid);
   try {
     enforce_container(opts, state, policy, config, cgroup);
   } catch (const Error& e) {

@@ -26,19 +26,24 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
 
 bool is_octal(char c) { return c >= '0' && c <= '7'; }
 
-// The kernel writes ' ', '\t', '\n' and '\\' in mountinfo paths as \040 \011 \012 \134.
+// The kernel writes ' ', '\t', '\n' and '\\' in mountinfo paths as \040 \011 \012 \134, and
+// nothing else (a path cannot hold NUL). Any other escape stays as it is: decoding "\000"
+// would put a NUL into a path that is later open()ed, silently cutting it at an ancestor.
 std::string unescape_octal(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\\' && i + 3 < text.size() && is_octal(text[i + 1]) && is_octal(text[i + 2]) &&
         is_octal(text[i + 3])) {
-      out += static_cast<char>(((text[i + 1] - '0') << 6) | ((text[i + 2] - '0') << 3) |
-                               (text[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += text[i];
+      const int value =
+          ((text[i + 1] - '0') << 6) | ((text[i + 2] - '0') << 3) | (text[i + 3] - '0');
+      if (value == ' ' || value == '\t' || value == '\n' || value == '\\') {
+        out += static_cast<char>(value);
+        i += 3;
+        continue;
+      }
     }
+    out += text[i];
   }
   return out;
 }
@@ -198,6 +203,28 @@ CgroupTarget resolve_container_cgroup_for_pid(pid_t pid, const std::string& proc
       read_file_bounded(proc_root + "/self/mountinfo", kMaxMountinfoBytes);
   const std::string hook = read_file_bounded(proc_root + "/self/cgroup", kMaxProcCgroupBytes);
   return resolve_container_cgroup(mountinfo, container, hook);
+}
+
+std::string cgroup_namespace_root(std::string_view host_path, std::string_view in_ns) {
+  if (in_ns.empty() || in_ns.front() != '/' || in_ns.starts_with("/.."))
+    throw Error("container process is outside its cgroup namespace (" + quote_untrusted(in_ns) +
+                "); refusing");
+  if (in_ns == "/") return std::string(host_path);
+  if (host_path == in_ns) return "/";
+  const bool suffix = host_path.size() > in_ns.size() && host_path.ends_with(in_ns) &&
+                      host_path[host_path.size() - in_ns.size()] == '/';
+  if (!suffix)
+    throw Error("container cgroup " + quote_untrusted(host_path) + " does not end with " +
+                quote_untrusted(in_ns) + ", its path inside its cgroup namespace");
+  const std::string root(host_path.substr(0, host_path.size() - in_ns.size()));
+  return root.empty() ? "/" : root;
+}
+
+CgroupTarget resolve_cgroup_path(const std::string& host_path, const std::string& proc_root) {
+  const std::string mountinfo =
+      read_file_bounded(proc_root + "/self/mountinfo", kMaxMountinfoBytes);
+  const std::string hook = read_file_bounded(proc_root + "/self/cgroup", kMaxProcCgroupBytes);
+  return resolve_container_cgroup(mountinfo, "0::" + host_path + "\n", hook);
 }
 
 }  // namespace ojh

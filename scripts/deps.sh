@@ -8,6 +8,7 @@ packages=(
   libbpf-dev bpftool libcap-ng-dev rapidjson-dev libboost-program-options-dev catch2
   runc busybox-static iproute2 jq shellcheck
   python3-yaml dpkg-dev file lintian groff-base
+  podman crun conmon netavark
 )
 
 missing=()

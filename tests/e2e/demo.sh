@@ -5,10 +5,14 @@
 #   HOOK_PREFIX=<cmake --install prefix> PROBE=<build>/tests/probe/jail-probe tests/e2e/demo.sh
 # It builds nothing. It makes a throw-away fake host (a network namespace with a service on
 # 127.0.0.1:8080), then runs the same busybox container, sharing that host's network, twice:
-# without the annotation and with jail.block-host=true. Everything is removed at the end.
+# without the annotation and with jail.block-host=true. When podman is installed, it then
+# does the same with `podman run`, showing the command lines. Everything is removed at the
+# end.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=runtimes_lib.sh
+source "$(dirname "$0")/runtimes_lib.sh"
 
 e2e_require_root
 e2e_enter_isolated_view "$@"
@@ -67,15 +71,92 @@ if [[ -e $PIN_DIR/v1/containers/demo-jailed-$$ ]]; then
   jailed_ok=0
 fi
 say ""
+runc_ok=0
 if ((open_ok && jailed_ok)); then
+  runc_ok=1
   say "What happened: at the createRuntime stage runc ran oci-jail-hook, which attached cgroup" \
     "BPF programs (connect4/6, sendmsg4/6, and an egress backstop for raw/ICMP sockets) to" \
     "the container's cgroup. connect() to the host now fails with EPERM" \
     "(\"Operation not permitted\") before any packet leaves, so the" \
     "service never saw the second container. When the container was deleted, the poststop" \
     "hook removed the programs again."
-  exit 0
+else
+  say "Unexpected result: the first container should reach the service and the second should be" \
+    "blocked with EPERM. Work files: $E2E_RUN_DIR (set E2E_KEEP_WORK=1 to keep them)."
 fi
-say "Unexpected result: the first container should reach the service and the second should be" \
-  "blocked with EPERM. Work files: $E2E_RUN_DIR (set E2E_KEEP_WORK=1 to keep them)."
-exit 1
+
+# ---------------------------------------------------------------------------------------
+# The same with podman, which finds the hook through the installed hooks.d files.
+
+# show_podman_command RUN-OPTION... -- IMAGE-AND-COMMAND... — prints the command line, the
+# options only this demo needs on continuation lines of their own.
+show_podman_command() {
+  local run=() rest=()
+  while [[ $1 != -- ]]; do run+=("$1"); shift; done
+  shift
+  rest=("$@")
+  say "  \$ $(rt_quote podman --hooks-dir "$HOOKS_DIR") \\" \
+    "        $(rt_quote "${RT_PODMAN_STORAGE[@]:0:4}") \\" \
+    "        $(rt_quote "${RT_PODMAN_STORAGE[@]:4}") \\" \
+    "        $(rt_quote "${RT_PODMAN_HOST[@]}") \\" \
+    "      $(rt_quote run "${run[@]}") \\" \
+    "        $(rt_quote "${RT_PODMAN_RUN[@]}") \\" \
+    "        $(rt_quote "${rest[@]}")"
+}
+
+podman_container() {  # NAME ANNOTATION-OPTION...
+  local name=$1 out=$E2E_RUN_DIR/podman-$1.out lines_before
+  shift
+  local run=(--rm --network host "$@")
+  local rest=("$RT_IMAGE" jail-probe connect tcp 127.0.0.1 "$PORT" "hello-from-podman-$name")
+  lines_before=$(wc -l <"$SERVICE_LOG")
+  show_podman_command "${run[@]}" -- "${rest[@]}"
+  nsenter --net="$E2E_HOST_NETNS" -- "${RT_PODMAN[@]}" run "${run[@]}" "${RT_PODMAN_RUN[@]}" \
+    "${rest[@]}" </dev/null >"$out" 2>&1 || true
+  say "  output:"
+  grep -v 'level=warning msg="Failed to add conmon to cgroupfs sandbox cgroup' "$out" | indent
+  e2e_listener_barrier "$E2E_HOST_NETNS" tcp 127.0.0.1 "$PORT" "$SERVICE_LOG"
+  say "  the host's service on 127.0.0.1:$PORT received:"
+  tail -n +"$((lines_before + 1))" "$SERVICE_LOG" | grep -v ': probe barrier-' |
+    sed 's/^/    /' | grep . || say "    (nothing)"
+  DEMO_OUT=$out
+  # No other container is running now: whatever is pinned for one is a leftover.
+  PODMAN_LEFTOVER=0
+  [[ -n $(ls -A "$PIN_DIR/v1/containers" 2>/dev/null) ]] && PODMAN_LEFTOVER=1
+  return 0
+}
+
+podman_ok=1
+say ""
+if why=$(rt_podman_unavailable); then
+  say "3. podman: skipped ($why)."
+else
+  rt_podman_setup
+  rt_podman_import_busybox
+  version=$(podman --version | awk '{ print $3 }')
+  say "3. The same with podman $version, in the fake host's network namespace." \
+    "   podman reads the installed hooks.d files itself (--hooks-dir; by default it reads" \
+    "   /usr/share/containers/oci/hooks.d, where \`cmake --install build --prefix /usr\` puts" \
+    "   them) and adds the hook to every container whose annotations match." \
+    "   The more indented option lines only give this demo throw-away storage and fit this" \
+    "   machine; you would normally leave them out."
+  say "" "  Without the annotation:"
+  podman_container open
+  grep -q ': reached$' "$DEMO_OUT" || podman_ok=0
+  say "" "  With --annotation jail.block-host=true:"
+  podman_container jailed --annotation jail.block-host=true
+  grep -q ': blocked EPERM$' "$DEMO_OUT" || podman_ok=0
+  if ((PODMAN_LEFTOVER)); then
+    say "  (the hook's pins for a removed container are still there: poststop did not run?)"
+    podman_ok=0
+  fi
+  say ""
+  if ((podman_ok)); then
+    say "podman ran the same hook through runc: the annotated container got EPERM, and when" \
+      "--rm removed it, podman ran the poststop hook, which removed the programs again."
+  else
+    say "Unexpected podman result: the first container should reach the service and the" \
+      "second should be blocked with EPERM. Work files: $E2E_RUN_DIR (set E2E_KEEP_WORK=1)."
+  fi
+fi
+((runc_ok && podman_ok))

@@ -4,10 +4,12 @@
 # The capability sequence of create-runtime, read from /proc/self/status by the installed
 # hook itself (--show-capabilities) while it enforces a real cgroup:
 #   start   whatever the runtime gave it (full root)
-#   parse   CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_BPF — before a byte of the state is read;
+#   parse   CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_BPF — before a byte of the
+#           state is read (SYS_ADMIN + SYS_PTRACE: the container's cgroup namespace, bpffs);
 #           the bounding set already cut to CAP_NET_ADMIN + CAP_BPF, no_new_privs on,
 #           nothing inheritable or ambient
-#   attach  CAP_NET_ADMIN, CAP_BPF — CAP_SYS_ADMIN gone once bpffs is mounted
+#   attach  CAP_NET_ADMIN, CAP_BPF — the other two gone once the cgroup is resolved and
+#           bpffs is mounted
 #   exit    nothing effective or permitted (the bounding set stays as it was: cutting it
 #           further needs CAP_SETPCAP, and the hook never executes anything)
 set -euo pipefail
@@ -36,13 +38,13 @@ STATE=$(jq -cn --argjson pid "$SLEEPER" --arg b "$E2E_RUN_DIR/bundle" \
 e2e_defer "echo '$STATE' | '$POSTSTOP' poststop"
 
 # Bit numbers from <linux/capability.h>.
-CAP_NET_ADMIN=12 CAP_SYS_ADMIN=21 CAP_BPF=39
+CAP_NET_ADMIN=12 CAP_SYS_PTRACE=19 CAP_SYS_ADMIN=21 CAP_BPF=39
 mask() {
   local m=0 bit
   for bit in "$@"; do m=$((m | (1 << bit))); done
   printf '%016x' "$m"
 }
-WANT_PARSE=$(mask $CAP_NET_ADMIN $CAP_SYS_ADMIN $CAP_BPF)
+WANT_PARSE=$(mask $CAP_NET_ADMIN $CAP_SYS_PTRACE $CAP_SYS_ADMIN $CAP_BPF)
 WANT_ATTACH=$(mask $CAP_NET_ADMIN $CAP_BPF)
 NONE=0000000000000000
 

@@ -336,3 +336,16 @@ TEST_CASE("resolve_container_cgroup_for_pid refuses the hook's own process", "[c
   CHECK_THAT(error_of([] { ojh::resolve_container_cgroup_for_pid(getpid()); }).what(),
              Contains("refusing to attach"));
 }
+
+TEST_CASE("the root of a container's cgroup namespace", "[cgroup]") {
+  // crun with run.oci.delegate-cgroup starts the process in <cgroupsPath>/payload.
+  CHECK(ojh::cgroup_namespace_root("/ctr/payload", "/payload") == "/ctr");
+  CHECK(ojh::cgroup_namespace_root("/a/b/c/d", "/c/d") == "/a/b");
+  CHECK(ojh::cgroup_namespace_root("/ctr", "/") == "/ctr");
+  CHECK(ojh::cgroup_namespace_root("/payload", "/payload") == "/");  // refused later as root
+  CHECK_THROWS_WITH(ojh::cgroup_namespace_root("/ctr/xpayload", "/payload"),
+                    Catch::Matchers::Contains("does not end with"));
+  CHECK_THROWS_WITH(ojh::cgroup_namespace_root("/ctr", "/../other"),
+                    Catch::Matchers::Contains("outside its cgroup namespace"));
+  CHECK_THROWS(ojh::cgroup_namespace_root("/ctr", ""));
+}
