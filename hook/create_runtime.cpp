@@ -99,6 +99,7 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
   // cgroup BPF is refused, fail-open or not.
   const BundleConfig config = read_bundle_config(state.bundle);
   check_capabilities(config.capabilities, opts.admin.allow_capabilities);
+  check_cgroup_mounts(config);
   if (!policy.exceptions.empty() && !opts.admin.annotation_exceptions)
     throw Error(
         "annotation jail.block-host.allow is not permitted on this host (admin config: "

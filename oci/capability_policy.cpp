@@ -3,7 +3,9 @@
 
 #include <algorithm>
 
+#include "oci/config.hpp"
 #include "oci/error.hpp"
+#include "oci/quote.hpp"
 
 namespace ojh {
 
@@ -31,6 +33,18 @@ void check_capabilities(const std::set<std::string>& granted,
   throw Error("the container may hold " + list +
               ", which can get around cgroup BPF (see docs/policy.md); drop it (podman" + drops +
               ") or accept the risk in the admin config (allow-capabilities = " + refused[0] + ")");
+}
+
+void check_cgroup_mounts(const BundleConfig& config) {
+  for (const auto& m : config.cgroup_mounts) {
+    if (m.read_only) continue;
+    if (m.bind || !config.has_cgroup_namespace)
+      throw Error("the container mounts a writable cgroup filesystem at " +
+                  quote_untrusted(m.destination) +
+                  (m.bind ? " (a bind mount of the host's cgroup tree)"
+                          : " without a cgroup namespace of its own") +
+                  ", from where it could move out of the enforced cgroup; mount it read-only");
+  }
 }
 
 }  // namespace ojh

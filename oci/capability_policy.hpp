@@ -28,4 +28,12 @@ std::vector<std::string> refused_capabilities(const std::set<std::string>& grant
 void check_capabilities(const std::set<std::string>& granted,
                         const std::vector<std::string>& admin_allowed);
 
+// A container that can write to a cgroup filesystem showing cgroups outside its own can
+// move its processes out of the enforced cgroup: a writable bind mount of the host's
+// cgroup tree, or a writable cgroup/cgroup2 mount without a cgroup namespace of its own
+// (inside one it only sees its own subtree, whose root the hook enforces). Throws
+// ojh::Error naming the mount.
+struct BundleConfig;
+void check_cgroup_mounts(const BundleConfig& config);
+
 }  // namespace ojh

@@ -4,6 +4,7 @@
 #include "oci/error.hpp"
 #include "oci/file.hpp"
 #include "oci/json.hpp"
+#include "oci/quote.hpp"
 
 namespace ojh {
 namespace {
@@ -26,6 +27,7 @@ void parse_namespaces(const rapidjson::Value& namespaces, BundleConfig& config) 
     json::require_unique_keys(entry, kWhat, "linux.namespaces[].");
     const rapidjson::Value* type = find(entry, "type");
     if (!type || !type->IsString()) fail("\"linux.namespaces\" entry without a string \"type\"");
+    if (json::view(*type) == "cgroup") config.has_cgroup_namespace = true;
     if (json::view(*type) != "network") continue;
     // The runtime-spec forbids duplicate types; two would make "which netns" ambiguous.
     if (config.has_network_namespace) fail("more than one \"network\" namespace");
@@ -37,12 +39,40 @@ void parse_namespaces(const rapidjson::Value& namespaces, BundleConfig& config) 
   }
 }
 
+void note_cgroup_mount(const rapidjson::Value& entry, std::string_view destination,
+                       BundleConfig& config) {
+  const rapidjson::Value* type = find(entry, "type");
+  const rapidjson::Value* source = find(entry, "source");
+  const rapidjson::Value* options = find(entry, "options");
+  const std::string_view type_name = type && type->IsString() ? json::view(*type) : "";
+  const std::string_view source_path = source && source->IsString() ? json::view(*source) : "";
+  BundleConfig::CgroupMount m;
+  m.destination = std::string(destination);
+  if (options && options->IsArray()) {
+    for (const auto& o : options->GetArray()) {
+      if (!o.IsString()) fail("mount options must be strings");
+      const std::string_view opt = json::view(o);
+      if (opt == "ro") m.read_only = true;
+      if (opt == "rw") m.read_only = false;
+      if (opt == "bind" || opt == "rbind") m.bind = true;
+    }
+  }
+  if (type_name == "bind") m.bind = true;
+  const bool cgroupfs = type_name == "cgroup" || type_name == "cgroup2";
+  const bool host_tree =
+      m.bind && (source_path == "/sys/fs/cgroup" || source_path.starts_with("/sys/fs/cgroup/") ||
+                 source_path == "/sys" || source_path == "/sys/fs");
+  if (cgroupfs || host_tree) config.cgroup_mounts.push_back(std::move(m));
+}
+
 void parse_mounts(const rapidjson::Value& mounts, BundleConfig& config) {
   if (!mounts.IsArray()) fail("\"mounts\" must be an array");
   for (const auto& entry : mounts.GetArray()) {
     if (!entry.IsObject()) fail("\"mounts\" entries must be objects");
+    json::require_unique_keys(entry, kWhat, "mounts[].");
     const rapidjson::Value* destination = find(entry, "destination");
     if (!destination || !destination->IsString()) fail("mount without a string \"destination\"");
+    note_cgroup_mount(entry, json::view(*destination), config);
     if (json::view(*destination) != "/etc/resolv.conf") continue;
     const rapidjson::Value* source = find(entry, "source");
     if (!source || !source->IsString())
@@ -53,9 +83,11 @@ void parse_mounts(const rapidjson::Value& mounts, BundleConfig& config) {
 
 void parse_capabilities(const rapidjson::Value& caps, BundleConfig& config) {
   if (!caps.IsObject()) fail("\"process.capabilities\" must be an object");
+  json::require_unique_keys(caps, kWhat, "process.capabilities.");
   for (auto it = caps.MemberBegin(); it != caps.MemberEnd(); ++it) {
     if (!it->value.IsArray())
-      fail("\"process.capabilities." + std::string(json::view(it->name)) + "\" must be an array");
+      fail("\"process.capabilities." + escape_untrusted(json::view(it->name)) +
+           "\" must be an array");
     for (const auto& cap : it->value.GetArray()) {
       if (!cap.IsString()) fail("capability names must be strings");
       config.capabilities.insert(std::string(json::view(cap)));
@@ -92,6 +124,7 @@ BundleConfig parse_bundle_config(std::string_view text) {
   }
   if (const rapidjson::Value* root = find(doc, "root")) {
     if (!root->IsObject()) fail("\"root\" must be an object");
+    json::require_unique_keys(*root, kWhat, "root.");
     const rapidjson::Value* path = find(*root, "path");
     if (path && !path->IsString()) fail("\"root.path\" must be a string");
     if (path) config.root_path = std::string(json::view(*path));
@@ -99,6 +132,9 @@ BundleConfig parse_bundle_config(std::string_view text) {
   if (const rapidjson::Value* mounts = find(doc, "mounts")) parse_mounts(*mounts, config);
   if (const rapidjson::Value* process = find(doc, "process")) {
     if (!process->IsObject()) fail("\"process\" must be an object");
+    // runc reads config.json with Go's encoding/json, which keeps the last of two equal keys:
+    // a second "capabilities" would grant what the hook never saw.
+    json::require_unique_keys(*process, kWhat, "process.");
     if (const rapidjson::Value* caps = find(*process, "capabilities"))
       parse_capabilities(*caps, config);
   }

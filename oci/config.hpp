@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "oci/annotations.hpp"
 
@@ -23,6 +24,15 @@ struct BundleConfig {
   // Every capability named in any set of process.capabilities (bounding, effective,
   // inheritable, permitted, ambient): what the container could ever hold.
   std::set<std::string> capabilities;
+  bool has_cgroup_namespace = false;  // linux.namespaces has type "cgroup"
+  // Mounts that expose a cgroup filesystem: type cgroup/cgroup2, or a bind mount whose
+  // source lies under /sys/fs/cgroup.
+  struct CgroupMount {
+    std::string destination;
+    bool bind = false;
+    bool read_only = false;
+  };
+  std::vector<CgroupMount> cgroup_mounts;
   Annotations annotations;
 };
 

@@ -43,3 +43,30 @@ TEST_CASE("allow-capabilities in the admin config takes only known names", "[cap
   CHECK_THROWS_WITH(ojh::parse_admin_config("allow-capabilities = CAP_CHOWN\n", "x"),
                     Catch::Matchers::StartsWith("x: allow-capabilities: \"CAP_CHOWN\": expected"));
 }
+
+TEST_CASE("writable cgroup filesystems that reach outside the container are refused", "[caps]") {
+  const auto cfg = [](const std::string& mounts, bool cgroupns) {
+    return ojh::parse_bundle_config(R"({"linux":{"namespaces":[{"type":"mount"})" +
+                                    std::string(cgroupns ? R"(,{"type":"cgroup"})" : "") +
+                                    R"(]},"mounts":[)" + mounts + "]}");
+  };
+  const std::string runc_default =
+      R"({"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup",
+          "options":["nosuid","noexec","nodev","relatime","ro"]})";
+  CHECK_NOTHROW(ojh::check_cgroup_mounts(cfg(runc_default, false)));
+  const std::string rw_cgroup2 =
+      R"({"destination":"/sys/fs/cgroup","type":"cgroup2","source":"cgroup2","options":["rw"]})";
+  CHECK_NOTHROW(ojh::check_cgroup_mounts(cfg(rw_cgroup2, true)));  // its own subtree only
+  CHECK_THROWS_WITH(ojh::check_cgroup_mounts(cfg(rw_cgroup2, false)),
+                    Catch::Matchers::Contains("without a cgroup namespace of its own"));
+  const std::string host_bind =
+      R"({"destination":"/hostcg","type":"bind","source":"/sys/fs/cgroup","options":["rbind"]})";
+  CHECK_THROWS_WITH(ojh::check_cgroup_mounts(cfg(host_bind, true)),
+                    Catch::Matchers::Contains("a bind mount of the host's cgroup tree"));
+  const std::string host_bind_ro =
+      R"({"destination":"/hostcg","source":"/sys/fs/cgroup/unified","options":["rbind","ro"]})";
+  CHECK_NOTHROW(ojh::check_cgroup_mounts(cfg(host_bind_ro, false)));
+  const std::string sys_bind =
+      R"({"destination":"/hostsys","source":"/sys","options":["rbind","rw"]})";
+  CHECK_THROWS(ojh::check_cgroup_mounts(cfg(sys_bind, true)));
+}
