@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <set>
 
@@ -83,6 +84,21 @@ void write_policy(const SharedObjects& objs, std::uint64_t cgroup_id, const Enfo
     throw Error("write container policy", errno);
 }
 
+// Whether the shared connect4 program is attached to this very cgroup, through any link.
+// The policy storage cannot tell: the kernel keeps a cgroup's storage until the cgroup is
+// freed, long after the links are gone.
+bool shared_program_attached(const SharedObjects& objs, int cgroup_fd) {
+  bpf_prog_info info{};
+  __u32 len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(objs.programs[0].get(), &info, &len) != 0)
+    throw Error("read program info", errno);
+  std::array<__u32, 64> ids{};  // the kernel attaches at most 64 programs per type
+  __u32 count = ids.size();
+  if (bpf_prog_query(cgroup_fd, kPrograms[0].attach_type, 0, nullptr, ids.data(), &count) != 0)
+    throw Error("list the programs attached to a cgroup", errno);
+  return std::find(ids.begin(), ids.begin() + count, info.id) != ids.begin() + count;
+}
+
 bool complete_pin_set(const std::string& dir) {
   const auto names = list_dir(dir);
   for (const ProgramSpec& p : kPrograms) {
@@ -127,11 +143,15 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
   }
   remove_pin_dir(final_dir);
 
-  // Policy storage exists for a cgroup exactly while our programs are attached to it: here
-  // that means another container id holds this cgroup, and the two would share (and at
-  // poststop, remove) one policy.
-  ojh_policy existing{};
-  if (bpf_map_lookup_elem(objs.policy.get(), &cgroup.id, &existing) == 0)
+  // Our programs on this cgroup now mean another container id holds it, and the two would
+  // share (and at poststop, remove) one policy. Links whose last fd died with a killed hook
+  // are released by a kernel work item: give them a moment first.
+  bool attached = shared_program_attached(objs, cgroup.fd.get());
+  for (int i = 0; attached && i < 20; ++i) {
+    ::usleep(10 * 1000);
+    attached = shared_program_attached(objs, cgroup.fd.get());
+  }
+  if (attached)
     throw Error("cgroup " + req.cgroup_fs_path +
                 " is already enforced for another container; refusing to share it");
 

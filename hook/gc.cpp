@@ -15,6 +15,9 @@ int run_gc(const Options& opts) {
   GcResult result;
   if (const auto pins = PinDir::open_existing(opts.pin_dir)) {
     const Fd lock = pins->lock_exclusive();
+    // Also when no shared objects were ever published: a hook killed while pinning them
+    // leaves them (loaded) in a staging directory.
+    pins->remove_stale_staging();
     SharedObjects objs;
     if (SharedObjects::open_existing(*pins, objs)) result = collect_garbage(*pins, objs);
   }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hook/pin_dir.hpp"
 
+#include <bpf/bpf.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -60,12 +61,21 @@ std::vector<std::string> list_dir(const std::string& path) {
 }
 
 void remove_pin_dir(const std::string& path) {
-  for (const std::string& name : list_dir(path)) {
-    const std::string entry = path + "/" + name;
-    // Record directories (cgroup-<id>) are empty directories; everything else is a pin.
-    if (::unlink(entry.c_str()) != 0 && errno != ENOENT &&
-        !(errno == EISDIR && ::rmdir(entry.c_str()) == 0))
-      throw Error("unpin " + entry, errno);
+  // Pins first, record directories (cgroup-<id>) last: a hook killed half-way then still
+  // leaves the record that tells gc whose rules the remaining pins had.
+  const auto names = list_dir(path);
+  for (const bool directories : {false, true}) {
+    for (const std::string& name : names) {
+      const std::string entry = path + "/" + name;
+      struct stat st {};
+      if (::lstat(entry.c_str(), &st) != 0) {
+        if (errno == ENOENT) continue;
+        throw Error("inspect " + entry, errno);
+      }
+      if (S_ISDIR(st.st_mode) != directories) continue;
+      if ((directories ? ::rmdir(entry.c_str()) : ::unlink(entry.c_str())) != 0 && errno != ENOENT)
+        throw Error("unpin " + entry, errno);
+    }
   }
   if (::rmdir(path.c_str()) != 0 && errno != ENOENT) throw Error("remove " + path, errno);
 }
@@ -139,7 +149,17 @@ Fd PinDir::lock_exclusive() const {
 
 void PinDir::remove_stale_staging() const {
   for (const std::string& name : list_dir(version_dir())) {
-    if (name.rfind(kStagingMarker, 0) == 0) remove_pin_dir(version_dir() + "/" + name);
+    if (name.rfind(kStagingMarker, 0) != 0) continue;
+    const std::string dir = version_dir() + "/" + name;
+    // A staged link pin still attaches its program; unpinning alone releases it from a
+    // kernel work item, later. Detach first so the cgroup is free when this returns.
+    for (const std::string& entry : list_dir(dir)) {
+      const int fd = bpf_obj_get((dir + "/" + entry).c_str());
+      if (fd < 0) continue;
+      bpf_link_detach(fd);  // fails harmlessly for programs and maps
+      ::close(fd);
+    }
+    remove_pin_dir(dir);
   }
 }
 

@@ -1,0 +1,206 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash disable=SC2016  # sh -c and jq programs are single-quoted on purpose
+#
+# Helpers shared by the hardening scenarios (test_bad_input, test_races, test_faults,
+# test_cycles): synthetic "containers" (a sleeping process in a test cgroup of the isolated
+# view), OCI states for them, and the accounting the scenarios compare before and after:
+# cgroup links, the hook's BPF objects, pins and rule-map entries. Source it after lib.sh.
+
+# The cgroup2 mount of the isolated view (its root is the test's own cgroup).
+H_CG2=/sys/fs/cgroup
+
+# h_sleeper CGNAME — makes $H_CG2/CGNAME (if missing) and starts a sleeping process in it;
+# sets H_PID. Both are removed at exit.
+h_sleeper() {
+  local cg=$H_CG2/$1
+  if [[ ! -d $cg ]]; then
+    mkdir -p "$cg" || e2e_die "mkdir $cg"
+    e2e_defer "e2e_remove_cgroup_tree '$cg'"
+  fi
+  # Not a job of this shell: bash would report its death when the cgroup is killed.
+  H_PID=$(sh -c 'sleep 3600 >/dev/null 2>&1 </dev/null & echo $!')
+  e2e_defer "kill $H_PID 2>/dev/null || true"
+  echo "$H_PID" >"$cg/cgroup.procs" || e2e_die "cannot move $H_PID into $cg"
+}
+
+# h_state ID PID BUNDLE [ANNOTATIONS-JSON] — a createRuntime state like runc's.
+h_state() {
+  jq -cn --arg id "$1" --argjson pid "$2" --arg b "$3" \
+    --argjson a "${4:-{\"jail.block-host\":\"true\"\}}" \
+    '{ociVersion:"1.0.2", id:$id, status:"creating", pid:$pid, bundle:$b, annotations:$a}'
+}
+
+# h_bundle DIR — a bundle whose config.json has nothing the hook uses (no DNS exceptions).
+h_bundle() {
+  mkdir -p "$1"
+  echo '{"ociVersion":"1.0.2"}' >"$1/config.json"
+}
+
+# Number of programs attached to a cgroup directory (links and legacy attachments alike).
+h_cgroup_prog_count() {
+  { bpftool -j cgroup show "$1" 2>/dev/null || true; } | jq -s 'add // [] | length'
+}
+
+# Programs attached anywhere in the isolated view's cgroup tree, one "cgroup type" a line.
+h_view_attachments() {
+  { bpftool -j cgroup tree "$H_CG2" 2>/dev/null || true; } |
+    jq -r '.[]? | .cgroup as $cg | .programs[]? | "\($cg) \(.attach_type)"' | sort
+}
+
+# IDs of cgroup links, sorted, as one JSON array.
+h_cgroup_link_ids() {
+  bpftool -j link list | jq -c '[.[] | select(.type == "cgroup") | .id] | sort'
+}
+
+# h_ojh_ids prog|map — IDs of the kernel's programs or maps whose names start with ojh_
+# (the hook's objects; names are cut to 15 characters by the kernel), one a line, sorted.
+# System-wide: another process loading the hook's objects at the same time shows up here.
+h_ojh_ids() {
+  bpftool -j "$1" list | jq -r '.[] | select(.name // "" | startswith("ojh_")) | .id' | sort -n
+}
+
+# h_shared_ids PIN-DIR prog|map — IDs of the shared objects pinned in PIN-DIR/v1/objects.
+h_shared_ids() {
+  local dir=$1/v1/objects kind=$2 pin
+  [[ -d $dir ]] || return 0
+  for pin in "$dir"/*; do
+    bpftool -j "$kind" show pinned "$pin" 2>/dev/null | jq -r '.id // empty'
+  done | sort -n
+}
+
+# h_reachable_ids — "prog ID" and "map ID" lines, sorted, for the BPF objects this test's
+# view can reach: pinned in a bpffs mounted in its mount namespace (link pins count as
+# their program), attached to a cgroup of its cgroup tree, and the maps those programs use.
+# A hook that has exited holds nothing else: anything it left behind is reachable here.
+h_reachable_ids() {
+  local mnt pin json id r_progs=() r_maps=()
+  while read -r mnt; do
+    while IFS= read -r -d '' pin; do
+      if json=$(bpftool -j link show pinned "$pin" 2>/dev/null); then
+        r_progs+=("$(jq -r '.prog_id' <<<"$json")")
+      elif json=$(bpftool -j prog show pinned "$pin" 2>/dev/null); then
+        r_progs+=("$(jq -r '.id' <<<"$json")")
+      elif json=$(bpftool -j map show pinned "$pin" 2>/dev/null); then
+        r_maps+=("$(jq -r '.id' <<<"$json")")
+      fi
+    done < <(find "$mnt" -xdev -type f -print0 2>/dev/null)
+  done < <(awk '{ for (i = 7; $i != "-"; i++) {} } $(i + 1) == "bpf" { print $5 }' \
+    /proc/self/mountinfo | sort -u)
+  while read -r id; do
+    [[ -n $id ]] && r_progs+=("$id")
+  done < <({ bpftool -j cgroup tree "$H_CG2" 2>/dev/null || true; } |
+    jq -r '.[]? | .programs[]? | .id')
+  for id in "${r_progs[@]}"; do
+    while read -r json; do
+      [[ -n $json ]] && r_maps+=("$json")
+    done < <({ bpftool -j prog show id "$id" 2>/dev/null || true; } | jq -r '.map_ids[]?')
+  done
+  { printf 'prog %s\n' "${r_progs[@]}"; printf 'map %s\n' "${r_maps[@]}"; } | grep -v ' $' | sort -u
+}
+
+# h_leaked_objects BASELINE-PROGS BASELINE-MAPS PIN-DIR... — prints the hook's objects (ojh_*)
+# that exist now but neither existed at the baseline nor are the shared set of one of the
+# PIN-DIRs, and that this test can reach (h_reachable_ids): those are leaks. The hook's
+# objects that appeared meanwhile but are out of reach belong to another user of the hook on
+# this machine (another test, a benchmark): they are logged, not counted. The kernel frees
+# the objects of a killed process from a work item, so this waits a little for them to go.
+h_leaked_objects() {
+  local base_progs=$1 base_maps=$2 i extra pins known reachable
+  shift 2
+  for ((i = 0; i < 30; i++)); do
+    known=$(
+      printf '%s\n' "$base_progs" | sed 's/^/prog /'
+      printf '%s\n' "$base_maps" | sed 's/^/map /'
+      for pins in "$@"; do
+        h_shared_ids "$pins" prog | sed 's/^/prog /'
+        h_shared_ids "$pins" map | sed 's/^/map /'
+      done
+    )
+    extra=$(comm -23 <({ h_ojh_ids prog | sed 's/^/prog /'; h_ojh_ids map | sed 's/^/map /'; } |
+      sort) <(grep -v ' $' <<<"$known" | sort))
+    [[ -z $extra ]] && return 0
+    sleep 0.1
+  done
+  reachable=$(h_reachable_ids)
+  local foreign
+  foreign=$(comm -23 <(sort <<<"$extra") <(sort <<<"$reachable") | tr '\n' ' ')
+  [[ -z $foreign ]] ||
+    e2e_log "NOTE: ojh_ objects out of this test's reach appeared meanwhile (another user of" \
+      "the hook on this machine): $foreign"
+  comm -12 <(sort <<<"$extra") <(sort <<<"$reachable")
+}
+
+# h_map_entries PIN-DIR NAME — number of entries of a shared map (rules4, rules6, allow).
+h_map_entries() {
+  local pin=$1/v1/objects/$2
+  [[ -e $pin ]] || {
+    echo 0
+    return
+  }
+  { bpftool -j map dump pinned "$pin" 2>/dev/null || echo '[]'; } | jq 'length'
+}
+
+# h_status HOOK PIN-DIR — `status --json` of that pin directory.
+h_status() {
+  "$1" --pin-dir "$2" status --json
+}
+
+# h_leftover_pins PIN-DIR — container pin directories and staging leftovers, one a line.
+h_leftover_pins() {
+  [[ -d $1/v1 ]] || return 0
+  find "$1/v1" -mindepth 1 \( -path "$1/v1/containers/*" -o -name 'staging-*' \) -print |
+    sort
+}
+
+# h_wait_prog_count CGROUP-DIR WANT — waits up to 3 s for the attachment count to settle at
+# WANT (a link whose last fd closed is released by a kernel work item); prints the count.
+h_wait_prog_count() {
+  local n i
+  for ((i = 0; i < 30; i++)); do
+    n=$(h_cgroup_prog_count "$1")
+    [[ $n == "$2" ]] && break
+    sleep 0.1
+  done
+  echo "$n"
+}
+
+# h_ms — milliseconds since the epoch.
+h_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# h_links_of PIN-DIR — "cgroup-id attach-type" of every cgroup link (system-wide) that runs
+# one of the shared programs pinned in PIN-DIR, sorted. Links of other users of the hook on
+# this machine run other program instances and are not counted.
+h_links_of() {
+  local progs
+  progs=$(h_shared_ids "$1" prog | jq -sc '.')
+  bpftool -j link list | jq -r --argjson p "$progs" '
+    .[] | select(.type == "cgroup" and (.prog_id as $id | $p | index($id)))
+    | "\(.cgroup_id) \(.attach_type)"' | sort
+}
+
+# h_cgroup_id DIR — the cgroup id (kernfs inode number) of a cgroup2 directory.
+h_cgroup_id() { stat -c %i "$1"; }
+
+# h_probe_from NETNS CGROUP-DIR PROBE-ARGS... — runs jail-probe as a fresh process moved into
+# the cgroup first (and in NETNS); returns the probe's exit status (0 reached, 1 blocked).
+h_probe_from() {
+  local netns=$1 cg=$2
+  shift 2
+  nsenter --net="$netns" -- sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh \
+    "$cg" "$PROBE" "$@" >/dev/null 2>&1
+}
+
+# h_staging PIN-DIR — names of staging leftovers (interrupted hooks), space-separated.
+h_staging() {
+  [[ -d $1/v1 ]] || return 0
+  find "$1/v1" -maxdepth 1 -name 'staging-*' -printf '%f ' 2>/dev/null || true
+}
+
+# h_object_pins PIN-DIR — number of pinned shared objects (5 programs + 5 maps when loaded).
+h_object_pins() {
+  if [[ -d $1/v1/objects ]]; then
+    find "$1/v1/objects" -mindepth 1 | wc -l
+  else
+    echo 0
+  fi
+}
