@@ -17,9 +17,10 @@ namespace {
 using namespace ojh;
 using namespace ojh::fuzz;
 
-// Absolute, and no ".." component: the pin directory is where every container's links live.
+// Absolute, no ".." component and no NUL (open() would stop there): the pin directory is
+// where every container's links live.
 bool is_absolute_without_dot_dot(std::string_view path) {
-  if (!path.starts_with('/')) return false;
+  if (!path.starts_with('/') || path.find('\0') != std::string_view::npos) return false;
   while (!path.empty()) {
     path.remove_prefix(1);
     const std::size_t slash = path.find('/');
