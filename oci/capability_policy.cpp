@@ -2,6 +2,8 @@
 #include "oci/capability_policy.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 
 #include "oci/config.hpp"
 #include "oci/error.hpp"
@@ -9,11 +11,36 @@
 
 namespace ojh {
 
+std::string canonical_capability(std::string_view name) {
+  // Runtimes read names with libcap's cap_from_name(), which also takes lower case, no
+  // CAP_ prefix, surrounding blanks and numbers ("13", "0x0d"): judge what they grant.
+  while (!name.empty() && std::isspace(static_cast<unsigned char>(name.front())))
+    name.remove_prefix(1);
+  while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back())))
+    name.remove_suffix(1);
+  std::string upper;
+  for (char c : name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!upper.empty() && std::all_of(upper.begin(), upper.end(), [](char c) {
+        return std::isxdigit(static_cast<unsigned char>(c)) || c == 'X';
+      })) {
+    char* end = nullptr;
+    const unsigned long number = std::strtoul(upper.c_str(), &end, 0);
+    if (end && *end == '\0') {
+      for (const auto& [bit, cap] : kBypassCapabilityBits)
+        if (number == bit) return std::string(cap);
+      return "CAP_#" + std::to_string(number);
+    }
+  }
+  return upper.starts_with("CAP_") ? upper : "CAP_" + upper;
+}
+
 std::vector<std::string> refused_capabilities(const std::set<std::string>& granted,
                                               const std::vector<std::string>& admin_allowed) {
+  std::set<std::string> canonical;
+  for (const std::string& g : granted) canonical.insert(canonical_capability(g));
   std::vector<std::string> refused;
   for (const std::string_view cap : kBypassCapabilities) {
-    if (!granted.count(std::string(cap))) continue;
+    if (!canonical.count(std::string(cap))) continue;
     if (std::find(admin_allowed.begin(), admin_allowed.end(), cap) != admin_allowed.end()) continue;
     refused.emplace_back(cap);
   }

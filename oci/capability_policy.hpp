@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ojh {
@@ -20,7 +21,20 @@ namespace ojh {
 inline constexpr std::array<std::string_view, 5> kBypassCapabilities = {
     "CAP_NET_RAW", "CAP_SYS_ADMIN", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_PTRACE"};
 
-// The capabilities of `granted` that are in kBypassCapabilities and not in `admin_allowed`.
+// <linux/capability.h> numbers of the capabilities above.
+inline constexpr std::array<std::pair<unsigned long, std::string_view>, 5> kBypassCapabilityBits = {
+    {{13, "CAP_NET_RAW"},
+     {21, "CAP_SYS_ADMIN"},
+     {16, "CAP_SYS_MODULE"},
+     {17, "CAP_SYS_RAWIO"},
+     {19, "CAP_SYS_PTRACE"}}};
+
+// A capability name as libcap would read it ("cap_net_raw", " NET_RAW", "13", "0x0d"):
+// "CAP_NET_RAW".
+std::string canonical_capability(std::string_view name);
+
+// The capabilities of `granted` (in any spelling libcap accepts) that are in
+// kBypassCapabilities and not in `admin_allowed`.
 std::vector<std::string> refused_capabilities(const std::set<std::string>& granted,
                                               const std::vector<std::string>& admin_allowed);
 

@@ -70,3 +70,16 @@ TEST_CASE("writable cgroup filesystems that reach outside the container are refu
       R"({"destination":"/hostsys","source":"/sys","options":["rbind","rw"]})";
   CHECK_THROWS(ojh::check_cgroup_mounts(cfg(sys_bind, true)));
 }
+
+TEST_CASE("capabilities are judged in every spelling a runtime accepts", "[caps]") {
+  for (const char* spelling : {"CAP_NET_RAW", "cap_net_raw", "Cap_Net_Raw", "NET_RAW", "net_raw",
+                               " CAP_NET_RAW ", "13", "0x0d", "0XD"}) {
+    CAPTURE(spelling);
+    CHECK(ojh::canonical_capability(spelling) == "CAP_NET_RAW");
+    CHECK(ojh::refused_capabilities({spelling}, {}) == std::vector<std::string>{"CAP_NET_RAW"});
+  }
+  CHECK(ojh::canonical_capability("21") == "CAP_SYS_ADMIN");
+  CHECK(ojh::canonical_capability("5") == "CAP_#5");
+  CHECK(ojh::canonical_capability("chown") == "CAP_CHOWN");
+  CHECK(ojh::refused_capabilities({"cap_chown", "5", "CAP_KILL"}, {}).empty());
+}
