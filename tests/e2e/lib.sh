@@ -603,3 +603,19 @@ e2e_expect_line() {
     e2e_fail "$3 (expected '$2', got '${got:-nothing}')"
   fi
 }
+
+# ---------------------------------------------------------------------------------------
+# A "container" without a runtime, for feeding the installed hook synthetic states: a
+# sleeping process in the cgroup /sys/fs/cgroup/NAME of the isolated view and a bundle
+# directory with a minimal config.json. Sets E2E_SLEEPER (its pid) and E2E_BUNDLE.
+e2e_synthetic_container() {  # NAME
+  mkdir "/sys/fs/cgroup/$1"
+  e2e_defer "e2e_remove_cgroup_tree /sys/fs/cgroup/$1"
+  sleep 300 >/dev/null 2>&1 &
+  E2E_SLEEPER=$!
+  e2e_defer "kill $E2E_SLEEPER"
+  echo "$E2E_SLEEPER" >"/sys/fs/cgroup/$1/cgroup.procs"
+  E2E_BUNDLE=$E2E_RUN_DIR/bundle-$1
+  mkdir -p "$E2E_BUNDLE"
+  echo '{}' >"$E2E_BUNDLE/config.json"
+}

@@ -19,17 +19,11 @@ e2e_make_workdir
 HOOK=$(e2e_hook_path createRuntime)
 
 # The "container": a sleeping process in a cgroup of its own inside the isolated view.
-mkdir /sys/fs/cgroup/ctr
-e2e_defer "e2e_remove_cgroup_tree /sys/fs/cgroup/ctr"
-sleep 300 >/dev/null 2>&1 &
-SLEEPER=$!
-e2e_defer "kill $SLEEPER"
-echo "$SLEEPER" >/sys/fs/cgroup/ctr/cgroup.procs
-mkdir -p "$E2E_RUN_DIR/bundle"
-echo '{}' >"$E2E_RUN_DIR/bundle/config.json"
+e2e_synthetic_container ctr
+SLEEPER=$E2E_SLEEPER
 
 state() {  # ID [ANNOTATIONS-JSON]
-  jq -cn --arg id "$1" --argjson pid "$SLEEPER" --arg b "$E2E_RUN_DIR/bundle" \
+  jq -cn --arg id "$1" --argjson pid "$SLEEPER" --arg b "$E2E_BUNDLE" \
     --argjson a "${2:-{\"jail.block-host\":\"true\"\}}" \
     '{ociVersion:"1.0.2", id:$id, status:"creating", pid:$pid, bundle:$b, annotations:$a}'
 }

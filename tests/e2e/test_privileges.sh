@@ -24,15 +24,9 @@ e2e_make_workdir
 HOOK=$(e2e_hook_path createRuntime)
 POSTSTOP=$(e2e_hook_path poststop)
 
-mkdir /sys/fs/cgroup/ctr
-e2e_defer "e2e_remove_cgroup_tree /sys/fs/cgroup/ctr"
-sleep 300 >/dev/null 2>&1 &
-SLEEPER=$!
-e2e_defer "kill $SLEEPER"
-echo "$SLEEPER" >/sys/fs/cgroup/ctr/cgroup.procs
-mkdir -p "$E2E_RUN_DIR/bundle"
-echo '{}' >"$E2E_RUN_DIR/bundle/config.json"
-STATE=$(jq -cn --argjson pid "$SLEEPER" --arg b "$E2E_RUN_DIR/bundle" \
+e2e_synthetic_container ctr
+SLEEPER=$E2E_SLEEPER
+STATE=$(jq -cn --argjson pid "$SLEEPER" --arg b "$E2E_BUNDLE" \
   '{ociVersion:"1.0.2", id:"privs", status:"creating", pid:$pid, bundle:$b,
     annotations:{"jail.block-host":"true"}}')
 e2e_defer "echo '$STATE' | '$POSTSTOP' poststop"
