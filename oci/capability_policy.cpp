@@ -12,24 +12,24 @@
 namespace ojh {
 
 std::string canonical_capability(std::string_view name) {
-  // Runtimes read names with libcap's cap_from_name(), which also takes lower case, no
-  // CAP_ prefix, surrounding blanks and numbers ("13", "0x0d"): judge what they grant.
+  // Runtimes written in C (crun) read names with libcap's cap_from_name(), which takes lower
+  // case and numbers ("13", "0x0d"), and reads only the leading name or number: it stops at
+  // the first byte that cannot continue it, so "cap_net_raw1", "13junk", "CAP_NET_RAW!" and,
+  // as a C string, "cap_net_raw\0..." all grant CAP_NET_RAW. Judge what they grant. Blanks
+  // in front and a missing CAP_ prefix (which libcap refuses) only ever make this refuse more.
+  name = name.substr(0, name.find('\0'));
   while (!name.empty() && std::isspace(static_cast<unsigned char>(name.front())))
     name.remove_prefix(1);
-  while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back())))
-    name.remove_suffix(1);
+  if (!name.empty() && std::isdigit(static_cast<unsigned char>(name.front()))) {
+    const unsigned long number = std::strtoul(std::string(name).c_str(), nullptr, 0);
+    for (const auto& [bit, cap] : kBypassCapabilityBits)
+      if (number == bit) return std::string(cap);
+    return "CAP_#" + std::to_string(number);
+  }
   std::string upper;
-  for (char c : name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (!upper.empty() && std::all_of(upper.begin(), upper.end(), [](char c) {
-        return std::isxdigit(static_cast<unsigned char>(c)) || c == 'X';
-      })) {
-    char* end = nullptr;
-    const unsigned long number = std::strtoul(upper.c_str(), &end, 0);
-    if (end && *end == '\0') {
-      for (const auto& [bit, cap] : kBypassCapabilityBits)
-        if (number == bit) return std::string(cap);
-      return "CAP_#" + std::to_string(number);
-    }
+  for (const char c : name) {
+    if (!std::isalpha(static_cast<unsigned char>(c)) && c != '_') break;
+    upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return upper.starts_with("CAP_") ? upper : "CAP_" + upper;
 }

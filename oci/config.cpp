@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "oci/config.hpp"
 
+#include <algorithm>
+#include <array>
+#include <vector>
+
 #include "oci/error.hpp"
 #include "oci/file.hpp"
 #include "oci/json.hpp"
@@ -15,6 +19,15 @@ constexpr std::string_view kWhat = "config.json";
   throw Error(std::string(kWhat) + ": " + message);
 }
 
+// A string the runtime hands to the kernel. A runtime written in C (crun) sees it only up to
+// a NUL ("/sys/fs/cgroup\u0000x" is /sys/fs/cgroup to it), so one holding a NUL means
+// something else to the hook than to the runtime: refused.
+std::string_view kernel_string(const rapidjson::Value& string, std::string_view what) {
+  const std::string_view text = json::view(string);
+  if (text.find('\0') != std::string_view::npos) fail(std::string(what) + " holds a NUL byte");
+  return text;
+}
+
 const rapidjson::Value* find(const rapidjson::Value& object, const char* key) {
   const auto it = object.FindMember(key);
   return it == object.MemberEnd() ? nullptr : &it->value;
@@ -27,16 +40,48 @@ void parse_namespaces(const rapidjson::Value& namespaces, BundleConfig& config) 
     json::require_unique_keys(entry, kWhat, "linux.namespaces[].");
     const rapidjson::Value* type = find(entry, "type");
     if (!type || !type->IsString()) fail("\"linux.namespaces\" entry without a string \"type\"");
-    if (json::view(*type) == "cgroup") config.has_cgroup_namespace = true;
-    if (json::view(*type) != "network") continue;
+    const std::string_view type_name = kernel_string(*type, "\"linux.namespaces[].type\"");
+    if (type_name == "cgroup") config.has_cgroup_namespace = true;
+    if (type_name != "network") continue;
     // The runtime-spec forbids duplicate types; two would make "which netns" ambiguous.
     if (config.has_network_namespace) fail("more than one \"network\" namespace");
     config.has_network_namespace = true;
     if (const rapidjson::Value* path = find(entry, "path")) {
       if (!path->IsString()) fail("\"path\" of the network namespace must be a string");
-      config.network_namespace_path = std::string(json::view(*path));
+      config.network_namespace_path =
+          std::string(kernel_string(*path, "\"path\" of the network namespace"));
     }
   }
+}
+
+// Whether a bind mount of `source` shows the host's cgroup tree: /sys/fs/cgroup, anything
+// below it, or a directory above it ("/", "/sys", "/sys/fs"). The kernel resolves the path,
+// so it is compared after the same lexical steps ("//sys/./fs//cgroup/" is /sys/fs/cgroup).
+// A relative source is resolved against the bundle, which is not known here: one that climbs
+// with ".." may reach anywhere.
+bool shows_host_cgroup_tree(std::string_view source) {
+  if (!source.starts_with('/')) {
+    for (std::string_view rest = source; !rest.empty();) {
+      const std::string_view component = rest.substr(0, rest.find('/'));
+      if (component == "..") return true;
+      rest.remove_prefix(std::min(rest.size(), component.size() + 1));
+    }
+    return false;
+  }
+  std::vector<std::string_view> components;
+  for (std::string_view rest = source; !rest.empty();) {
+    const std::string_view component = rest.substr(0, rest.find('/'));
+    rest.remove_prefix(std::min(rest.size(), component.size() + 1));
+    if (component.empty() || component == ".") continue;
+    if (component == "..") {
+      if (!components.empty()) components.pop_back();
+      continue;
+    }
+    components.push_back(component);
+  }
+  constexpr std::array<std::string_view, 3> kCgroupRoot = {"sys", "fs", "cgroup"};
+  const std::size_t common = std::min(components.size(), kCgroupRoot.size());
+  return std::equal(components.begin(), components.begin() + common, kCgroupRoot.begin());
 }
 
 void note_cgroup_mount(const rapidjson::Value& entry, std::string_view destination,
@@ -44,14 +89,16 @@ void note_cgroup_mount(const rapidjson::Value& entry, std::string_view destinati
   const rapidjson::Value* type = find(entry, "type");
   const rapidjson::Value* source = find(entry, "source");
   const rapidjson::Value* options = find(entry, "options");
-  const std::string_view type_name = type && type->IsString() ? json::view(*type) : "";
-  const std::string_view source_path = source && source->IsString() ? json::view(*source) : "";
+  const std::string_view type_name =
+      type && type->IsString() ? kernel_string(*type, "mount \"type\"") : "";
+  const std::string_view source_path =
+      source && source->IsString() ? kernel_string(*source, "mount \"source\"") : "";
   BundleConfig::CgroupMount m;
   m.destination = std::string(destination);
   if (options && options->IsArray()) {
     for (const auto& o : options->GetArray()) {
       if (!o.IsString()) fail("mount options must be strings");
-      const std::string_view opt = json::view(o);
+      const std::string_view opt = kernel_string(o, "mount option");
       if (opt == "ro") m.read_only = true;
       if (opt == "rw") m.read_only = false;
       if (opt == "bind" || opt == "rbind") m.bind = true;
@@ -59,9 +106,7 @@ void note_cgroup_mount(const rapidjson::Value& entry, std::string_view destinati
   }
   if (type_name == "bind") m.bind = true;
   const bool cgroupfs = type_name == "cgroup" || type_name == "cgroup2";
-  const bool host_tree =
-      m.bind && (source_path == "/sys/fs/cgroup" || source_path.starts_with("/sys/fs/cgroup/") ||
-                 source_path == "/sys" || source_path == "/sys/fs");
+  const bool host_tree = m.bind && shows_host_cgroup_tree(source_path);
   if (cgroupfs || host_tree) config.cgroup_mounts.push_back(std::move(m));
 }
 
@@ -72,12 +117,13 @@ void parse_mounts(const rapidjson::Value& mounts, BundleConfig& config) {
     json::require_unique_keys(entry, kWhat, "mounts[].");
     const rapidjson::Value* destination = find(entry, "destination");
     if (!destination || !destination->IsString()) fail("mount without a string \"destination\"");
-    note_cgroup_mount(entry, json::view(*destination), config);
-    if (json::view(*destination) != "/etc/resolv.conf") continue;
+    const std::string_view target = kernel_string(*destination, "mount \"destination\"");
+    note_cgroup_mount(entry, target, config);
+    if (target != "/etc/resolv.conf") continue;
     const rapidjson::Value* source = find(entry, "source");
     if (!source || !source->IsString())
       fail("mount of /etc/resolv.conf without a string \"source\"");
-    config.resolv_conf_source = std::string(json::view(*source));
+    config.resolv_conf_source = std::string(kernel_string(*source, "mount \"source\""));
   }
 }
 
@@ -116,7 +162,7 @@ BundleConfig parse_bundle_config(std::string_view text) {
     json::require_unique_keys(*linux_section, kWhat, "linux.");
     if (const rapidjson::Value* path = find(*linux_section, "cgroupsPath")) {
       if (!path->IsString()) fail("\"linux.cgroupsPath\" must be a string");
-      config.cgroups_path = std::string(json::view(*path));
+      config.cgroups_path = std::string(kernel_string(*path, "\"linux.cgroupsPath\""));
     }
     if (const rapidjson::Value* namespaces = find(*linux_section, "namespaces")) {
       parse_namespaces(*namespaces, config);
@@ -127,7 +173,7 @@ BundleConfig parse_bundle_config(std::string_view text) {
     json::require_unique_keys(*root, kWhat, "root.");
     const rapidjson::Value* path = find(*root, "path");
     if (path && !path->IsString()) fail("\"root.path\" must be a string");
-    if (path) config.root_path = std::string(json::view(*path));
+    if (path) config.root_path = std::string(kernel_string(*path, "\"root.path\""));
   }
   if (const rapidjson::Value* mounts = find(doc, "mounts")) parse_mounts(*mounts, config);
   if (const rapidjson::Value* process = find(doc, "process")) {

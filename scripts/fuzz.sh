@@ -10,6 +10,16 @@
 #   FUZZ_PARALLEL=2                           harnesses run at once (default 1)
 #   FUZZ_BUILD_DIR=DIR                        default ./build-fuzz
 #   FUZZ_TIMEOUT=10                           seconds one input may take
+#   FUZZ_SEED=N                               libFuzzer's -seed (default: a new one each run)
+#   FUZZ_RUNS=N                               stop a harness after N inputs (or SECONDS)
+#   FUZZ_FRESH=1                              start from the committed corpus only, forgetting
+#                                             what earlier runs added to $FUZZ_BUILD_DIR/corpus
+#
+# With FUZZ_SEED and FUZZ_RUNS set (scripts/test.sh does), a run is reproducible: one process
+# per harness mutates the same inputs in the same order, so a machine that passes it once
+# passes it again, and a slower machine that hits SECONDS first runs a prefix of it. A failure
+# then comes from the code under test, not from the luck of the draw; finding new bugs is
+# the job of long runs without a seed (docs/fuzzing.md).
 #
 # New inputs go to $FUZZ_BUILD_DIR/corpus/<harness> (the committed corpus is only read);
 # crash reproducers to $FUZZ_BUILD_DIR/artifacts/<harness>/ (emptied when the harness starts:
@@ -20,13 +30,22 @@ seconds=${1:-30}
 build=${FUZZ_BUILD_DIR:-$top/build-fuzz}
 parallel=${FUZZ_PARALLEL:-1}
 timeout=${FUZZ_TIMEOUT:-10}
+seed=${FUZZ_SEED:-}
+runs=${FUZZ_RUNS:-}
+fresh=${FUZZ_FRESH:-0}
 read -ra harnesses <<<"${FUZZ_HARNESSES:-fuzz_state fuzz_policy fuzz_cgroup fuzz_admin_config \
-  fuzz_bundle_config fuzz_user_namespace}"
+  fuzz_bundle_config fuzz_user_namespace fuzz_capability}"
 
 if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
   echo "usage: $0 [SECONDS_PER_HARNESS]" >&2
   exit 2
 fi
+for knob in seed runs; do
+  if [[ -n ${!knob} && ! ${!knob} =~ ^[1-9][0-9]*$ ]]; then
+    echo "fuzz.sh: FUZZ_${knob^^}=${!knob}: expected a positive number" >&2
+    exit 2
+  fi
+done
 for tool in clang clang++; do
   command -v "$tool" >/dev/null || { echo "fuzz.sh: $tool not found (scripts/deps.sh)" >&2; exit 1; }
 done
@@ -51,7 +70,11 @@ run_one() {
   local args=(-max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048
     -print_final_stats=1 -artifact_prefix="$artifacts/")
   [[ -f "$dict" ]] && args+=(-dict="$dict")
+  # -reload=0: never re-read the corpus directory mid-run, which would depend on timing.
+  [[ -n "$seed" ]] && args+=(-seed="$seed" -reload=0)
+  [[ -n "$runs" ]] && args+=(-runs="$runs")
   rm -rf "$artifacts"
+  [[ "$fresh" == 1 ]] && rm -rf "$work"
   mkdir -p "$work" "$artifacts"
   local status=0
   "$binary" "${args[@]}" "$work" "$top/tests/fuzz/corpus/$name" >"$logs/$name.log" 2>&1 || status=$?
@@ -61,7 +84,7 @@ run_one() {
 running=0
 for name in "${harnesses[@]}"; do
   [[ -x "$build/tests/fuzz/$name" ]] || { echo "fuzz.sh: no harness $name" >&2; exit 2; }
-  echo "fuzz.sh: $name for ${seconds}s"
+  echo "fuzz.sh: $name for ${seconds}s${runs:+ or $runs inputs}${seed:+, seed $seed}"
   run_one "$name" &
   running=$((running + 1))
   if ((running >= parallel)); then

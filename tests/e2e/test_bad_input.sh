@@ -70,7 +70,8 @@ printf 'ociVersion: 1.0.2\n' >"$W/b-notjson/config.json"
 printf '{"linux":{},"linux":{}}' >"$W/b-dupkey/config.json"
 printf '{"linux":{"namespaces":{"type":"network"}}}' >"$W/b-ns/config.json"
 mkdir "$W/b-dir/config.json"
-for b in mountdup procdup capsetdup capstype capsnum sysadmin rawptrace; do mkdir -p "$W/b-$b"; done
+for b in mountdup procdup capsetdup capstype capsnum sysadmin rawptrace capspell mountnul \
+  cgbind; do mkdir -p "$W/b-$b"; done
 printf '{"mounts":[{"destination":"/etc/resolv.conf","source":"/a","source":"/b"}]}' \
   >"$W/b-mountdup/config.json"
 printf '{"process":{"capabilities":{},"capabilities":{"bounding":["CAP_SYS_ADMIN"]}}}' \
@@ -84,6 +85,12 @@ printf '{"process":{"capabilities":{"bounding":["CAP_CHOWN","CAP_SYS_ADMIN"]}}}'
 printf '{"process":{"capabilities":{"effective":["CAP_SYS_PTRACE"],"bounding":["CAP_NET_RAW"]}}}' \
   >"$W/b-rawptrace/config.json"
 printf '{"root":{"path":"\xc3\x28"}}' >"$W/b-nonutf8/config.json"
+# crun reads "13junk" as CAP_NET_RAW (libcap stops at the first byte that cannot continue).
+printf '{"process":{"capabilities":{"bounding":["13junk"]}}}' >"$W/b-capspell/config.json"
+printf '{"mounts":[{"destination":"/h","type":"bind","source":"/sys/fs/cgroup\\u0000x"}]}' \
+  >"$W/b-mountnul/config.json"
+printf '{"mounts":[{"destination":"/h","type":"bind","source":"//sys/./fs/cgroup/","options":["rbind"]}]}' \
+  >"$W/b-cgbind/config.json"
 
 # Pin directories that cannot work.
 : >"$W/afile"
@@ -231,6 +238,9 @@ bundle-caps-dup-set|create  |1|bundle @W@/b-capsetdup|container @ID@: config.jso
 bundle-caps-type   |create  |1|bundle @W@/b-capstype|container @ID@: config.json: "process.capabilities.bounding" must be an array
 bundle-caps-number |create  |1|bundle @W@/b-capsnum|container @ID@: config.json: capability names must be strings
 bundle-cap-sysadmin|create  |1|bundle @W@/b-sysadmin|container @ID@: the container may hold CAP_SYS_ADMIN, which can get around cgroup BPF (see docs/policy.md); drop it (podman --cap-drop=SYS_ADMIN) or accept the risk in the admin config (allow-capabilities = CAP_SYS_ADMIN)
+bundle-cap-spelling|create  |1|bundle @W@/b-capspell|container @ID@: the container may hold CAP_NET_RAW, which can get around cgroup BPF (see docs/policy.md); drop it (podman --cap-drop=NET_RAW) or accept the risk in the admin config (allow-capabilities = CAP_NET_RAW)
+bundle-mount-nul   |create  |1|bundle @W@/b-mountnul|container @ID@: config.json: mount "source" holds a NUL byte
+bundle-cgroup-bind |create  |1|bundle @W@/b-cgbind|container @ID@: the container mounts a writable cgroup filesystem at "/h" (a bind mount of the host's cgroup tree), from where it could move out of the enforced cgroup; mount it read-only
 bundle-caps-two    |create  |1|bundle @W@/b-rawptrace|container @ID@: the container may hold CAP_NET_RAW, CAP_SYS_PTRACE, which can get around cgroup BPF (see docs/policy.md); drop it (podman --cap-drop=NET_RAW --cap-drop=SYS_PTRACE) or accept the risk in the admin config (allow-capabilities = CAP_NET_RAW)
 # --- the admin config (--config)
 conf-bad-bool      |create  |1|conf 0644 fail-open = maybe|@W@/conf-@ID@: fail-open="maybe": expected "true" or "false"

@@ -19,6 +19,8 @@
 #     container's cgroup, and the payload may move back up to its cgroup namespace root: it
 #     must stay blocked there too;
 #   - a bad annotation value stops the container before its command runs;
+#   - capability names crun (libcap's cap_from_name) grants in other spellings ("13junk",
+#     "cap_sys_admin.x"): crun grants them (control), the hook refuses the annotated container;
 #   - cleanup after `crun delete` (create/start), `crun delete -f` and a foreground `crun run`.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -231,6 +233,44 @@ case_bad_annotation() {
   rt_expect_cleaned "value 'yes'" "$id" "$before"
 }
 
+# crun reads capability names with libcap, which grants CAP_NET_RAW for "13junk" and
+# CAP_SYS_ADMIN for "cap_sys_admin.x". Control: without the annotation the container holds
+# them (CapEff bits 13 and 21), so the spelling is real; with it, the hook refuses.
+case_capability_spellings() {
+  local out=$E2E_RUN_DIR/caps-open.out id=ojh-cr-$$-caps before cap_eff
+  local spell='.process.capabilities |= with_entries(.value += ["13junk", "cap_sys_admin.x"])'
+  rt_crun_bundle crun-caps-open host - 'grep ^CapEff: /proc/self/status'
+  bundle_jq "$spell"
+  e2e_bundle_wire_hooks
+  if rt_crun_run "ojh-cr-$$-caps-open" "$out"; then
+    cap_eff=$(sed -n 's/^CapEff:[[:space:]]*//p' "$out")
+    if [[ -n $cap_eff ]] && (((16#$cap_eff & 0x202000) == 0x202000)); then
+      e2e_pass "capability spellings: crun grants them (CapEff $cap_eff)"
+    else
+      e2e_fail "capability spellings: crun did not grant CAP_NET_RAW+CAP_SYS_ADMIN: $(cat "$out")"
+    fi
+  else
+    e2e_fail "capability spellings: control run failed: $(tail -n 2 "$out")"
+  fi
+
+  before=$(rt_hook_links)
+  out=$E2E_RUN_DIR/caps.out
+  rt_crun_bundle crun-caps host true "touch /markers/caps"
+  e2e_bundle_bind "$MARKERS" /markers
+  bundle_jq "$spell"
+  e2e_bundle_wire_hooks
+  if rt_crun_run "$id" "$out"; then
+    e2e_fail "capability spellings: crun run of the annotated container succeeded"
+  else
+    e2e_pass "capability spellings: crun run of the annotated container failed"
+  fi
+  rt_expect_hook_refusal "capability spellings: in run.oci.hooks.stderr" "$RT_HOOK_STDERR" \
+    "$id" "may hold CAP_NET_RAW, CAP_SYS_ADMIN"
+  e2e_check "capability spellings: the container's command never ran" \
+    test ! -e "$MARKERS/caps"
+  rt_expect_cleaned "capability spellings" "$id" "$before"
+}
+
 wait_stopped() {  # ID
   local i
   for ((i = 0; i < 100; i++)); do
@@ -305,6 +345,7 @@ moved_case delegate-cgroup /payload 'echo $$ >/sys/fs/cgroup/cgroup.procs' / '
   | .annotations["run.oci.systemd.subgroup"] = ""
   | .annotations["run.oci.delegate-cgroup"] = "payload"'
 case_bad_annotation
+case_capability_spellings
 case_delete
 case_force_delete
 case_run

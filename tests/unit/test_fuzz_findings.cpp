@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "oci/admin_config.hpp"
+#include "oci/capability_policy.hpp"
 #include "oci/cgroup.hpp"
 #include "oci/config.hpp"
 #include "oci/error.hpp"
@@ -118,4 +119,48 @@ TEST_CASE("config.json keys the hook reads must be unique", "[config][fuzz]") {
 TEST_CASE("config.json error lines escape the capability set name", "[config][fuzz]") {
   CHECK(config_error(R"({"process":{"capabilities":{"bounding\n\u001b[31m":"CAP_NET_RAW"}}})") ==
         R"(config.json: "process.capabilities.bounding\x0a\x1b[31m" must be an array)");
+}
+
+// crun reads capability names with libcap's cap_from_name(), which stops at the first byte
+// that cannot continue a name or number (fuzz_capability, libcap as the reference).
+TEST_CASE("capability names are judged as libcap reads them", "[caps][fuzz]") {
+  for (const std::string& name : std::initializer_list<std::string>{
+           "13junk", "cap_net_raw1", "CAP_NET_RAW!", "13e", "0x0dZ", "CAP_NET_RAW,CAP_SYS_ADMIN",
+           std::string("cap_net_raw\0x", 13)}) {
+    CAPTURE(name);
+    CHECK(ojh::refused_capabilities({name}, {}) == std::vector<std::string>{"CAP_NET_RAW"});
+  }
+  CHECK(ojh::canonical_capability("cap_sys_admin.x") == "CAP_SYS_ADMIN");
+  CHECK(ojh::canonical_capability("0x15;") == "CAP_SYS_ADMIN");
+  CHECK(ojh::canonical_capability("CAP_NET_RAW_X") == "CAP_NET_RAW_X");
+  CHECK(ojh::refused_capabilities({"CAP_NET_RAWX", "1", "CAP_KILL"}, {}).empty());
+}
+
+// The kernel resolves a bind source; a C runtime cuts strings at a NUL.
+TEST_CASE("bind sources that show the host's cgroup tree in any spelling", "[caps][fuzz]") {
+  auto config_with = [](const std::string& source, const std::string& options) {
+    return ojh::parse_bundle_config(R"({"mounts":[{"destination":"/host","type":"bind","source":)" +
+                                    source + R"(,"options":)" + options + "}]}");
+  };
+  for (const std::string source :
+       {R"("/")", R"("/sys/")", R"("//sys/fs/cgroup")", R"("/sys/./fs//cgroup/unified")",
+        R"("/x/../sys/fs")", R"("/../sys")", R"("../../../sys/fs/cgroup")"}) {
+    CAPTURE(source);
+    CHECK_THROWS_WITH(ojh::check_cgroup_mounts(config_with(source, R"(["rbind","rw"])")),
+                      Catch::Matchers::Contains("writable cgroup filesystem"));
+    CHECK_NOTHROW(ojh::check_cgroup_mounts(config_with(source, R"(["rbind","ro"])")));
+  }
+  for (const std::string source : {R"("/sysx")", R"("/sys/kernel")", R"("/sys/fs/cgroupx")",
+                                   R"("rootfs/sys/fs/cgroup")", R"("/home/../srv")"}) {
+    CAPTURE(source);
+    CHECK_NOTHROW(ojh::check_cgroup_mounts(config_with(source, R"(["rbind","rw"])")));
+  }
+  CHECK(
+      config_error(
+          R"({"mounts":[{"destination":"/h","type":"bind","source":"/sys/fs/cgroup\u0000x"}]})") ==
+      R"(config.json: mount "source" holds a NUL byte)");
+  CHECK(config_error(R"({"mounts":[{"destination":"/h","source":"/s","options":["ro\u0000"]}]})") ==
+        "config.json: mount option holds a NUL byte");
+  CHECK(config_error(R"({"mounts":[{"destination":"/etc/resolv.conf\u0000","source":"/r"}]})") ==
+        R"(config.json: mount "destination" holds a NUL byte)");
 }
