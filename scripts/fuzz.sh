@@ -58,6 +58,13 @@ cmake --build "$build" --target fuzzers -j "$(nproc)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
+# With a seed, address-space randomization is the one other input to libFuzzer's choices
+# (its comparison tables are indexed by code address): turned off, where the kernel lets us.
+launcher=()
+if [[ -n "$seed" ]] && setarch -R true 2>/dev/null; then
+  launcher=(setarch -R)
+fi
+
 logs=$build/logs
 mkdir -p "$logs"
 
@@ -77,7 +84,8 @@ run_one() {
   [[ "$fresh" == 1 ]] && rm -rf "$work"
   mkdir -p "$work" "$artifacts"
   local status=0
-  "$binary" "${args[@]}" "$work" "$top/tests/fuzz/corpus/$name" >"$logs/$name.log" 2>&1 || status=$?
+  "${launcher[@]}" "$binary" "${args[@]}" "$work" "$top/tests/fuzz/corpus/$name" \
+    >"$logs/$name.log" 2>&1 || status=$?
   echo "$status" >"$logs/$name.status"
 }
 
