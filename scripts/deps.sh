@@ -9,6 +9,7 @@ packages=(
   runc busybox-static iproute2 jq shellcheck
   python3-yaml dpkg-dev file lintian groff-base
   podman crun conmon netavark
+  uidmap catatonit  # rootless podman: newuidmap/newgidmap, its pause process
   libclang-rt-14-dev
 )
 
