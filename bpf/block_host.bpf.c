@@ -133,6 +133,13 @@ static __always_inline void normalize(struct destination* d) {
   }
 }
 
+/* Only loopback and unspecified destinations depend on the socket's netns (ojh_decide reads
+ * the cookie for nothing else), so the helper call is skipped for every other destination. */
+static __always_inline int is_local(const struct destination* d) {
+  return d->family == OJH_AF_INET ? ojh_is_loopback_or_unspec4(d->addr)
+                                  : ojh_is_loopback_or_unspec6(d->addr);
+}
+
 static __always_inline int sock_addr4(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
   const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
   struct destination d = {.family = OJH_AF_INET, .protocol = (__u8)ctx->protocol};
@@ -140,8 +147,8 @@ static __always_inline int sock_addr4(struct bpf_sock_addr* ctx, enum ojh_hook_k
 
   d.port_be = (__u16)ctx->user_port;
   __builtin_memcpy(d.addr, &ip, 4);
-  return permitted(policy, judge(policy, bpf_get_netns_cookie(ctx), &d), hook) ? SOCK_ALLOW
-                                                                               : SOCK_DENY;
+  const __u64 netns = is_local(&d) ? bpf_get_netns_cookie(ctx) : 0;
+  return permitted(policy, judge(policy, netns, &d), hook) ? SOCK_ALLOW : SOCK_DENY;
 }
 
 static __always_inline int sock_addr6(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
@@ -156,8 +163,8 @@ static __always_inline int sock_addr6(struct bpf_sock_addr* ctx, enum ojh_hook_k
   d.port_be = (__u16)ctx->user_port;
   __builtin_memcpy(d.addr, words, 16);
   normalize(&d);
-  return permitted(policy, judge(policy, bpf_get_netns_cookie(ctx), &d), hook) ? SOCK_ALLOW
-                                                                               : SOCK_DENY;
+  const __u64 netns = is_local(&d) ? bpf_get_netns_cookie(ctx) : 0;
+  return permitted(policy, judge(policy, netns, &d), hook) ? SOCK_ALLOW : SOCK_DENY;
 }
 
 SEC("cgroup/connect4")
@@ -213,7 +220,8 @@ static __always_inline int egress(struct __sk_buff* skb, int know_netns) {
   const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
   struct destination d = {};
   if (!parse_packet(skb, &d)) return SKB_PASS;
-  const __u64 netns = know_netns ? bpf_get_netns_cookie(skb) : policy->host_netns_cookie;
+  const __u64 netns =
+      know_netns && is_local(&d) ? bpf_get_netns_cookie(skb) : policy->host_netns_cookie;
   return permitted(policy, judge(policy, netns, &d), OJH_HOOK_EGRESS) ? SKB_PASS : SKB_DROP;
 }
 
