@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "oci/cgroup.hpp"
 
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "oci/error.hpp"
@@ -93,37 +97,128 @@ std::optional<MountLine> parse_mount_line(std::string_view line) {
   return std::nullopt;
 }
 
-bool strictly_contains(std::string_view ancestor, std::string_view path) {
-  return ancestor != path && contains(ancestor, path);
+// FNV-1a, continued byte by byte, so that the hashes of every prefix of a path come from one
+// pass over it.
+constexpr std::uint64_t kFnvOffset = 14695981039346656037ULL;
+constexpr std::uint64_t kFnvPrime = 1099511628211ULL;
+
+std::uint64_t fnv_add(std::uint64_t hash, std::string_view bytes) {
+  for (const char c : bytes) hash = (hash ^ static_cast<unsigned char>(c)) * kFnvPrime;
+  return hash;
 }
 
-// Whether the path of mounts[index] leads to a mount on top of it. Line order says nothing
-// reliable (moved mounts keep their place), so this follows the parent links: a mount is
-// hidden when something is mounted over it, when a sibling is mounted over a directory
-// above its mount point, or when its parent is hidden (unless it is the parent's overmount).
-bool is_hidden(const std::vector<MountLine>& mounts, std::size_t index) {
-  bool allow_overmount = false;
-  // Each step moves to the parent; more steps than mounts means a cycle in malformed input.
-  for (std::size_t steps = 0; steps <= mounts.size(); ++steps) {
-    const MountLine& mount = mounts[index];
-    std::optional<std::size_t> parent;
-    for (std::size_t i = 0; i < mounts.size(); ++i) {
-      if (i == index) continue;
-      const MountLine& other = mounts[i];
-      if (other.parent == mount.id && other.mount_point == mount.mount_point && !allow_overmount) {
-        return true;
-      }
-      if (other.parent == mount.parent && strictly_contains(other.mount_point, mount.mount_point)) {
-        return true;
-      }
-      if (other.id == mount.parent) parent = i;
-    }
-    if (!parent) return false;
-    allow_overmount = mounts[*parent].mount_point == mount.mount_point;
-    index = *parent;
-  }
-  return true;
+// The hash of (parent id, mount point) starts with the parent and a separator byte; the mount
+// point's bytes follow.
+std::uint64_t parent_seed(std::string_view parent) {
+  return fnv_add(fnv_add(kFnvOffset, parent), std::string_view("\xff", 1));
 }
+
+// Whether each mount's path leads to a mount on top of it. Line order says nothing reliable
+// (moved mounts keep their place), so this follows the parent links: a mount is hidden when
+// something is mounted over it, when a sibling is mounted over a directory above its mount
+// point, or when its parent is hidden (unless it is the parent's overmount).
+//
+// The kernel's mountinfo may hold tens of thousands of lines (up to kMaxMountinfoBytes), so
+// nothing here scans all lines per mount: mounts are found through a hash of (parent id,
+// mount point), and each state of a walk is answered once, however many walks pass it.
+class MountTree {
+ public:
+  explicit MountTree(const std::vector<MountLine>& mounts)
+      : mounts_(mounts), memo_(mounts.size()), on_walk_(mounts.size(), false) {
+    for (std::size_t i = 0; i < mounts_.size(); ++i) {
+      const MountLine& m = mounts_[i];
+      last_with_id_[m.id] = i;
+      by_parent_and_point_.emplace(fnv_add(parent_seed(m.parent), m.mount_point), i);
+    }
+  }
+
+  bool is_hidden(std::size_t start) {
+    // A walk: the start, its parent, the parent's parent... until a mount that is covered
+    // (hidden), one without a parent (visible), a state answered by an earlier walk, or a
+    // cycle, which only malformed input has (hidden). A state is a mount and whether the
+    // step into it came from its own overmount, which then does not cover it.
+    std::vector<std::pair<std::size_t, bool>> walk;
+    std::size_t index = start;
+    bool allow_overmount = false;
+    bool answer = false;
+    for (;;) {
+      if (const auto known = memo_[index][allow_overmount]) {
+        answer = *known;
+        break;
+      }
+      if (on_walk_[index]) {
+        answer = true;
+        break;
+      }
+      walk.emplace_back(index, allow_overmount);
+      on_walk_[index] = true;
+      if ((!allow_overmount && has_overmount(index)) || has_sibling_above(index)) {
+        answer = true;
+        break;
+      }
+      const auto parent = parent_of(index);
+      if (!parent) break;
+      allow_overmount = mounts_[*parent].mount_point == mounts_[index].mount_point;
+      index = *parent;
+    }
+    // Each state on the walk is hidden exactly when the state after it is.
+    for (const auto& [mount, allowed] : walk) {
+      memo_[mount][allowed] = answer;
+      on_walk_[mount] = false;
+    }
+    return answer;
+  }
+
+ private:
+  // The last line (other than `index` itself) whose id is `index`'s parent.
+  std::optional<std::size_t> parent_of(std::size_t index) const {
+    const auto it = last_with_id_.find(mounts_[index].parent);
+    if (it == last_with_id_.end()) return std::nullopt;
+    if (it->second != index) return it->second;
+    // The mount names itself as its parent: the line before it with that id, if any.
+    for (std::size_t i = index; i-- > 0;)
+      if (mounts_[i].id == mounts_[index].parent) return i;
+    return std::nullopt;
+  }
+
+  bool has_mount(std::string_view parent, std::uint64_t hash, std::string_view point,
+                 std::optional<std::size_t> except) const {
+    const auto [first, last] = by_parent_and_point_.equal_range(hash);
+    for (auto it = first; it != last; ++it) {
+      const MountLine& m = mounts_[it->second];
+      if (it->second != except && m.parent == parent && m.mount_point == point) return true;
+    }
+    return false;
+  }
+
+  // Something mounted on top of this mount, at the same mount point.
+  bool has_overmount(std::size_t index) const {
+    const MountLine& m = mounts_[index];
+    return has_mount(m.id, fnv_add(parent_seed(m.id), m.mount_point), m.mount_point, index);
+  }
+
+  // A sibling (same parent) mounted at a directory above this mount point: "/" or a prefix
+  // of it ending before a '/'.
+  bool has_sibling_above(std::size_t index) const {
+    const MountLine& m = mounts_[index];
+    const std::string_view point = m.mount_point;
+    const std::uint64_t seed = parent_seed(m.parent);
+    if (point != "/" && has_mount(m.parent, fnv_add(seed, "/"), "/", std::nullopt)) return true;
+    std::uint64_t hash = seed;
+    for (std::size_t k = 0; k < point.size(); ++k) {
+      if (point[k] == '/' && has_mount(m.parent, hash, point.substr(0, k), std::nullopt))
+        return true;
+      hash = fnv_add(hash, point.substr(k, 1));
+    }
+    return false;
+  }
+
+  const std::vector<MountLine>& mounts_;
+  std::unordered_map<std::string_view, std::size_t> last_with_id_;
+  std::unordered_multimap<std::uint64_t, std::size_t> by_parent_and_point_;
+  std::vector<std::array<std::optional<bool>, 2>> memo_;  // by mount, then allow_overmount
+  std::vector<bool> on_walk_;
+};
 
 }  // namespace
 
@@ -132,8 +227,9 @@ std::optional<Cgroup2Mount> find_cgroup2_mount(std::string_view mountinfo) {
   for (const auto line : split(mountinfo, '\n')) {
     if (auto mount = parse_mount_line(line)) mounts.push_back(std::move(*mount));
   }
+  MountTree tree(mounts);
   for (std::size_t i = 0; i < mounts.size(); ++i) {
-    if (mounts[i].is_cgroup2 && !is_hidden(mounts, i)) {
+    if (mounts[i].is_cgroup2 && !tree.is_hidden(i)) {
       return Cgroup2Mount{mounts[i].mount_point, mounts[i].root};
     }
   }

@@ -117,6 +117,21 @@ TEST_CASE("find_cgroup2_mount skips mounts that are covered", "[cgroup]") {
                                   "32 1 0:30 /x /b rw - cgroup2 cgroup2 rw\n") ==
           ojh::Cgroup2Mount{"/b", "/x"});
   }
+  SECTION("a cycle in the parent links (malformed input) counts as covered") {
+    CHECK_FALSE(
+        ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                                "30 31 0:30 / /a rw - cgroup2 cgroup2 rw\n"
+                                "31 30 0:31 / /b rw - tmpfs tmpfs rw\n"));
+  }
+  SECTION("a parent covered for one child is the way up for its overmount") {
+    // /other's walk finds /sys covered by the cgroup2 overmount; that overmount's own walk
+    // passes the same /sys, which does not cover its own overmount.
+    CHECK(ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                                  "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
+                                  "30 20 0:30 / /other rw - cgroup2 cgroup2 rw\n"
+                                  "21 20 0:21 / /sys rw - cgroup2 cgroup2 rw\n") ==
+          ojh::Cgroup2Mount{"/sys", "/"});
+  }
   SECTION("a mount below it does not cover it") {
     CHECK(ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
                                   "30 1 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
