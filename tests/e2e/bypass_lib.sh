@@ -99,6 +99,12 @@ bp_setup_topology() {
   _e2e_ip "$E2E_HOST_NS" addr add "$BP_HOST2_V6/64" dev vhp nodad
   _e2e_ip "$BP_PEER_NS" addr add "$BP_PEER_V4/24" dev vp
   _e2e_ip "$BP_PEER_NS" addr add "$BP_PEER_V6/64" dev vp nodad
+  # Link-local addresses, as on vh/vc: without one the fake host cannot send a neighbor
+  # solicitation for a packet it forwards (the kernel takes the source from the packet only
+  # when it is a local address), so once the peer's entry went stale, forwarded traffic to
+  # the peer's v6 address was dropped: a rare "must reach" failure of the controls.
+  _e2e_ip "$E2E_HOST_NS" addr add fe80::1/64 dev vhp nodad
+  _e2e_ip "$BP_PEER_NS" addr add fe80::2/64 dev vp nodad
   _e2e_ip "$E2E_HOST_NS" link set vhp up
   _e2e_ip "$BP_PEER_NS" link set vp up
   _e2e_ip "$BP_PEER_NS" route add "${E2E_CT_V4%.*}.0/24" via "$BP_HOST2_V4"
