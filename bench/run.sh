@@ -256,7 +256,10 @@ if [[ -z $virt || $virt == none ]]; then
   virt=$(cat /sys/class/dmi/id/sys_vendor /sys/class/dmi/id/product_name 2>/dev/null | paste -sd' ')
 fi
 rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git -C "$top" status --porcelain 2>/dev/null) ]]; then rev="$rev + uncommitted changes"; fi
+# BENCHMARKS.md is this script's own output: an earlier run's table in it changes nothing.
+if [[ -n $(git -C "$top" status --porcelain -- . ':!BENCHMARKS.md' 2>/dev/null) ]]; then
+  rev="$rev + uncommitted changes"
+fi
 command_line="sudo bench/run.sh${original_args[*]:+ ${original_args[*]}}"
 
 report() {
