@@ -60,25 +60,19 @@ void parse_namespaces(const rapidjson::Value& namespaces, BundleConfig& config) 
 // A relative source is resolved against the bundle, which is not known here: one that climbs
 // with ".." may reach anywhere.
 bool shows_host_cgroup_tree(std::string_view source) {
-  if (!source.starts_with('/')) {
-    for (std::string_view rest = source; !rest.empty();) {
-      const std::string_view component = rest.substr(0, rest.find('/'));
-      if (component == "..") return true;
-      rest.remove_prefix(std::min(rest.size(), component.size() + 1));
-    }
-    return false;
-  }
   std::vector<std::string_view> components;
+  bool climbs = false;
   for (std::string_view rest = source; !rest.empty();) {
     const std::string_view component = rest.substr(0, rest.find('/'));
     rest.remove_prefix(std::min(rest.size(), component.size() + 1));
-    if (component.empty() || component == ".") continue;
     if (component == "..") {
+      climbs = true;
       if (!components.empty()) components.pop_back();
-      continue;
+    } else if (!component.empty() && component != ".") {
+      components.push_back(component);
     }
-    components.push_back(component);
   }
+  if (!source.starts_with('/')) return climbs;
   constexpr std::array<std::string_view, 3> kCgroupRoot = {"sys", "fs", "cgroup"};
   const std::size_t common = std::min(components.size(), kCgroupRoot.size());
   return std::equal(components.begin(), components.begin() + common, kCgroupRoot.begin());
