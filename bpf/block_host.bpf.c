@@ -80,8 +80,10 @@ static __always_inline int excepted(const struct ojh_policy* policy, const struc
   return bpf_map_lookup_elem(&ojh_allow, &key) != 0;
 }
 
-static __always_inline enum ojh_verdict judge(const struct ojh_policy* policy, __u64 netns,
-                                              const struct destination* d) {
+/* `ctx` is the program's context; `know_netns` says whether bpf_get_netns_cookie may be
+ * called with it, else every loopback destination is judged as the host's. */
+static __always_inline enum ojh_verdict judge(const struct ojh_policy* policy, void* ctx,
+                                              int know_netns, const struct destination* d) {
   const struct ojh_rule* hit = 0;
   int local;
 
@@ -100,6 +102,11 @@ static __always_inline enum ojh_verdict judge(const struct ojh_policy* policy, _
       hit = bpf_map_lookup_elem(&ojh_rules6, &key);
     }
   }
+  /* Only loopback and unspecified destinations depend on the socket's netns (ojh_decide reads
+   * the cookie for nothing else), so the helper runs for no other destination. */
+  const __u64 netns = !local       ? 0
+                      : know_netns ? bpf_get_netns_cookie(ctx)
+                                   : policy->host_netns_cookie;
   enum ojh_verdict v = ojh_decide(policy, netns, local, hit);
   if (v == OJH_ALLOW || v == OJH_DENY_UNINITIALIZED) return v;
   return ojh_with_exception(v, excepted(policy, d));
@@ -133,13 +140,6 @@ static __always_inline void normalize(struct destination* d) {
   }
 }
 
-/* Only loopback and unspecified destinations depend on the socket's netns (ojh_decide reads
- * the cookie for nothing else), so the helper call is skipped for every other destination. */
-static __always_inline int is_local(const struct destination* d) {
-  return d->family == OJH_AF_INET ? ojh_is_loopback_or_unspec4(d->addr)
-                                  : ojh_is_loopback_or_unspec6(d->addr);
-}
-
 static __always_inline int sock_addr4(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
   const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
   struct destination d = {.family = OJH_AF_INET, .protocol = (__u8)ctx->protocol};
@@ -147,8 +147,7 @@ static __always_inline int sock_addr4(struct bpf_sock_addr* ctx, enum ojh_hook_k
 
   d.port_be = (__u16)ctx->user_port;
   __builtin_memcpy(d.addr, &ip, 4);
-  const __u64 netns = is_local(&d) ? bpf_get_netns_cookie(ctx) : 0;
-  return permitted(policy, judge(policy, netns, &d), hook) ? SOCK_ALLOW : SOCK_DENY;
+  return permitted(policy, judge(policy, ctx, 1, &d), hook) ? SOCK_ALLOW : SOCK_DENY;
 }
 
 static __always_inline int sock_addr6(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
@@ -163,8 +162,7 @@ static __always_inline int sock_addr6(struct bpf_sock_addr* ctx, enum ojh_hook_k
   d.port_be = (__u16)ctx->user_port;
   __builtin_memcpy(d.addr, words, 16);
   normalize(&d);
-  const __u64 netns = is_local(&d) ? bpf_get_netns_cookie(ctx) : 0;
-  return permitted(policy, judge(policy, netns, &d), hook) ? SOCK_ALLOW : SOCK_DENY;
+  return permitted(policy, judge(policy, ctx, 1, &d), hook) ? SOCK_ALLOW : SOCK_DENY;
 }
 
 SEC("cgroup/connect4")
@@ -207,8 +205,8 @@ static __always_inline int parse_packet(struct __sk_buff* skb, struct destinatio
   return 1;
 }
 
-/* Shared by both egress variants: `netns` is the socket's netns cookie where the kernel
- * can tell it, else the host's, which judges every loopback destination as the host's. */
+/* Shared by both egress variants: `know_netns` is whether the kernel lets cgroup_skb
+ * programs read the socket's netns cookie (see judge). */
 static __always_inline int egress(struct __sk_buff* skb, int know_netns) {
   struct bpf_sock* sk = skb->sk;
   if (!sk) return SKB_PASS;
@@ -220,9 +218,8 @@ static __always_inline int egress(struct __sk_buff* skb, int know_netns) {
   const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
   struct destination d = {};
   if (!parse_packet(skb, &d)) return SKB_PASS;
-  const __u64 netns =
-      know_netns && is_local(&d) ? bpf_get_netns_cookie(skb) : policy->host_netns_cookie;
-  return permitted(policy, judge(policy, netns, &d), OJH_HOOK_EGRESS) ? SKB_PASS : SKB_DROP;
+  return permitted(policy, judge(policy, skb, know_netns, &d), OJH_HOOK_EGRESS) ? SKB_PASS
+                                                                                : SKB_DROP;
 }
 
 SEC("cgroup_skb/egress")
