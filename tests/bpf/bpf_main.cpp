@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Privileged tier: real kernel, real sockets, a cgroup tree and bpffs made by the test.
 // Exits 77 (ctest SKIPPED) with the reason when the machine cannot run it.
-#define CATCH_CONFIG_RUNNER
+#define OJH_CATCH_SESSION
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <cstdio>
 
 #include "tests/bpf/sandbox.hpp"
+#include "tests/support/catch.hpp"
 
 int main(int argc, char** argv) {
   if (const std::string why = ojh::test::why_unsupported(); !why.empty()) {

@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +21,7 @@
 #include "hook/rules.hpp"
 #include "oci/error.hpp"
 #include "tests/bpf/sandbox.hpp"
+#include "tests/support/catch.hpp"
 
 using namespace ojh;
 using namespace ojh::test;
@@ -446,7 +446,7 @@ TEST_CASE_METHOD(Fixture, "two container ids cannot share one cgroup", "[bpf]") 
   const std::string ctr = sandbox.make_cgroup("ctr");
   enforce(pins, objs, request("c1", ctr));
   CHECK_THROWS_WITH(enforce(pins, objs, request("c2", ctr)),
-                    Catch::Matchers::Contains("already enforced for another container"));
+                    Catch::Matchers::ContainsSubstring("already enforced for another container"));
   CHECK_FALSE(pinned("c2"));
   CHECK(attached(ctr) == kPrograms.size());
   CHECK(list_enforced(pins, objs).at(0).rules.size() == metadata_rules().size());

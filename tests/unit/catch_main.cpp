@@ -1,3 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
+#define OJH_CATCH_SESSION
+#include "tests/support/catch.hpp"
+
+int main(int argc, char** argv) { return Catch::Session().run(argc, argv); }

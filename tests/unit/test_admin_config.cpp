@@ -2,13 +2,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 
 #include "oci/admin_config.hpp"
 #include "oci/error.hpp"
+#include "tests/support/catch.hpp"
 
 namespace {
 
@@ -92,9 +92,9 @@ TEST_CASE("bad admin config values name the key and what is expected", "[admin]"
   CHECK_THAT(error_of("allow = tcp:127.0.0.1:0\n"),
              Catch::Matchers::StartsWith("oci-jail-hook.conf: allow: entry \"tcp:127.0.0.1:0\""));
   CHECK_THAT(error_of("fail-closed = true\n"),
-             Catch::Matchers::Contains("unrecognised option 'fail-closed'"));
+             Catch::Matchers::ContainsSubstring("unrecognised option 'fail-closed'"));
   CHECK_THAT(error_of("fail-open = true\nfail-open = false\n"),
-             Catch::Matchers::Contains("fail-open"));
+             Catch::Matchers::ContainsSubstring("fail-open"));
 }
 
 TEST_CASE("the admin config file must be root-owned and not writable by others", "[admin]") {
@@ -105,13 +105,13 @@ TEST_CASE("the admin config file must be root-owned and not writable by others",
     for (mode_t mode : {0666, 0620, 0602}) {
       TempFile f("log-level = debug\n", mode);
       CHECK_THROWS_WITH(ojh::load_admin_config(f.path, true),
-                        Catch::Matchers::Contains("not writable by group or others"));
+                        Catch::Matchers::ContainsSubstring("not writable by group or others"));
     }
   }
   SECTION("a missing default file is the default, a missing explicit file an error") {
     CHECK_FALSE(ojh::load_admin_config("/nonexistent/ojh.conf", false).fail_open);
     CHECK_THROWS_WITH(ojh::load_admin_config("/nonexistent/ojh.conf", true),
-                      Catch::Matchers::Contains("No such file"));
+                      Catch::Matchers::ContainsSubstring("No such file"));
   }
   if (::geteuid() == 0) {
     SECTION("a root-owned 0644 file is read") {

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <string>
 
 #include "oci/annotations.hpp"
 #include "oci/error.hpp"
 #include "oci/state.hpp"
+#include "tests/support/catch.hpp"
 
 namespace {
 

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <catch2/catch.hpp>
-
 #include "oci/admin_config.hpp"
 #include "oci/capability_policy.hpp"
 #include "oci/config.hpp"
 #include "oci/error.hpp"
+#include "tests/support/catch.hpp"
 
 TEST_CASE("config.json capabilities are gathered from every set", "[caps]") {
   const auto cfg = ojh::parse_bundle_config(R"({"process":{"capabilities":{
@@ -58,11 +57,11 @@ TEST_CASE("writable cgroup filesystems that reach outside the container are refu
       R"({"destination":"/sys/fs/cgroup","type":"cgroup2","source":"cgroup2","options":["rw"]})";
   CHECK_NOTHROW(ojh::check_cgroup_mounts(cfg(rw_cgroup2, true)));  // its own subtree only
   CHECK_THROWS_WITH(ojh::check_cgroup_mounts(cfg(rw_cgroup2, false)),
-                    Catch::Matchers::Contains("without a cgroup namespace of its own"));
+                    Catch::Matchers::ContainsSubstring("without a cgroup namespace of its own"));
   const std::string host_bind =
       R"({"destination":"/hostcg","type":"bind","source":"/sys/fs/cgroup","options":["rbind"]})";
   CHECK_THROWS_WITH(ojh::check_cgroup_mounts(cfg(host_bind, true)),
-                    Catch::Matchers::Contains("a bind mount of the host's cgroup tree"));
+                    Catch::Matchers::ContainsSubstring("a bind mount of the host's cgroup tree"));
   const std::string host_bind_ro =
       R"({"destination":"/hostcg","source":"/sys/fs/cgroup/unified","options":["rbind","ro"]})";
   CHECK_NOTHROW(ojh::check_cgroup_mounts(cfg(host_bind_ro, false)));

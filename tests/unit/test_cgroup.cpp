@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -10,10 +9,11 @@
 
 #include "oci/cgroup.hpp"
 #include "oci/error.hpp"
+#include "tests/support/catch.hpp"
 
 namespace {
 
-using Catch::Matchers::Contains;
+using Catch::Matchers::ContainsSubstring;
 using Catch::Matchers::StartsWith;
 
 std::string fixture(const std::string& name) {
@@ -213,9 +213,9 @@ TEST_CASE("resolve_container_cgroup below a mount root other than /", "[cgroup]"
           "container cgroup /kubepods.slice/pod2/ctr is not visible in the hook's cgroup2 "
           "mount at /sys/fs/cgroup (its root is /kubepods.slice/pod1)");
     CHECK_THAT(resolve_error(mountinfo, "0::/kubepods.slice/pod10/ctr\n", hook),
-               Contains("is not visible"));
+               ContainsSubstring("is not visible"));
     CHECK_THAT(resolve_error(mountinfo, "0::/kubepods.slice\n", "0::/system.slice\n"),
-               Contains("is not visible"));
+               ContainsSubstring("is not visible"));
   }
   SECTION("the mount root itself, when the hook is elsewhere") {
     const auto target =
@@ -249,7 +249,7 @@ TEST_CASE("the hook's own cgroup and its ancestors are refused", "[cgroup]") {
           "container cgroup /system.slice contains the hook's own cgroup "
           "/system.slice/containerd.service; refusing to attach to a cgroup shared with the host");
     CHECK_THAT(resolve_error(mountinfo, "0::/a\n", "0::/a/b/c/d\n"),
-               Contains("contains the hook's own cgroup"));
+               ContainsSubstring("contains the hook's own cgroup"));
   }
   SECTION("siblings and descendants are allowed") {
     CHECK(ojh::resolve_container_cgroup(mountinfo, "0::/ab\n", "0::/a\n").path == "/ab");
@@ -265,7 +265,7 @@ TEST_CASE("malformed cgroup paths are refused", "[cgroup]") {
        {"/a/../b", "/..", "/../../x", "/a/..", "a/b", "", "/a//b", "/a/", "//", "/./a", "/a/."}) {
     CAPTURE(path);
     CHECK_THAT(resolve_error(mountinfo, "0::" + path + "\n", "0::/user.slice\n"),
-               StartsWith("container cgroup path \"") && Contains("is invalid"));
+               StartsWith("container cgroup path \"") && ContainsSubstring("is invalid"));
   }
   CHECK(resolve_error(mountinfo, "0::/c1/../..\n", "0::/user.slice\n") ==
         R"(container cgroup path "/c1/../.." is invalid (must be absolute, without empty, "." )"
@@ -321,7 +321,7 @@ TEST_CASE("resolve_container_cgroup_for_pid reads a proc root", "[cgroup]") {
     proc.write("self/cgroup", "0::/c1/runc\n");
     CHECK_THAT(
         error_of([&] { ojh::resolve_container_cgroup_for_pid(1234, proc.root.string()); }).what(),
-        Contains("contains the hook's own cgroup /c1/runc"));
+        ContainsSubstring("contains the hook's own cgroup /c1/runc"));
   }
   SECTION("no pid") {
     for (const pid_t pid : {0, -1}) {
@@ -349,7 +349,7 @@ TEST_CASE("resolve_container_cgroup_for_pid refuses the hook's own process", "[c
   // With the real /proc, the test process is both the "container" and the hook, so its
   // cgroup is always the hook's own (or the root): it must be refused whatever this host is.
   CHECK_THAT(error_of([] { ojh::resolve_container_cgroup_for_pid(getpid()); }).what(),
-             Contains("refusing to attach"));
+             ContainsSubstring("refusing to attach"));
 }
 
 TEST_CASE("the root of a container's cgroup namespace", "[cgroup]") {
@@ -359,8 +359,8 @@ TEST_CASE("the root of a container's cgroup namespace", "[cgroup]") {
   CHECK(ojh::cgroup_namespace_root("/ctr", "/") == "/ctr");
   CHECK(ojh::cgroup_namespace_root("/payload", "/payload") == "/");  // refused later as root
   CHECK_THROWS_WITH(ojh::cgroup_namespace_root("/ctr/xpayload", "/payload"),
-                    Catch::Matchers::Contains("does not end with"));
+                    Catch::Matchers::ContainsSubstring("does not end with"));
   CHECK_THROWS_WITH(ojh::cgroup_namespace_root("/ctr", "/../other"),
-                    Catch::Matchers::Contains("outside its cgroup namespace"));
+                    Catch::Matchers::ContainsSubstring("outside its cgroup namespace"));
   CHECK_THROWS(ojh::cgroup_namespace_root("/ctr", ""));
 }

@@ -2,7 +2,6 @@
 // What a CRI-O node hands the hook for a Kubernetes pod (fixtures/crio/README.md): 64-hex ids,
 // pod annotations merged into the container's, CRI-O's JSON-encoded annotation values and a
 // kubectl last-applied-configuration well over 4 KiB, a systemd-style cgroupsPath.
-#include <catch2/catch.hpp>
 #include <fstream>
 #include <string>
 
@@ -11,6 +10,7 @@
 #include "oci/config.hpp"
 #include "oci/policy.hpp"
 #include "oci/state.hpp"
+#include "tests/support/catch.hpp"
 
 namespace {
 
@@ -124,5 +124,5 @@ TEST_CASE("CRI-O systemd scopes: the container's scope is chosen, never a slice 
   // With conmon in the pod's slice, attaching to the slice would cut off conmon and the hook.
   CHECK_THROWS_WITH(ojh::resolve_container_cgroup(mountinfo, "0::" + pod + "\n",
                                                   crio_fixture("cgroup-hook-pod-monitor")),
-                    Catch::Matchers::Contains("contains the hook's own cgroup"));
+                    Catch::Matchers::ContainsSubstring("contains the hook's own cgroup"));
 }

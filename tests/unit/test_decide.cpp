@@ -3,13 +3,13 @@
 #include <arpa/inet.h>
 
 #include <array>
-#include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
 #include <optional>
 #include <string>
 
 #include "bpf/block_host_abi.h"
+#include "tests/support/catch.hpp"
 
 namespace {
 

@@ -2,13 +2,13 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "oci/error.hpp"
 #include "oci/policy.hpp"
+#include "tests/support/catch.hpp"
 
 namespace Catch {
 template <>

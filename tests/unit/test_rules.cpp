@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <arpa/inet.h>
 
-#include <catch2/catch.hpp>
 #include <cstring>
 
 #include "hook/rules.hpp"
+#include "tests/support/catch.hpp"
 
 namespace {
 

@@ -3,7 +3,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -15,10 +14,11 @@
 #include "oci/file.hpp"
 #include "oci/quote.hpp"
 #include "oci/state.hpp"
+#include "tests/support/catch.hpp"
 
 namespace {
 
-using Catch::Matchers::Contains;
+using Catch::Matchers::ContainsSubstring;
 using Catch::Matchers::StartsWith;
 
 template <typename F>
@@ -155,7 +155,7 @@ TEST_CASE("malformed JSON is reported with its offset", "[state]") {
   CHECK_THAT(state_error(R"({"ociVersion":'1.0'})"),
              StartsWith("state JSON: invalid at offset 14"));
   CHECK_THAT(state_error(state_with("") + " {}"),
-             Contains("The document root must not be followed by other values."));
+             ContainsSubstring("The document root must not be followed by other values."));
   CHECK_THAT(state_error(state_with(R"("x":NaN)")), StartsWith("state JSON: invalid at offset"));
   CHECK_THAT(state_error(state_with(R"("x":1,)")), StartsWith("state JSON: invalid at offset"));
   CHECK_THAT(state_error(state_with(R"("x":/*c*/1)")), StartsWith("state JSON: invalid at offset"));
@@ -224,7 +224,7 @@ TEST_CASE("pid must be a non-negative integer that fits pid_t", "[state]") {
     CHECK(state_error(state_with(R"("pid":)" + pid)) ==
           R"(state JSON: "pid" is larger than 2147483647)");
   }
-  CHECK_THAT(state_error(state_with(R"("pid":1e400)")), Contains("Number too big"));
+  CHECK_THAT(state_error(state_with(R"("pid":1e400)")), ContainsSubstring("Number too big"));
 }
 
 TEST_CASE("nesting deeper than 32 levels is refused without recursion", "[state]") {
@@ -251,7 +251,7 @@ TEST_CASE("invalid UTF-8 is refused", "[state]") {
   for (const std::string bad : {"\xff", "\xc0\xaf", "\xe2\x82", "\xed\xa0\x80", "a\x80z"}) {
     CAPTURE(bad);
     CHECK_THAT(state_error(state_with(R"("annotations":{"k":")" + bad + "\"}")),
-               Contains("Invalid encoding in string."));
+               ContainsSubstring("Invalid encoding in string."));
     CHECK_THAT(state_error(state_with(R"("bundle":")" + bad + "\"")),
                StartsWith("state JSON: invalid at offset"));
   }
@@ -423,7 +423,7 @@ TEST_CASE("read_file_bounded", "[file]") {
   CHECK(directory.code() == EISDIR);
 
   // /proc files report size 0; reading must not rely on st_size.
-  CHECK_THAT(ojh::read_file_bounded("/proc/self/cgroup", 64 * 1024), Contains("::"));
+  CHECK_THAT(ojh::read_file_bounded("/proc/self/cgroup", 64 * 1024), ContainsSubstring("::"));
 }
 
 TEST_CASE("runc config.json", "[config]") {
@@ -520,7 +520,7 @@ TEST_CASE("read_bundle_config", "[config]") {
   SECTION("larger than 4 MiB") {
     bundle.write("config.json", "{}" + std::string(ojh::kMaxConfigBytes - 1, ' '));
     CHECK_THAT(error_of([&] { ojh::read_bundle_config(bundle.path.string()); }).what(),
-               Contains("larger than 4194304 bytes"));
+               ContainsSubstring("larger than 4194304 bytes"));
   }
 }
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <catch2/catch.hpp>
-
 #include "oci/user_namespace.hpp"
+#include "tests/support/catch.hpp"
 
 TEST_CASE("the initial user namespace is recognised from uid_map", "[userns]") {
   CHECK(ojh::is_initial_user_namespace("         0          0 4294967295\n"));
