@@ -64,3 +64,20 @@ vm_source_tree() {
 vm_build_key() {
   git -C "$VM_SRC_ROOT" ls-tree -r "$1" | grep -v $'\ttests/vm/guest/' | sha256sum | cut -c1-16
 }
+
+# vm_in_root ROOTFS [BWRAP-OPTION...] -- COMMAND... — runs COMMAND with ROOTFS as / and a
+# /dev, /proc and /tmp of its own: the machine's own /dev, /proc, /sys and /etc are never
+# bound in. No user namespace: ids stay the guest's (a shadow file owned by group shadow
+# must stay so), and bwrap drops root's capabilities unless an option adds them.
+vm_in_root() {
+  local root=$1 opts=()
+  shift
+  while [[ $1 != -- ]]; do opts+=("$1"); shift; done
+  shift
+  bwrap --bind "$root" / --dev /dev --proc /proc --tmpfs /tmp \
+    --unshare-ipc --unshare-pid --unshare-net --unshare-uts --unshare-cgroup-try \
+    --die-with-parent --clearenv \
+    --setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --setenv HOME /root --setenv LANG C.UTF-8 \
+    "${opts[@]}" "$@"
+}

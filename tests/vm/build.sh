@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# build.sh ROOTFS TREE — builds the project's git TREE inside the guest's root file system
+# ROOTFS at native speed and installs it the way a user on that distro does:
+#   cmake -S . -B build && cmake --build build && cmake --install build --prefix /usr
+# so the hooks.d JSON lands in /usr/share/containers/oci/hooks.d, podman's default.
+# It runs under bubblewrap (vm_in_root); the log is ROOTFS/var/log/ojh-build.log.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+rootfs=$1
+tree=$2
+command -v bwrap >/dev/null || vm_skip "bubblewrap is not installed (apt-get install bubblewrap)"
+
+src=/usr/src/oci-jail-hook
+rm -rf "${rootfs:?}$src"
+mkdir -p "$rootfs$src"
+git -C "$VM_SRC_ROOT" archive --format=tar "$tree" | tar -C "$rootfs$src" -x
+
+# The unit tests need Catch2 in the version the distro ships; OJH_VM_BUILD_TESTING=ON
+# builds and runs them too (natively, before the image is made).
+testing=${OJH_VM_BUILD_TESTING:-OFF}
+
+# jail-probe is the ground truth of the e2e tier; built static so that it runs in the
+# guest's busybox containers, which have no libc.
+script=$(cat <<SCRIPT
+set -eu
+cd $src
+cmake -S . -B build -DBUILD_TESTING=$testing
+cmake --build build -j$(nproc)
+cmake --install build --prefix /usr
+if [ "$testing" = ON ]; then ctest --test-dir build -L unit --output-on-failure; fi
+mkdir -p /usr/local/libexec/ojh-vm
+cc -O2 -Wall -static -o /usr/local/libexec/ojh-vm/jail-probe tests/probe/jail-probe.c
+SCRIPT
+)
+
+log=$rootfs/var/log/ojh-build.log
+if ! vm_in_root "$rootfs" -- /bin/sh -c "$script" >"$log" 2>&1; then
+  tail -n 40 "$log" >&2
+  vm_die "the build in the guest's root file system failed (log above)"
+fi
