@@ -186,6 +186,9 @@ class MountTree {
     const auto [first, last] = by_parent_and_point_.equal_range(hash);
     for (auto it = first; it != last; ++it) {
       const MountLine& m = mounts_[it->second];
+      // A mount that names itself as its parent is the root of the tree (rootfs when the
+      // host runs from its initramfs): it covers nothing mounted on it.
+      if (m.id == m.parent) continue;
       if (it->second != except && m.parent == parent && m.mount_point == point) return true;
     }
     return false;

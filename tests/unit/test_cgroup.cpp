@@ -59,6 +59,22 @@ TEST_CASE("find_cgroup2_mount on real layouts", "[cgroup]") {
   CHECK_FALSE(ojh::find_cgroup2_mount(fixture("mountinfo-no-cgroup2")));
 }
 
+TEST_CASE("find_cgroup2_mount on a host that runs from its initramfs", "[cgroup]") {
+  // Captured on Debian's 6.1 and 6.12 kernels booted without a root disk (tests/vm/kernels.sh):
+  // rootfs names itself as its parent, and is not a sibling mounted over /sys.
+  constexpr std::string_view kInitramfs =
+      "1 1 0:2 / / rw - rootfs rootfs rw,size=482576k,nr_inodes=120644,inode64\n"
+      "22 1 0:20 / /proc rw,relatime - proc proc rw\n"
+      "23 1 0:21 / /sys rw,relatime - sysfs sysfs rw\n"
+      "27 23 0:24 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n";
+  CHECK(ojh::find_cgroup2_mount(kInitramfs) == ojh::Cgroup2Mount{"/sys/fs/cgroup", "/"});
+  // A root mounted over rootfs (switch_root) still covers it.
+  CHECK_FALSE(ojh::find_cgroup2_mount(
+      "1 1 0:2 / / rw - rootfs rootfs rw\n"
+      "20 1 0:20 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+      "30 1 8:1 / / rw - ext4 /dev/sda1 rw\n"));
+}
+
 TEST_CASE("find_cgroup2_mount unescapes octal escapes", "[cgroup]") {
   CHECK(ojh::find_cgroup2_mount(fixture("mountinfo-escaped")) ==
         ojh::Cgroup2Mount{"/run/my cgroup\tv2\\x", "/"});
