@@ -59,10 +59,11 @@ vm_source_tree() {
   rm -f "$index"
 }
 
-# vm_build_key TREE — what the build depends on in TREE: everything but the guest's test
-# scripts, which travel in the 9p share, so editing a scenario does not rebuild the image.
+# vm_build_key TREE — what the image depends on in TREE: everything but tests/vm/, whose
+# image-making files image.sh hashes itself and whose guest scripts travel in the 9p share,
+# so editing a scenario does not rebuild the image.
 vm_build_key() {
-  git -C "$VM_SRC_ROOT" ls-tree -r "$1" | grep -v $'\ttests/vm/guest/' | sha256sum | cut -c1-16
+  git -C "$VM_SRC_ROOT" ls-tree -r "$1" | grep -v $'\ttests/vm/' | sha256sum | cut -c1-16
 }
 
 # vm_in_root ROOTFS [BWRAP-OPTION...] -- COMMAND... — runs COMMAND with ROOTFS as / and a
