@@ -21,9 +21,6 @@
 #define SKB_PASS 1
 #define SKB_DROP 0 /* the sending syscall gets EPERM for locally generated packets */
 
-#define OJH_AF_INET 2
-#define OJH_AF_INET6 10
-
 /* Sized for ~64 rules per container over ~1000 containers per family. LPM tries and the
  * hash map allocate per entry (BPF_F_NO_PREALLOC), so the size is a ceiling, not a cost. */
 struct {
@@ -63,52 +60,50 @@ struct {
   __type(value, struct ojh_counters);
 } ojh_counters SEC(".maps");
 
-struct destination {
-  __u8 family;
-  __u8 protocol;
-  __u16 port_be;
-  __u8 addr[16];
-};
+static __always_inline int excepted(const struct ojh_policy* policy,
+                                    const struct ojh_destination* d) {
+  union ojh_exception_key_words key;
 
-static __always_inline int excepted(const struct ojh_policy* policy, const struct destination* d) {
-  struct ojh_exception_key key;
-  const int len = d->family == OJH_AF_INET ? 4 : 16;
+  ojh_exception_key_set(&key, policy->policy_id, d->protocol, d->family, d->port_be,
+                        (const __u8*)d->addr);
+  if (bpf_map_lookup_elem(&ojh_allow, &key.key)) return 1;
+  ojh_exception_key_set(&key, policy->policy_id, d->protocol, 0, d->port_be, 0);
+  return bpf_map_lookup_elem(&ojh_allow, &key.key) != 0;
+}
 
-  ojh_exception_key_set(&key, policy->policy_id, d->protocol, d->family, d->port_be, d->addr, len);
-  if (bpf_map_lookup_elem(&ojh_allow, &key)) return 1;
-  ojh_exception_key_set(&key, policy->policy_id, d->protocol, 0, d->port_be, d->addr, 0);
-  return bpf_map_lookup_elem(&ojh_allow, &key) != 0;
+/* The kind of the policy's rule for the destination, 0 for none. The lookup's result is read
+ * here, where it may be NULL or a map value, and nowhere else (see block_host_abi.h). */
+static __always_inline __u32 rule_kind(const struct ojh_policy* policy,
+                                       const struct ojh_destination* d) {
+  const struct ojh_rule* hit;
+
+  if (d->family == OJH_AF_INET) {
+    union ojh_lpm_key4_words key;
+    ojh_key4_set(&key, policy->policy_id, (const __u8*)d->addr, 32);
+    hit = bpf_map_lookup_elem(&ojh_rules4, &key.key);
+  } else {
+    union ojh_lpm_key6_words key;
+    ojh_key6_set(&key, policy->policy_id, (const __u8*)d->addr, 128);
+    hit = bpf_map_lookup_elem(&ojh_rules6, &key.key);
+  }
+  return hit ? hit->kind : 0;
 }
 
 /* `ctx` is the program's context; `know_netns` says whether bpf_get_netns_cookie may be
  * called with it, else every loopback destination is judged as the host's. */
 static __always_inline enum ojh_verdict judge(const struct ojh_policy* policy, void* ctx,
-                                              int know_netns, const struct destination* d) {
-  const struct ojh_rule* hit = 0;
-  int local;
-
-  if (d->family == OJH_AF_INET) {
-    struct ojh_lpm_key4 key;
-    local = ojh_is_loopback_or_unspec4(d->addr);
-    if (!local && policy->policy_id) {
-      ojh_key4_set(&key, policy->policy_id, d->addr, 32);
-      hit = bpf_map_lookup_elem(&ojh_rules4, &key);
-    }
+                                              int know_netns, const struct ojh_destination* d) {
+  if (!policy->policy_id) return OJH_DENY_UNINITIALIZED;
+  enum ojh_verdict v;
+  if (ojh_is_loopback_or_unspec(d)) {
+    /* Only loopback and unspecified destinations depend on the socket's netns, so the helper
+     * runs for no other destination. */
+    const __u64 netns = know_netns ? bpf_get_netns_cookie(ctx) : policy->host_netns_cookie;
+    v = ojh_decide(policy, netns, 1, 0);
   } else {
-    struct ojh_lpm_key6 key;
-    local = ojh_is_loopback_or_unspec6(d->addr);
-    if (!local && policy->policy_id) {
-      ojh_key6_set(&key, policy->policy_id, d->addr, 128);
-      hit = bpf_map_lookup_elem(&ojh_rules6, &key);
-    }
+    v = ojh_decide(policy, 0, 0, rule_kind(policy, d));
   }
-  /* Only loopback and unspecified destinations depend on the socket's netns (ojh_decide reads
-   * the cookie for nothing else), so the helper runs for no other destination. */
-  const __u64 netns = !local       ? 0
-                      : know_netns ? bpf_get_netns_cookie(ctx)
-                                   : policy->host_netns_cookie;
-  enum ojh_verdict v = ojh_decide(policy, netns, local, hit);
-  if (v == OJH_ALLOW || v == OJH_DENY_UNINITIALIZED) return v;
+  if (v == OJH_ALLOW) return v;
   return ojh_with_exception(v, excepted(policy, d));
 }
 
@@ -131,37 +126,17 @@ static __always_inline int permitted(const struct ojh_policy* policy, enum ojh_v
   return 0;
 }
 
-/* IPv4-mapped IPv6 destinations are judged as the IPv4 address they carry. */
-static __always_inline void normalize(struct destination* d) {
-  __u8 a4[4];
-  if (d->family == OJH_AF_INET6 && ojh_v4_mapped(d->addr, a4)) {
-    d->family = OJH_AF_INET;
-    for (int i = 0; i < 16; i++) d->addr[i] = i < 4 ? a4[i] : 0;
-  }
-}
-
 static __always_inline int sock_addr4(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
   const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
-  struct destination d = {.family = OJH_AF_INET, .protocol = (__u8)ctx->protocol};
-  __u32 ip = ctx->user_ip4;
-
-  d.port_be = (__u16)ctx->user_port;
-  __builtin_memcpy(d.addr, &ip, 4);
+  const struct ojh_destination d = ojh_destination4(ctx->user_ip4, ctx->user_port, ctx->protocol);
   return permitted(policy, judge(policy, ctx, 1, &d), hook) ? SOCK_ALLOW : SOCK_DENY;
 }
 
 static __always_inline int sock_addr6(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
   const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
-  struct destination d = {.family = OJH_AF_INET6, .protocol = (__u8)ctx->protocol};
-  __u32 words[4];
-
-  words[0] = ctx->user_ip6[0];
-  words[1] = ctx->user_ip6[1];
-  words[2] = ctx->user_ip6[2];
-  words[3] = ctx->user_ip6[3];
-  d.port_be = (__u16)ctx->user_port;
-  __builtin_memcpy(d.addr, words, 16);
-  normalize(&d);
+  const struct ojh_destination d =
+      ojh_destination6(ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3],
+                       ctx->user_port, ctx->protocol);
   return permitted(policy, judge(policy, ctx, 1, &d), hook) ? SOCK_ALLOW : SOCK_DENY;
 }
 
@@ -178,30 +153,34 @@ SEC("cgroup/sendmsg6")
 int ojh_sendmsg6(struct bpf_sock_addr* ctx) { return sock_addr6(ctx, OJH_HOOK_SENDMSG6); }
 
 /* Reads destination, protocol and (for TCP/UDP) destination port of an outgoing packet;
- * cgroup_skb data starts at the network header. Returns 0 for anything that is not IP. */
-static __always_inline int parse_packet(struct __sk_buff* skb, struct destination* d) {
-  __u32 l4 = 0;
+ * cgroup_skb data starts at the network header. Returns 0 for anything that is not IP.
+ * The helper writes into buffers of their own; the destination is then built as a value. */
+static __always_inline int parse_packet(struct __sk_buff* skb, struct ojh_destination* d) {
+  __u32 addr[4] = {};
+  __u8 protocol = 0;
+  __u16 port_be = 0;
+  __u32 l4;
 
   if (skb->protocol == bpf_htons(ETH_P_IP)) {
     __u8 vihl;
-    if (bpf_skb_load_bytes(skb, 0, &vihl, 1) || bpf_skb_load_bytes(skb, 9, &d->protocol, 1) ||
-        bpf_skb_load_bytes(skb, 16, d->addr, 4))
+    if (bpf_skb_load_bytes(skb, 0, &vihl, 1) || bpf_skb_load_bytes(skb, 9, &protocol, 1) ||
+        bpf_skb_load_bytes(skb, 16, addr, 4))
       return 0;
-    d->family = OJH_AF_INET;
     l4 = (vihl & 0x0f) * 4;
   } else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-    if (bpf_skb_load_bytes(skb, 6, &d->protocol, 1) || bpf_skb_load_bytes(skb, 24, d->addr, 16))
-      return 0;
-    d->family = OJH_AF_INET6;
+    if (bpf_skb_load_bytes(skb, 6, &protocol, 1) || bpf_skb_load_bytes(skb, 24, addr, 16)) return 0;
     l4 = 40;
-    normalize(d);
   } else {
     return 0;
   }
   /* Exceptions name TCP/UDP ports; any other protocol (or an IPv6 extension header in
    * front of the transport header) keeps port 0, which no exception carries. */
-  if (d->protocol == IPPROTO_TCP || d->protocol == IPPROTO_UDP)
-    bpf_skb_load_bytes(skb, l4 + 2, &d->port_be, 2);
+  if (protocol == IPPROTO_TCP || protocol == IPPROTO_UDP)
+    bpf_skb_load_bytes(skb, l4 + 2, &port_be, 2);
+  if (skb->protocol == bpf_htons(ETH_P_IP))
+    *d = ojh_destination4(addr[0], port_be, protocol);
+  else
+    *d = ojh_destination6(addr[0], addr[1], addr[2], addr[3], port_be, protocol);
   return 1;
 }
 
@@ -216,7 +195,7 @@ static __always_inline int egress(struct __sk_buff* skb, int know_netns) {
   if (ojh_judged_by_sock_addr(full->type, full->protocol)) return SKB_PASS;
 
   const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
-  struct destination d = {};
+  struct ojh_destination d;
   if (!parse_packet(skb, &d)) return SKB_PASS;
   return permitted(policy, judge(policy, skb, know_netns, &d), OJH_HOOK_EGRESS) ? SKB_PASS
                                                                                 : SKB_DROP;

@@ -150,48 +150,146 @@ struct ojh_lpm_key6 {
   __u8 addr[16];
 };
 
-static inline int ojh_is_loopback_or_unspec4(const __u8 a[4]) { return a[0] == 127 || a[0] == 0; }
+/*
+ * Verifier-proof glue
+ * -------------------
+ * The programs load without CAP_PERFMON, and then every verifier from 6.1 on applies its
+ * Spectre-v1 and pointer-leak rules. Two of them shape the code below (both seen on Debian's
+ * kernels, tests/vm/kernels.sh):
+ *   - 6.1 refuses a store of less than 8 bytes into a stack slot whose first bytes a smaller
+ *     store of a known-bounded value wrote ("attempt to corrupt spilled pointer on stack"): a
+ *     key written field by field fails. Keys are therefore written in whole 64-bit words
+ *     (the *_words unions), and a destination is a value the compiler keeps in registers.
+ *   - up to 6.16, a NULL constant that reaches a dereference behind a NULL check is followed
+ *     on the mispredicted path and refused ("invalid mem access 'scalar'"): a rule lookup's
+ *     result is turned into its kind right where the lookup happens, and the decider takes
+ *     the kind (0: no rule), never a pointer.
+ * Everything here is compiled natively into the unit tests as well.
+ */
 
-static inline int ojh_is_loopback_or_unspec6(const __u8 a[16]) {
-  __u8 head = 0;
-  for (int i = 0; i < 15; i++) head |= a[i];
-  return head == 0 && (a[15] == 0 || a[15] == 1);
+/* The 64-bit word whose memory holds `first`, then `second` (32-bit words in memory order). */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define OJH_WORD(first, second) ((__u64)(__u32)(second) << 32 | (__u32)(first))
+/* The 32-bit word whose memory holds the bytes b0, b1 and the 16-bit word h (memory order). */
+#define OJH_BYTES_HALF(b0, b1, h) \
+  ((__u32)(__u8)(b0) | (__u32)(__u8)(b1) << 8 | (__u32)(__u16)(h) << 16)
+/* The last word of ::1 (bytes 0, 0, 0, 1). */
+#define OJH_LOOPBACK6_LAST_WORD 0x01000000u
+#else
+#define OJH_WORD(first, second) ((__u64)(__u32)(first) << 32 | (__u32)(second))
+#define OJH_BYTES_HALF(b0, b1, h) ((__u32)(__u8)(b0) << 24 | (__u32)(__u8)(b1) << 16 | (__u16)(h))
+#define OJH_LOOPBACK6_LAST_WORD 0x00000001u
+#endif
+
+/* Bytes 8..11 of an IPv4-mapped address (::ffff:a.b.c.d) as a word in memory order. */
+#define OJH_V4_MAPPED_WORD OJH_BYTES_HALF(0, 0, 0xffff)
+
+#define OJH_AF_INET 2
+#define OJH_AF_INET6 10
+
+/* A destination as the programs judge it: the address in four 32-bit words in memory
+ * (network) order, an IPv4 address in addr[0] and the rest zero. */
+struct ojh_destination {
+  __u32 addr[4];
+  __u16 port_be; /* network byte order, as in the socket address */
+  __u8 family;   /* OJH_AF_INET or OJH_AF_INET6 */
+  __u8 protocol; /* IPPROTO_* of the socket or packet */
+};
+
+/* The first byte of the word's memory: the first octet of an IPv4 address. */
+static inline __u8 ojh_first_byte(__u32 word) {
+  __u8 b;
+  __builtin_memcpy(&b, &word, 1);
+  return b;
 }
 
-/* ::ffff:a.b.c.d -> a.b.c.d; returns 1 when a6 is IPv4-mapped. */
-static inline int ojh_v4_mapped(const __u8 a6[16], __u8 out4[4]) {
-  __u8 head = 0;
-  for (int i = 0; i < 10; i++) head |= a6[i];
-  if (head != 0 || a6[10] != 0xff || a6[11] != 0xff) return 0;
-  for (int i = 0; i < 4; i++) out4[i] = a6[12 + i];
-  return 1;
+static inline __u32 ojh_load32(const __u8* p) {
+  __u32 v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
 }
 
-static inline void ojh_key4_set(struct ojh_lpm_key4* k, __u64 policy_id, const __u8 a[4],
+/* IPv4-mapped IPv6 destinations are judged as the IPv4 address they carry. */
+static inline void ojh_normalize(struct ojh_destination* d) {
+  if (d->family == OJH_AF_INET6 && d->addr[0] == 0 && d->addr[1] == 0 &&
+      d->addr[2] == OJH_V4_MAPPED_WORD) {
+    d->family = OJH_AF_INET;
+    d->addr[0] = d->addr[3];
+    d->addr[1] = d->addr[2] = d->addr[3] = 0;
+  }
+}
+
+/* What connect4/sendmsg4 see: user_ip4 and user_port as the kernel hands them (memory order). */
+static inline struct ojh_destination ojh_destination4(__u32 ip4, __u32 port, __u32 protocol) {
+  struct ojh_destination d = {{ip4, 0, 0, 0}, (__u16)port, OJH_AF_INET, (__u8)protocol};
+  return d;
+}
+
+/* What connect6/sendmsg6 see, already normalized. */
+static inline struct ojh_destination ojh_destination6(__u32 w0, __u32 w1, __u32 w2, __u32 w3,
+                                                      __u32 port, __u32 protocol) {
+  struct ojh_destination d = {{w0, w1, w2, w3}, (__u16)port, OJH_AF_INET6, (__u8)protocol};
+  ojh_normalize(&d);
+  return d;
+}
+
+/* An address given as bytes (user space: host addresses, rules). */
+static inline struct ojh_destination ojh_destination_of(__u8 family, const __u8* a) {
+  if (family == OJH_AF_INET) return ojh_destination4(ojh_load32(a), 0, 0);
+  return ojh_destination6(ojh_load32(a), ojh_load32(a + 4), ojh_load32(a + 8), ojh_load32(a + 12),
+                          0, 0);
+}
+
+/* Loopback (127.0.0.0/8, ::1) or unspecified (0.0.0.0/8, ::): step 2 of the spec. */
+static inline int ojh_is_loopback_or_unspec(const struct ojh_destination* d) {
+  if (d->family == OJH_AF_INET) {
+    const __u8 first = ojh_first_byte(d->addr[0]);
+    return first == 127 || first == 0;
+  }
+  if (d->addr[0] != 0 || d->addr[1] != 0 || d->addr[2] != 0) return 0;
+  return d->addr[3] == 0 || d->addr[3] == OJH_LOOPBACK6_LAST_WORD;
+}
+
+/* Map keys, written in whole 64-bit words (see above); pass &u.key to the map. */
+union ojh_lpm_key4_words {
+  struct ojh_lpm_key4 key;
+  __u64 w[2];
+};
+union ojh_lpm_key6_words {
+  struct ojh_lpm_key6 key;
+  __u64 w[4];
+};
+union ojh_exception_key_words {
+  struct ojh_exception_key key;
+  __u64 w[4];
+};
+
+static inline void ojh_key4_set(union ojh_lpm_key4_words* k, __u64 policy_id, const __u8 a[4],
                                 __u32 prefixlen) {
-  k->prefixlen = OJH_POLICY_ID_BITS + prefixlen;
-  k->policy_hi = (__u32)(policy_id >> 32);
-  k->policy_lo = (__u32)policy_id;
-  for (int i = 0; i < 4; i++) k->addr[i] = a[i];
+  k->w[0] = OJH_WORD(OJH_POLICY_ID_BITS + prefixlen, policy_id >> 32);
+  k->w[1] = OJH_WORD(policy_id, ojh_load32(a));
 }
 
-static inline void ojh_key6_set(struct ojh_lpm_key6* k, __u64 policy_id, const __u8 a[16],
+static inline void ojh_key6_set(union ojh_lpm_key6_words* k, __u64 policy_id, const __u8 a[16],
                                 __u32 prefixlen) {
-  k->prefixlen = OJH_POLICY_ID_BITS + prefixlen;
-  k->policy_hi = (__u32)(policy_id >> 32);
-  k->policy_lo = (__u32)policy_id;
-  for (int i = 0; i < 16; i++) k->addr[i] = a[i];
+  k->w[0] = OJH_WORD(OJH_POLICY_ID_BITS + prefixlen, policy_id >> 32);
+  k->w[1] = OJH_WORD(policy_id, ojh_load32(a));
+  k->w[2] = OJH_WORD(ojh_load32(a + 4), ojh_load32(a + 8));
+  k->w[3] = OJH_WORD(ojh_load32(a + 12), 0);
 }
 
-static inline void ojh_exception_key_set(struct ojh_exception_key* k, __u64 policy_id,
+/* family 0 is "any blocked address": the address is then all zero. */
+static inline void ojh_exception_key_set(union ojh_exception_key_words* k, __u64 policy_id,
                                          __u8 protocol, __u8 family, __u16 port_be,
-                                         const __u8* addr, int addr_len) {
-  k->policy_hi = (__u32)(policy_id >> 32);
-  k->policy_lo = (__u32)policy_id;
-  k->protocol = protocol;
-  k->family = family;
-  k->port = port_be;
-  for (int i = 0; i < 16; i++) k->addr[i] = i < addr_len ? addr[i] : 0;
+                                         const __u8* addr) {
+  const __u32 a0 = family ? ojh_load32(addr) : 0;
+  const __u32 a1 = family == OJH_AF_INET6 ? ojh_load32(addr + 4) : 0;
+  const __u32 a2 = family == OJH_AF_INET6 ? ojh_load32(addr + 8) : 0;
+  const __u32 a3 = family == OJH_AF_INET6 ? ojh_load32(addr + 12) : 0;
+  k->w[0] = OJH_WORD(policy_id >> 32, policy_id);
+  k->w[1] = OJH_WORD(OJH_BYTES_HALF(protocol, family, port_be), a0);
+  k->w[2] = OJH_WORD(a1, a2);
+  k->w[3] = OJH_WORD(a3, 0);
 }
 
 /* Socket kinds whose traffic connect4/6 and sendmsg4/6 judge; the egress backstop lets
@@ -214,15 +312,17 @@ static inline enum ojh_verdict ojh_with_exception(enum ojh_verdict v, int except
   return OJH_ALLOW_EXCEPTION;
 }
 
-/* The decision itself: `loopback_or_unspec` is the classification of the destination (from
- * the helpers above) and `hit` the LPM lookup result for it (NULL when no rule matched). */
+/* The decision itself: `loopback_or_unspec` is the classification of the destination
+ * (ojh_is_loopback_or_unspec) and `rule_kind` the kind of the rule the LPM lookup found for
+ * it, 0 when none matched. */
 static inline enum ojh_verdict ojh_decide(const struct ojh_policy* policy, __u64 sock_netns_cookie,
-                                          int loopback_or_unspec, const struct ojh_rule* hit) {
+                                          int loopback_or_unspec, __u32 rule_kind) {
   if (policy->policy_id == 0) return OJH_DENY_UNINITIALIZED;
   if (loopback_or_unspec)
     return sock_netns_cookie == policy->host_netns_cookie ? OJH_DENY_LOOPBACK : OJH_ALLOW;
-  if (!hit) return OJH_ALLOW;
-  switch (hit->kind) {
+  switch (rule_kind) {
+    case 0:
+      return OJH_ALLOW;
     case OJH_RULE_HOST_ADDR:
       return OJH_DENY_HOST_ADDR;
     case OJH_RULE_METADATA:

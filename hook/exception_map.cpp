@@ -15,12 +15,11 @@ namespace ojh {
 namespace {
 
 ojh_exception_key key_of(std::uint64_t policy_id, const Exception& e) {
-  ojh_exception_key key{};
-  const int len = e.any_host_address ? 0 : (e.address.family == AF_INET ? 4 : 16);
+  ojh_exception_key_words key{};
   ojh_exception_key_set(&key, policy_id, static_cast<__u8>(e.protocol),
                         e.any_host_address ? 0 : static_cast<__u8>(e.address.family), htons(e.port),
-                        e.address.bytes.data(), len);
-  return key;
+                        e.address.bytes.data());
+  return key.key;
 }
 
 std::uint64_t policy_of(const ojh_exception_key& k) {

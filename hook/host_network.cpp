@@ -25,6 +25,16 @@
 #endif
 
 namespace ojh {
+namespace {
+
+// The programs never look up loopback or unspecified destinations (they are judged by netns),
+// so host addresses of that kind are not written as rules; same classification as theirs.
+bool loopback_or_unspec(__u8 family, const std::uint8_t* bytes) {
+  const ojh_destination d = ojh_destination_of(family, bytes);
+  return ojh_is_loopback_or_unspec(&d);
+}
+
+}  // namespace
 
 std::vector<HostAddress> host_addresses() {
   ifaddrs* raw = nullptr;
@@ -43,7 +53,7 @@ std::vector<HostAddress> host_addresses() {
     if (a.family == AF_INET) {
       const auto* sin = reinterpret_cast<const sockaddr_in*>(it->ifa_addr);
       std::memcpy(a.bytes.data(), &sin->sin_addr, 4);
-      if (ojh_is_loopback_or_unspec4(a.bytes.data())) continue;
+      if (loopback_or_unspec(OJH_AF_INET, a.bytes.data())) continue;
       if ((it->ifa_flags & IFF_BROADCAST) && it->ifa_broadaddr &&
           it->ifa_broadaddr->sa_family == AF_INET) {
         HostAddress b{};
@@ -52,7 +62,7 @@ std::vector<HostAddress> host_addresses() {
         b.kind = HostAddress::Kind::Broadcast;
         std::memcpy(b.bytes.data(),
                     &reinterpret_cast<const sockaddr_in*>(it->ifa_broadaddr)->sin_addr, 4);
-        if (!ojh_is_loopback_or_unspec4(b.bytes.data())) out.push_back(b);
+        if (!loopback_or_unspec(OJH_AF_INET, b.bytes.data())) out.push_back(b);
       }
       // fib_add_ifaddr() makes prefix|~mask a broadcast route (prefixes shorter than /31)
       // whether or not the address carries IFA_BROADCAST (`ip addr add 10.0.0.1/24` has none).
@@ -73,7 +83,7 @@ std::vector<HostAddress> host_addresses() {
     } else if (a.family == AF_INET6) {
       const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(it->ifa_addr);
       std::memcpy(a.bytes.data(), &sin6->sin6_addr, 16);
-      if (ojh_is_loopback_or_unspec6(a.bytes.data())) continue;
+      if (loopback_or_unspec(OJH_AF_INET6, a.bytes.data())) continue;
     } else {
       continue;
     }
@@ -119,7 +129,7 @@ std::vector<HostAddress> parse_anycast6(std::string_view text) {
            std::isxdigit(static_cast<unsigned char>(hex[2 * i + 1]));
       a.bytes[i] = static_cast<std::uint8_t>(byte);
     }
-    if (ok && !ojh_is_loopback_or_unspec6(a.bytes.data())) out.push_back(std::move(a));
+    if (ok && !loopback_or_unspec(OJH_AF_INET6, a.bytes.data())) out.push_back(std::move(a));
   }
   return out;
 }

@@ -61,21 +61,27 @@ Rule rule_from(const ojh_lpm_key6& k, const ojh_rule& v) {
   return r;
 }
 
+// Calls fn(map fd, key) with the map and LPM key of rule r of policy_id.
+template <typename Fn>
+int with_key(int rules4, int rules6, std::uint64_t policy_id, const Rule& r, Fn fn) {
+  if (r.family == AF_INET) {
+    ojh_lpm_key4_words key{};
+    ojh_key4_set(&key, policy_id, r.bytes.data(), r.prefixlen);
+    return fn(rules4, &key.key);
+  }
+  ojh_lpm_key6_words key{};
+  ojh_key6_set(&key, policy_id, r.bytes.data(), r.prefixlen);
+  return fn(rules6, &key.key);
+}
+
 }  // namespace
 
 void RuleMaps::insert(std::uint64_t policy_id, const std::vector<Rule>& rules) const {
   for (const Rule& r : rules) {
     const ojh_rule value{static_cast<__u32>(r.kind), 0};
-    int rc;
-    if (r.family == AF_INET) {
-      ojh_lpm_key4 key{};
-      ojh_key4_set(&key, policy_id, r.bytes.data(), r.prefixlen);
-      rc = bpf_map_update_elem(rules4_, &key, &value, BPF_ANY);
-    } else {
-      ojh_lpm_key6 key{};
-      ojh_key6_set(&key, policy_id, r.bytes.data(), r.prefixlen);
-      rc = bpf_map_update_elem(rules6_, &key, &value, BPF_ANY);
-    }
+    const int rc = with_key(rules4_, rules6_, policy_id, r, [&](int fd, const void* key) {
+      return bpf_map_update_elem(fd, key, &value, BPF_ANY);
+    });
     if (rc != 0) throw Error("add rule " + format_rule(r), errno);
   }
 }
@@ -106,16 +112,8 @@ std::vector<Rule> RuleMaps::list(std::uint64_t policy_id) const {
 }
 
 void RuleMaps::erase_one(std::uint64_t policy_id, const Rule& r) const {
-  int rc;
-  if (r.family == AF_INET) {
-    ojh_lpm_key4 key{};
-    ojh_key4_set(&key, policy_id, r.bytes.data(), r.prefixlen);
-    rc = bpf_map_delete_elem(rules4_, &key);
-  } else {
-    ojh_lpm_key6 key{};
-    ojh_key6_set(&key, policy_id, r.bytes.data(), r.prefixlen);
-    rc = bpf_map_delete_elem(rules6_, &key);
-  }
+  const int rc = with_key(rules4_, rules6_, policy_id, r,
+                          [](int fd, const void* key) { return bpf_map_delete_elem(fd, key); });
   if (rc != 0 && errno != ENOENT) throw Error("delete rule " + format_rule(r), errno);
 }
 

@@ -36,8 +36,22 @@ void pin(int fd, const std::string& path) {
 
 // Verifies and loads the programs, pins every object into a staging directory and renames
 // it into place, so a hook killed half-way never leaves a partial objects/ behind.
+// A trial load of the smallest cgroup_skb program that calls the helper. Not
+// libbpf_probe_bpf_helper(): libbpf 1.1 takes the verifier message of 6.12 ("program of this
+// type cannot use helper") for support, and the real load then fails.
 bool kernel_has_skb_netns_cookie() {
-  return libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie, nullptr) == 1;
+  const bpf_insn insns[] = {
+      {.code = BPF_JMP | BPF_CALL,
+       .dst_reg = 0,
+       .src_reg = 0,
+       .off = 0,
+       .imm = BPF_FUNC_get_netns_cookie},
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = 1},
+      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+  };
+  Fd prog(bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, "ojh_probe", "GPL", insns,
+                        sizeof(insns) / sizeof(insns[0]), nullptr));
+  return static_cast<bool>(prog);
 }
 
 void load_and_publish(const PinDir& pins, EgressVariant egress) {

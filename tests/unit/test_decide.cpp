@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The BPF decision logic, compiled natively from the same header the kernel programs use.
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <map>
@@ -29,48 +31,61 @@ std::array<__u8, 4> v4(const char* text) {
   return a;
 }
 
-// A stand-in for the kernel's LPM trie: exact /32 and /128 rules are all the default policy
-// writes, so a map keyed by (policy, address) behaves the same for these cases.
-struct FakeRules {
-  std::map<std::pair<__u64, std::string>, ojh_rule> rules;
-  void add(__u64 policy, const std::string& addr, ojh_rule_kind kind) {
-    rules[{policy, addr}] = ojh_rule{static_cast<__u32>(kind), 0};
+// The destination a program builds from what the kernel hands it (connect4/connect6: the
+// address words in memory order), with the product's own glue.
+ojh_destination destination(const char* text) {
+  if (std::strchr(text, ':')) {
+    const auto a = v6(text);
+    __u32 w[4];
+    std::memcpy(w, a.data(), sizeof w);
+    return ojh_destination6(w[0], w[1], w[2], w[3], htons(80), IPPROTO_TCP);
   }
-  const ojh_rule* find(__u64 policy, const std::string& addr) const {
-    auto it = rules.find({policy, addr});
-    return it == rules.end() ? nullptr : &it->second;
+  const auto a = v4(text);
+  __u32 w;
+  std::memcpy(&w, a.data(), sizeof w);
+  return ojh_destination4(w, htons(80), IPPROTO_TCP);
+}
+
+// The exact LPM key the programs look up for a destination (rule_kind in block_host.bpf.c).
+std::string lookup_key(__u64 policy, const ojh_destination& d) {
+  const auto* addr = reinterpret_cast<const __u8*>(d.addr);
+  if (d.family == OJH_AF_INET) {
+    ojh_lpm_key4_words k{};
+    ojh_key4_set(&k, policy, addr, 32);
+    return std::string(reinterpret_cast<const char*>(&k.key), sizeof k.key);
+  }
+  ojh_lpm_key6_words k{};
+  ojh_key6_set(&k, policy, addr, 128);
+  return std::string(reinterpret_cast<const char*>(&k.key), sizeof k.key);
+}
+
+// A stand-in for the kernel's LPM trie: exact /32 and /128 rules are all the default policy
+// writes, so a map keyed by the full key behaves the same for these cases.
+struct FakeRules {
+  std::map<std::string, ojh_rule> rules;
+  void add(__u64 policy, const char* addr, ojh_rule_kind kind) {
+    rules[lookup_key(policy, destination(addr))] = ojh_rule{static_cast<__u32>(kind), 0};
+  }
+  __u32 kind(__u64 policy, const ojh_destination& d) const {
+    auto it = rules.find(lookup_key(policy, d));
+    return it == rules.end() ? 0 : it->second.kind;
   }
 };
 
-std::string bytes(const __u8* a, std::size_t n) { return std::string(a, a + n); }
-
-// Mirrors judge4/judge6 in block_host.bpf.c: classify, look up, decide.
+// judge() in block_host.bpf.c without its map and helper calls: classify, look up, decide.
 ojh_verdict judge(const ojh_policy& policy, __u64 netns, const char* dest, const FakeRules& r) {
-  if (std::strchr(dest, ':')) {
-    const auto a6 = v6(dest);
-    __u8 a4[4];
-    if (ojh_v4_mapped(a6.data(), a4)) {
-      const int local = ojh_is_loopback_or_unspec4(a4);
-      return ojh_decide(&policy, netns, local,
-                        local ? nullptr : r.find(policy.policy_id, bytes(a4, 4)));
-    }
-    const int local = ojh_is_loopback_or_unspec6(a6.data());
-    return ojh_decide(&policy, netns, local,
-                      local ? nullptr : r.find(policy.policy_id, bytes(a6.data(), 16)));
-  }
-  const auto a4 = v4(dest);
-  const int local = ojh_is_loopback_or_unspec4(a4.data());
-  return ojh_decide(&policy, netns, local,
-                    local ? nullptr : r.find(policy.policy_id, bytes(a4.data(), 4)));
+  const ojh_destination d = destination(dest);
+  if (ojh_is_loopback_or_unspec(&d)) return ojh_decide(&policy, netns, 1, 0);
+  return ojh_decide(&policy, netns, 0, r.kind(policy.policy_id, d));
 }
 
 FakeRules default_rules() {
   FakeRules r;
-  r.add(kPolicy, bytes(v4("10.88.0.1").data(), 4), OJH_RULE_HOST_ADDR);
-  r.add(kPolicy, bytes(v6("fd00:200::1").data(), 16), OJH_RULE_HOST_ADDR);
-  r.add(kPolicy, bytes(v4("169.254.169.254").data(), 4), OJH_RULE_METADATA);
-  r.add(kPolicy, bytes(v6("fd00:ec2::254").data(), 16), OJH_RULE_METADATA);
-  r.add(kPolicy, bytes(v4("192.0.2.0").data(), 4), OJH_RULE_CIDR);
+  r.add(kPolicy, "10.88.0.1", OJH_RULE_HOST_ADDR);
+  r.add(kPolicy, "fd00:200::1", OJH_RULE_HOST_ADDR);
+  r.add(kPolicy, "169.254.169.254", OJH_RULE_METADATA);
+  r.add(kPolicy, "fd00:ec2::254", OJH_RULE_METADATA);
+  r.add(kPolicy, "192.0.2.0", OJH_RULE_CIDR);
   return r;
 }
 
@@ -113,7 +128,7 @@ TEST_CASE("other destinations are allowed", "[decide]") {
 
 TEST_CASE("rules of another container's policy never match", "[decide]") {
   FakeRules r;
-  r.add(kPolicy + 1, bytes(v4("10.88.0.1").data(), 4), OJH_RULE_HOST_ADDR);
+  r.add(kPolicy + 1, "10.88.0.1", OJH_RULE_HOST_ADDR);
   CHECK(judge(policy(), kContainerNetns, "10.88.0.1", r) == OJH_ALLOW);
 }
 
@@ -125,28 +140,54 @@ TEST_CASE("an unwritten policy denies everything, even loopback in a private net
 }
 
 TEST_CASE("unknown rule kinds deny", "[decide]") {
-  const ojh_rule future{99, 0};
   const ojh_policy p = policy();
-  CHECK(ojh_decide(&p, kContainerNetns, 0, &future) == OJH_DENY_CIDR);
+  CHECK(ojh_decide(&p, kContainerNetns, 0, 99) == OJH_DENY_CIDR);
 }
 
 TEST_CASE("v4-mapped detection is exact", "[decide]") {
-  __u8 out[4] = {};
-  CHECK(ojh_v4_mapped(v6("::ffff:1.2.3.4").data(), out) == 1);
-  CHECK(std::memcmp(out, v4("1.2.3.4").data(), 4) == 0);
-  CHECK(ojh_v4_mapped(v6("::fffe:1.2.3.4").data(), out) == 0);
-  CHECK(ojh_v4_mapped(v6("1::ffff:1.2.3.4").data(), out) == 0);
-  CHECK(ojh_v4_mapped(v6("::1.2.3.4").data(), out) == 0);
+  const ojh_destination mapped = destination("::ffff:1.2.3.4");
+  CHECK(mapped.family == OJH_AF_INET);
+  CHECK(std::memcmp(mapped.addr, v4("1.2.3.4").data(), 4) == 0);
+  CHECK((mapped.addr[1] | mapped.addr[2] | mapped.addr[3]) == 0);
+  for (const char* text : {"::fffe:1.2.3.4", "1::ffff:1.2.3.4", "::1.2.3.4"}) {
+    CAPTURE(text);
+    const ojh_destination d = destination(text);
+    CHECK(d.family == OJH_AF_INET6);
+    CHECK(std::memcmp(d.addr, v6(text).data(), 16) == 0);
+  }
 }
 
 TEST_CASE("LPM keys put the policy id before the address", "[decide]") {
-  ojh_lpm_key4 k4{};
+  ojh_lpm_key4_words k4{};
   ojh_key4_set(&k4, kPolicy, v4("10.1.2.3").data(), 24);
-  CHECK(k4.prefixlen == 64 + 24);
+  CHECK(k4.key.prefixlen == 64 + 24);
   CHECK(offsetof(ojh_lpm_key4, policy_hi) == 4);  // data starts right after prefixlen
-  CHECK(((__u64{k4.policy_hi} << 32) | k4.policy_lo) == kPolicy);
-  ojh_lpm_key6 k6{};
+  CHECK(((__u64{k4.key.policy_hi} << 32) | k4.key.policy_lo) == kPolicy);
+  CHECK(std::memcmp(k4.key.addr, v4("10.1.2.3").data(), 4) == 0);
+  ojh_lpm_key6_words k6{};
   ojh_key6_set(&k6, kPolicy, v6("fd00::1").data(), 128);
-  CHECK(k6.prefixlen == 64 + 128);
+  CHECK(k6.key.prefixlen == 64 + 128);
+  CHECK(((__u64{k6.key.policy_hi} << 32) | k6.key.policy_lo) == kPolicy);
+  CHECK(std::memcmp(k6.key.addr, v6("fd00::1").data(), 16) == 0);
   CHECK(sizeof(ojh_lpm_key6) == 4 + 8 + 16);
+}
+
+TEST_CASE("exception keys: every field where the struct says", "[decide]") {
+  ojh_exception_key_words k{};
+  ojh_exception_key_set(&k, kPolicy, IPPROTO_UDP, OJH_AF_INET6, htons(53), v6("fd00::53").data());
+  CHECK(((__u64{k.key.policy_hi} << 32) | k.key.policy_lo) == kPolicy);
+  CHECK(k.key.protocol == IPPROTO_UDP);
+  CHECK(k.key.family == OJH_AF_INET6);
+  CHECK(k.key.port == htons(53));
+  CHECK(std::memcmp(k.key.addr, v6("fd00::53").data(), 16) == 0);
+
+  ojh_exception_key_set(&k, kPolicy, IPPROTO_TCP, OJH_AF_INET, htons(8080), v4("10.88.0.1").data());
+  CHECK(k.key.family == OJH_AF_INET);
+  CHECK(std::memcmp(k.key.addr, v4("10.88.0.1").data(), 4) == 0);
+  CHECK(std::all_of(k.key.addr + 4, k.key.addr + 16, [](__u8 b) { return b == 0; }));
+
+  // "Any blocked address": family 0 and no address, whatever the pointer.
+  ojh_exception_key_set(&k, kPolicy, IPPROTO_TCP, 0, htons(22), nullptr);
+  CHECK(k.key.family == 0);
+  CHECK(std::all_of(k.key.addr, k.key.addr + 16, [](__u8 b) { return b == 0; }));
 }

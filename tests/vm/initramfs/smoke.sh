@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: Apache-2.0
+# Load-and-enforce on one kernel, with the hook exactly as a runtime runs it: a state on stdin,
+# a process in the container's cgroup, and bpffs not mounted yet (the hook mounts it). Every
+# probe's expected outcome is checked; a control proves each probe can succeed.
+hook=/usr/libexec/oci-jail-hook
+failed=0
+n=0
+check() {  # NAME EXPECTED-EXIT COMMAND...: jail-probe exits 0 reached, 1 blocked (EPERM)
+  local name=$1 want=$2 got
+  shift 2
+  n=$((n + 1))
+  out=$(timeout 20 "$@" 2>&1)
+  got=$?
+  if [ "$got" = "$want" ]; then echo "ok $n - $name"; else
+    echo "not ok $n - $name: exit $got, want $want: $out"
+    failed=1
+  fi
+}
+# in_cgroup CGROUP COMMAND...: run COMMAND as a member of CGROUP (a file, so timeout runs it).
+cat >/bin/in_cgroup <<'SCRIPT'
+#!/bin/sh
+echo $$ >"/sys/fs/cgroup/$1/cgroup.procs" || exit 99
+shift
+exec "$@"
+SCRIPT
+chmod +x /bin/in_cgroup
+
+ip link set lo up
+# Host addresses besides loopback: a documentation address and the metadata address.
+ip addr add 192.0.2.1/32 dev lo
+ip addr add 169.254.169.254/32 dev lo
+ip -6 addr add 2001:db8::1/128 dev lo
+for a in 127.0.0.1 192.0.2.1 169.254.169.254; do
+  jail-probe listen tcp $a 8080 /tmp/listen.log >/dev/null &
+done
+jail-probe listen tcp ::1 8080 /tmp/listen.log >/dev/null &
+jail-probe listen tcp 2001:db8::1 8080 /tmp/listen.log >/dev/null &
+jail-probe listen udp 127.0.0.1 8081 /tmp/listen.log >/dev/null &
+sleep 1
+
+mkdir /sys/fs/cgroup/ctl /sys/fs/cgroup/c1
+check "control reaches 127.0.0.1 over TCP" 0 in_cgroup ctl jail-probe connect tcp 127.0.0.1 8080
+
+sleep 600 &
+sleeper=$!
+echo $sleeper >/sys/fs/cgroup/c1/cgroup.procs
+mkdir -p /run/bundle
+echo '{}' >/run/bundle/config.json
+state='{"ociVersion":"1.0.2","id":"c1","status":"creating","pid":'$sleeper',"bundle":"/run/bundle","annotations":{"jail.block-host":"true"}}'
+n=$((n + 1))
+if out=$(echo "$state" | $hook create-runtime 2>&1); then echo "ok $n - create-runtime"; else
+  echo "not ok $n - create-runtime: $out"
+  sed 's/^/# mountinfo: /' /proc/self/mountinfo
+  echo "# verifier log:"
+  echo "$state" | $hook --verbose create-runtime 2>&1 | tail -60 | sed 's/^/# /'
+  exit 1
+fi
+$hook status 2>&1 | sed 's/^/# /'
+
+check "TCP to 127.0.0.1 (host netns)" 1 in_cgroup c1 jail-probe connect tcp 127.0.0.1 8080
+check "UDP to 127.0.0.1 (host netns)" 1 in_cgroup c1 jail-probe sendto udp 127.0.0.1 8081
+check "TCP to ::1 (host netns)" 1 in_cgroup c1 jail-probe connect tcp ::1 8080
+check "TCP to ::ffff:127.0.0.1" 1 in_cgroup c1 jail-probe connect tcp ::ffff:127.0.0.1 8080
+check "TCP to host address 192.0.2.1" 1 in_cgroup c1 jail-probe connect tcp 192.0.2.1 8080
+check "TCP to host address 2001:db8::1" 1 in_cgroup c1 jail-probe connect tcp 2001:db8::1 8080
+check "TCP to 169.254.169.254" 1 in_cgroup c1 jail-probe connect tcp 169.254.169.254 8080
+check "raw ICMP to 192.0.2.1 (egress backstop)" 1 in_cgroup c1 jail-probe ping 192.0.2.1
+check "control still reaches 127.0.0.1" 0 in_cgroup ctl jail-probe connect tcp 127.0.0.1 8080
+# A container with a network namespace of its own keeps its own loopback.
+check "own netns: its own 127.0.0.1" 0 in_cgroup c1 unshare -n sh -c \
+  'ip link set lo up; jail-probe listen tcp 127.0.0.1 9090 /tmp/own.log >/dev/null 2>&1 &
+   sleep 1; jail-probe connect tcp 127.0.0.1 9090; r=$?; kill $!; exit $r'
+
+n=$((n + 1))
+if out=$(echo "$state" | $hook poststop 2>&1); then echo "ok $n - poststop"; else
+  echo "not ok $n - poststop: $out"
+  failed=1
+fi
+check "after poststop: 127.0.0.1 reached" 0 in_cgroup c1 jail-probe connect tcp 127.0.0.1 8080
+n=$((n + 1))
+if [ -z "$(ls /sys/fs/bpf/oci-jail-hook/v1/containers 2>/dev/null)" ]; then
+  echo "ok $n - no per-container pins left"
+else
+  echo "not ok $n - per-container pins left: $(ls /sys/fs/bpf/oci-jail-hook/v1/containers)"
+  failed=1
+fi
+exit $failed
