@@ -112,6 +112,20 @@ SharedObjects SharedObjects::open_or_load(const PinDir& pins, EgressVariant egre
   return open_all(pins);
 }
 
+EgressVariant SharedObjects::egress_variant() const {
+  bpf_prog_info info{};
+  __u32 len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(programs.back().get(), &info, &len) != 0)
+    throw Error("read egress program info", errno);
+  // The kernel keeps 15 characters of a name: "ojh_egress" or "ojh_egress_comp".
+  return std::string_view(info.name) == "ojh_egress" ? EgressVariant::NetnsAware
+                                                     : EgressVariant::Compat;
+}
+
+const char* egress_variant_name(EgressVariant v) {
+  return v == EgressVariant::NetnsAware ? "netns-aware" : "compat";
+}
+
 bool SharedObjects::open_existing(const PinDir& pins, SharedObjects& out) {
   if (!exists(pins.objects_dir())) return false;
   out = open_all(pins);

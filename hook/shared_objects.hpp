@@ -31,6 +31,9 @@ inline constexpr std::array<ProgramSpec, 5> kPrograms = {{
 // host's needs bpf_get_netns_cookie() in cgroup_skb programs (Linux 6.15+).
 enum class EgressVariant { Auto, NetnsAware, Compat };
 
+// "netns-aware" or "compat", as status prints it.
+const char* egress_variant_name(EgressVariant v);
+
 struct SharedObjects {
   std::array<Fd, kPrograms.size()> programs;
   Fd rules4;
@@ -43,6 +46,9 @@ struct SharedObjects {
   static SharedObjects open_or_load(const PinDir& pins, EgressVariant egress = EgressVariant::Auto);
   // Opens existing pins only (status, poststop): nothing is loaded when nothing is there.
   static bool open_existing(const PinDir& pins, SharedObjects& out);
+
+  // Which egress program was loaded (NetnsAware or Compat), read from the kernel.
+  EgressVariant egress_variant() const;
 };
 
 }  // namespace ojh

@@ -3,6 +3,7 @@
 #include <rapidjson/writer.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "hook/capabilities.hpp"
@@ -36,10 +37,16 @@ std::string rule_text(const Rule& r) {
   return format_rule(copy);
 }
 
-void print_json(const std::vector<EnforcedContainer>& containers) {
+void print_json(const std::vector<EnforcedContainer>& containers,
+                std::optional<EgressVariant> egress) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
+  w.Key("egress");
+  if (egress)
+    w.String(egress_variant_name(*egress));
+  else
+    w.Null();
   w.Key("containers");
   w.StartArray();
   for (const EnforcedContainer& c : containers) {
@@ -85,7 +92,14 @@ void print_json(const std::vector<EnforcedContainer>& containers) {
   std::printf("%s\n", buf.GetString());
 }
 
-void print_text(const std::vector<EnforcedContainer>& containers) {
+void print_text(const std::vector<EnforcedContainer>& containers,
+                std::optional<EgressVariant> egress) {
+  if (egress == EgressVariant::Compat)
+    std::printf(
+        "egress backstop: compat (this kernel lacks bpf_get_netns_cookie in cgroup_skb: raw "
+        "and ICMP packets to loopback addresses are refused in every network namespace)\n");
+  else if (egress)
+    std::printf("egress backstop: netns-aware\n");
   if (containers.empty()) std::printf("no container is enforced\n");
   for (const EnforcedContainer& c : containers) {
     std::printf(
@@ -112,15 +126,19 @@ void print_text(const std::vector<EnforcedContainer>& containers) {
 int run_status(const Options& opts) {
   restrict_capabilities(CapabilitySet::kAttachMounted);
   std::vector<EnforcedContainer> containers;
+  std::optional<EgressVariant> egress;
   if (const auto pins = PinDir::open_existing(opts.pin_dir)) {
     SharedObjects objs;
-    if (SharedObjects::open_existing(*pins, objs)) containers = list_enforced(*pins, objs);
+    if (SharedObjects::open_existing(*pins, objs)) {
+      containers = list_enforced(*pins, objs);
+      egress = objs.egress_variant();
+    }
   }
   restrict_capabilities(CapabilitySet::kNone);
   if (opts.json)
-    print_json(containers);
+    print_json(containers, egress);
   else
-    print_text(containers);
+    print_text(containers, egress);
   return 0;
 }
 

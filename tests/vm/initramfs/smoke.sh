@@ -56,6 +56,18 @@ if out=$(echo "$state" | $hook create-runtime 2>&1); then echo "ok $n - create-r
   exit 1
 fi
 $hook status 2>&1 | sed 's/^/# /'
+# The egress variant the hook chose must be the one this kernel can run (6.15 added the
+# helper it needs), and status must say which.
+release=$(uname -r)
+major=${release%%.*}
+minor=${release#*.}
+minor=${minor%%.*}
+if [ "$major" -gt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -ge 15 ]; }; then want=netns-aware; else want=compat; fi
+n=$((n + 1))
+if $hook status --json | grep -q "\"egress\":\"$want\""; then echo "ok $n - status --json says egress $want"; else
+  echo "not ok $n - status --json does not say egress $want: $($hook status --json | head -c 200)"
+  failed=1
+fi
 
 check "TCP to 127.0.0.1 (host netns)" 1 in_cgroup c1 jail-probe connect tcp 127.0.0.1 8080
 check "UDP to 127.0.0.1 (host netns)" 1 in_cgroup c1 jail-probe sendto udp 127.0.0.1 8081
