@@ -11,6 +11,8 @@ packages=(
   podman crun conmon netavark
   uidmap catatonit  # rootless podman: newuidmap/newgidmap, its pause process
   libclang-rt-14-dev
+  # VM tier (tests/vm): a Debian 13 guest built from packages, booted under TCG
+  qemu-system-x86 mmdebstrap bubblewrap e2fsprogs cpio zstd
 )
 
 missing=()
