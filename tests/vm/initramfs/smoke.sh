@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=dash
 # Load-and-enforce on one kernel, with the hook exactly as a runtime runs it: a state on stdin,
 # a process in the container's cgroup, and bpffs not mounted yet (the hook mounts it). Every
 # probe's expected outcome is checked; a control proves each probe can succeed.
@@ -6,7 +7,7 @@ hook=/usr/libexec/oci-jail-hook
 failed=0
 n=0
 check() {  # NAME EXPECTED-EXIT COMMAND...: jail-probe exits 0 reached, 1 blocked (EPERM)
-  local name=$1 want=$2 got
+  local name="$1" want="$2" got
   shift 2
   n=$((n + 1))
   out=$(timeout 20 "$@" 2>&1)
@@ -79,6 +80,7 @@ check "TCP to 169.254.169.254" 1 in_cgroup c1 jail-probe connect tcp 169.254.169
 check "raw ICMP to 192.0.2.1 (egress backstop)" 1 in_cgroup c1 jail-probe ping 192.0.2.1
 check "control still reaches 127.0.0.1" 0 in_cgroup ctl jail-probe connect tcp 127.0.0.1 8080
 # A container with a network namespace of its own keeps its own loopback.
+# shellcheck disable=SC2016  # expanded by the inner shell
 check "own netns: its own 127.0.0.1" 0 in_cgroup c1 unshare -n sh -c \
   'ip link set lo up; jail-probe listen tcp 127.0.0.1 9090 /tmp/own.log >/dev/null 2>&1 &
    sleep 1; jail-probe connect tcp 127.0.0.1 9090; r=$?; kill $!; exit $r'
