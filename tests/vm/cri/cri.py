@@ -19,15 +19,12 @@ that refused a container: runc's "error running hook" with the hook's line in it
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# What the kubelet uses for its own ids and paths, so that cgroup and log paths look the way
-# they do on a real node (the hook resolves the former from /proc/PID/cgroup).
 DEFAULT_SOCKET = "unix:///run/containerd/containerd.sock"
 DEFAULT_STATE = "/run/ojh-cri"
 
@@ -134,10 +131,17 @@ def create(c, args, pod_id, name, annotations, labels):
         readonly_rootfs=True, no_new_privs=True)
     if args.user is not None:
         sc.run_as_user.value = args.user
+    mounts = []
+    for m in args.mount or []:
+        host, sep, path = m.partition(":")
+        if not sep:
+            sys.exit("cri: expected HOST:CONTAINER, got %r" % m)
+        mounts.append(pb.Mount(host_path=host, container_path=path))
     config = pb.ContainerConfig(
         metadata=pb.ContainerMetadata(name=name),
         image=pb.ImageSpec(image=args.image),
         command=args.command,
+        mounts=mounts,
         labels=kv(labels),
         annotations=kv(annotations),
         log_path="%s/0.log" % name,
@@ -290,28 +294,36 @@ def main(argv):
         p.add_argument("--ctr-annotation", action="append", metavar="K=V", dest="ctr_annotation")
         p.add_argument("--drop-cap", action="append", help="default: ALL")
         p.add_argument("--user", type=int, help="run_as_user (default: the image's)")
+        # A kubelet's emptyDir is a bind mount of a node directory: the way a pod with a
+        # read-only root file system gets a writable /tmp.
+        p.add_argument("--mount", action="append", metavar="HOST:CONTAINER")
         p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND ARGS...")
 
     sub.add_parser("version")
-    p = sub.add_parser("image-status"); p.add_argument("image")
-    p = sub.add_parser("run-pod"); pod_args(p)
-    p = sub.add_parser("create"); p.add_argument("--pod", required=True); ctr_args(p, "--name")
+    sub.add_parser("image-status").add_argument("image")
+    pod_args(sub.add_parser("run-pod"))
+    p = sub.add_parser("create")
+    p.add_argument("--pod", required=True)
     p.add_argument("--label", action="append", metavar="K=V")
-    for name in ("start", "stop", "rm", "logs", "inspect"):
-        p = sub.add_parser(name); p.add_argument("id")
-        if name == "stop":
-            p.add_argument("--grace", type=int, default=0, help="seconds before SIGKILL")
-    p = sub.add_parser("wait"); p.add_argument("id"); p.add_argument("--marker")
+    ctr_args(p, "--name")
+    for name in ("start", "rm", "logs", "inspect", "stop-pod", "rm-pod", "pod-status"):
+        sub.add_parser(name).add_argument("id")
+    p = sub.add_parser("stop")
+    p.add_argument("id")
+    p.add_argument("--grace", type=int, default=0, help="seconds before SIGKILL")
+    p = sub.add_parser("wait")
+    p.add_argument("id")
+    p.add_argument("--marker")
     p.add_argument("--wait", type=float, default=120.0)
-    for name in ("stop-pod", "rm-pod", "pod-status"):
-        p = sub.add_parser(name); p.add_argument("id")
     p = sub.add_parser("up", help="run-pod, create, start and wait; prints JSON")
-    pod_args(p); ctr_args(p, "--container-name")
+    pod_args(p)
     p.add_argument("--marker", help="log text that means the container has done its work")
     p.add_argument("--wait", type=float, default=120.0)
+    ctr_args(p, "--container-name")
     p = sub.add_parser("down", help="stop and remove containers, then the pod")
-    p.add_argument("pod"); p.add_argument("--container", action="append")
-    p = sub.add_parser("cleanup"); p.add_argument("--label", action="append", required=True)
+    p.add_argument("pod")
+    p.add_argument("--container", action="append")
+    sub.add_parser("cleanup").add_argument("--label", action="append", required=True)
     args = ap.parse_args(argv)
     # The container's command travels in args.command: argparse's REMAINDER keeps the "--".
     if isinstance(getattr(args, "command", None), list) and args.command[:1] == ["--"]:

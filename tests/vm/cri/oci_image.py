@@ -5,6 +5,8 @@
 
     oci_image.py OUT.tar NAME --busybox /bin/busybox [--add SRC:DEST]... [--applet A]... -- CMD...
 
+Every applet of that busybox is linked into /bin unless --applet names some.
+
 NAME (e.g. localhost/ojh/busybox:test) goes into the index as io.containerd.image.name,
 which ctr takes verbatim, so the CRI sees exactly NAME; CMD is the image's Cmd (the pod
 sandbox's process when the image serves as sandbox_image).
@@ -14,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import subprocess
 import sys
 import tarfile
 
@@ -52,14 +55,19 @@ def main(argv):
     ap.add_argument("name")
     ap.add_argument("--busybox", required=True, help="a static busybox")
     ap.add_argument("--add", action="append", default=[], metavar="SRC:DEST")
-    ap.add_argument("--applet", action="append",
-                    default=["sh", "sleep", "cat", "echo", "nc", "true", "ip"])
+    ap.add_argument("--applet", action="append", help="default: every applet of --busybox")
     # The Cmd follows "--" (argparse's REMAINDER would swallow the options before it).
     cmd = argv[argv.index("--") + 1:] if "--" in argv else []
     a = ap.parse_args(argv[:len(argv) - len(cmd) - (1 if "--" in argv else 0)])
     if not cmd:
         sys.exit("oci_image: the image needs a Cmd (a pod sandbox image must have one)")
     extra = [tuple(x.split(":", 1)) for x in a.add]
+    applets = a.applet
+    if not applets:
+        listed = subprocess.run([a.busybox, "--list"], capture_output=True, text=True, check=True)
+        applets = listed.stdout.split()
+    taken = {"busybox"} | {os.path.basename(dest) for _, dest in extra}
+    applets = sorted(set(applets) - taken)
 
     blobs = {}
 
@@ -68,7 +76,7 @@ def main(argv):
         blobs[digest] = data
         return digest
 
-    layer_tar = layer(a.busybox, a.applet, extra)
+    layer_tar = layer(a.busybox, applets, extra)
     layer_digest = blob(layer_tar)
     config = json.dumps({
         "architecture": "amd64", "os": "linux",
