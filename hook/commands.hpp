@@ -23,5 +23,6 @@ int run_poststop(const Options& opts, std::string& container_id);
 int run_status(const Options& opts);
 int run_refresh(const Options& opts);
 int run_gc(const Options& opts);
+int run_watch(const Options& opts);  // returns only by throwing
 
 }  // namespace ojh

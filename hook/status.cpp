@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "hook/address_watch.hpp"
 #include "hook/capabilities.hpp"
 #include "hook/commands.hpp"
 #include "hook/enforcement.hpp"
@@ -38,10 +39,12 @@ std::string rule_text(const Rule& r) {
 }
 
 void print_json(const std::vector<EnforcedContainer>& containers,
-                std::optional<EgressVariant> egress) {
+                std::optional<EgressVariant> egress, bool watched) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
+  w.Key("address_watch");
+  w.Bool(watched);
   w.Key("egress");
   if (egress)
     w.String(egress_variant_name(*egress));
@@ -93,7 +96,11 @@ void print_json(const std::vector<EnforcedContainer>& containers,
 }
 
 void print_text(const std::vector<EnforcedContainer>& containers,
-                std::optional<EgressVariant> egress) {
+                std::optional<EgressVariant> egress, bool watched) {
+  if (!watched && !containers.empty())
+    std::printf(
+        "host addresses: not watched (`oci-jail-hook watch` is not running): an address added "
+        "to the host since a container started may be reachable until `oci-jail-hook refresh`\n");
   if (egress == EgressVariant::Compat)
     std::printf(
         "egress backstop: compat (this kernel lacks bpf_get_netns_cookie in cgroup_skb: raw "
@@ -127,7 +134,9 @@ int run_status(const Options& opts) {
   restrict_capabilities(CapabilitySet::kAttachMounted);
   std::vector<EnforcedContainer> containers;
   std::optional<EgressVariant> egress;
+  bool watched = false;
   if (const auto pins = PinDir::open_existing(opts.pin_dir)) {
+    watched = address_watch_running(*pins);
     SharedObjects objs;
     if (SharedObjects::open_existing(*pins, objs)) {
       containers = list_enforced(*pins, objs);
@@ -136,9 +145,9 @@ int run_status(const Options& opts) {
   }
   restrict_capabilities(CapabilitySet::kNone);
   if (opts.json)
-    print_json(containers, egress);
+    print_json(containers, egress, watched);
   else
-    print_text(containers, egress);
+    print_text(containers, egress, watched);
   return 0;
 }
 

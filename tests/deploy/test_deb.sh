@@ -52,7 +52,7 @@ deploy_check "no uncompressed man page" eval '! grep -q "/usr/share/man/.*\.[0-9
 deploy_check "copyright and changelog.gz" \
   eval 'has -rw-r--r-- $DOC/copyright && has -rw-r--r-- $DOC/changelog.gz'
 for example in oci-jail-hook.conf crio/10-oci-jail-hook.conf systemd/oci-jail-hook-refresh.service \
-  systemd/oci-jail-hook-refresh.timer systemd/oci-jail-hook-address-watch.service \
+  systemd/oci-jail-hook-refresh.timer \
   networkmanager/90-oci-jail-hook containerd/oci-jail-hook-2.x.toml \
   kubernetes/oci-jail-hook.yaml kubernetes/install-on-node.sh; do
   deploy_check "example $example under $DOC/examples, not executable" \
@@ -63,8 +63,15 @@ deploy_check "every file under /usr (nothing in /etc, /usr/local, /lib, /var, /o
         ! grep -q " /usr/local" "$DEPLOY_TMP/list"'
 deploy_check "no executable under /usr/share" \
   eval '! grep -E "^-..x|^-.....x|^-........x" "$DEPLOY_TMP/list" | grep -q " /usr/share/"'
-deploy_check "no systemd unit is installed (examples only)" \
-  eval '! grep -qE " /(usr/)?lib/systemd/" "$DEPLOY_TMP/list"'
+deploy_check "the watch unit in /usr/lib/systemd/system, 0644" \
+  has -rw-r--r-- /usr/lib/systemd/system/oci-jail-hook-watch.service
+deploy_check "no other systemd unit is installed" \
+  eval '! grep -E " /(usr/)?lib/systemd/" "$DEPLOY_TMP/list" | grep -v "/oci-jail-hook-watch.service$" |
+        grep -v "/$" | grep -q .'
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/oci-jail-hook-watch.service \
+  >"$DEPLOY_TMP/watch.service"
+deploy_check "the watch unit runs the installed binary" \
+  grep -qxF "ExecStart=$HOOK watch" "$DEPLOY_TMP/watch.service"
 
 dpkg-deb -I "$deb" >"$DEPLOY_TMP/info"
 field() { dpkg-deb -f "$deb" "$1"; }
