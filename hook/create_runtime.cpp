@@ -12,6 +12,7 @@
 #include "hook/pin_dir.hpp"
 #include "hook/rules.hpp"
 #include "hook/shared_objects.hpp"
+#include "oci/admin_policy.hpp"
 #include "oci/capability_policy.hpp"
 #include "oci/cgroup.hpp"
 #include "oci/config.hpp"
@@ -31,6 +32,22 @@ void require_initial_user_namespace() {
         "the hook runs inside a user namespace (rootless podman?): cgroup BPF programs can "
         "only be attached by root of the host; rootless containers are not supported yet "
         "(see docs/rootless.md)");
+}
+
+// With annotation-exceptions = false port 53 stays open only to trusted resolvers; a
+// nameserver the container's author chose is judged like any other destination, and the
+// log says why its DNS may fail.
+std::vector<Exception> admitted_dns(const AdminConfig& admin, const std::string& container_id,
+                                    const std::vector<Exception>& wanted) {
+  const DnsAdmission dns = admit_dns_exceptions(
+      wanted, admin,
+      admin.annotation_exceptions ? std::vector<AddressBytes>{}
+                                  : read_host_nameservers(std::string(kHostResolvConfPath)));
+  for (const AddressBytes& ns : dns.untrusted)
+    log_info(container_id, "no DNS exception for nameserver " + format_address(ns) +
+                               ": not a trusted resolver (admin config: annotation-exceptions = "
+                               "false; see trusted-nameservers)");
+  return dns.admitted;
 }
 
 // Everything that touches the kernel. Failures here are environment failures (no bpffs,
@@ -54,7 +71,9 @@ void enforce_container(const Options& opts, const State& state, const ContainerP
   request.exceptions.insert(request.exceptions.end(), opts.admin.allow.begin(),
                             opts.admin.allow.end());
   if (policy.allow_dns) {
-    for (const Exception& e : dns_exceptions(config, state.bundle)) request.exceptions.push_back(e);
+    const std::vector<Exception> dns =
+        admitted_dns(opts.admin, state.id, dns_exceptions(config, state.bundle));
+    request.exceptions.insert(request.exceptions.end(), dns.begin(), dns.end());
   }
   request.host_netns_cookie = current_netns_cookie();
   request.audit = policy.mode == PolicyMode::Audit;
@@ -83,8 +102,9 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
   report_capabilities("parse");
   const State state = read_state(STDIN_FILENO);
   container_id = state.id;
-  // Policy mistakes are the container author's and always fail, fail-open or not.
-  const ContainerPolicy policy = parse_container_policy(state.annotations);
+  // Policy mistakes are the container author's and always fail, fail-open or not; so do
+  // annotations the admin config does not permit.
+  const ContainerPolicy policy = admitted_container_policy(state.annotations, opts.admin);
   phase("parse");
   if (!policy.enforce) {
     log_info(container_id, "jail.block-host is not \"true\": nothing to enforce");
@@ -100,10 +120,6 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
   const BundleConfig config = read_bundle_config(state.bundle);
   check_capabilities(config.capabilities, opts.admin.allow_capabilities);
   check_cgroup_mounts(config);
-  if (!policy.exceptions.empty() && !opts.admin.annotation_exceptions)
-    throw Error(
-        "annotation jail.block-host.allow is not permitted on this host (admin config: "
-        "annotation-exceptions = false)");
   try {
     enforce_container(opts, state, policy, config, cgroup);
   } catch (const Error& e) {

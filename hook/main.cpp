@@ -24,7 +24,8 @@ constexpr const char* kUsage =
     "\n"
     "Commands:\n"
     "  create-runtime  read the OCI state on stdin and block the container from the host\n"
-    "                  (createRuntime hook; needs annotation jail.block-host=true)\n"
+    "                  (createRuntime hook; for annotation jail.block-host=true, or for\n"
+    "                  every container with enforce-all = true in the admin config)\n"
     "  poststop        read the OCI state on stdin and remove what create-runtime attached\n"
     "  status          list enforced containers, their rules and denial counters\n"
     "  refresh         re-read the host's addresses and update every running enforced\n"
@@ -86,9 +87,12 @@ int main(int argc, char** argv) {
   }
   try {
     // Inside a user namespace (rootless podman) the file's owner cannot be verified (root
-    // shows as nobody) and nothing can be enforced anyway: create-runtime then says why.
+    // shows as nobody) and nothing can be enforced anyway: create-runtime then says why —
+    // for every container when enforce-all says so, the one setting safe to take unverified.
     if (ojh::is_initial_user_namespace(ojh::read_file_bounded("/proc/self/uid_map", 4096)))
       opts.admin = ojh::load_admin_config(config_path, vm.count("config") > 0);
+    else
+      opts.admin.enforce_all = ojh::load_enforce_all_unverified(config_path);
   } catch (const ojh::Error& e) {
     ojh::log_init(opts.verbose, ojh::LogLevel::Info);
     ojh::log_error("", e.what());

@@ -73,7 +73,9 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
       "allow", po::value<std::vector<std::string>>()->composing())(
       "allow-capabilities", po::value<std::vector<std::string>>()->composing())(
       "annotation-exceptions", po::value<std::string>())(
-      "ignore-interfaces", po::value<std::vector<std::string>>()->composing())(
+      "trusted-nameservers", po::value<std::vector<std::string>>()->composing())(
+      "enforce-all", po::value<std::string>())("ignore-interfaces",
+                                               po::value<std::vector<std::string>>()->composing())(
       "pin-dir", po::value<std::string>())("log-level", po::value<std::string>());
 
   po::variables_map vm;
@@ -91,6 +93,17 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
   if (vm.count("annotation-exceptions"))
     config.annotation_exceptions =
         parse_bool("annotation-exceptions", vm["annotation-exceptions"].as<std::string>(), source);
+  if (vm.count("trusted-nameservers")) {
+    if (config.annotation_exceptions)
+      throw Error(std::string(source) +
+                  ": trusted-nameservers takes effect only with annotation-exceptions = false (set "
+                  "it, or remove trusted-nameservers)");
+    config.trusted_nameservers =
+        parse_list("trusted-nameservers", vm["trusted-nameservers"].as<std::vector<std::string>>(),
+                   source, parse_addresses);
+  }
+  if (vm.count("enforce-all"))
+    config.enforce_all = parse_bool("enforce-all", vm["enforce-all"].as<std::string>(), source);
   if (vm.count("block-cidrs")) {
     config.block_cidrs = parse_list("block-cidrs", vm["block-cidrs"].as<std::vector<std::string>>(),
                                     source, parse_cidrs);
@@ -157,6 +170,19 @@ AdminConfig load_admin_config(const std::string& path, bool required) {
     throw Error("admin config " + path +
                 " must be owned by root and not writable by group or others (refusing it)");
   return parse_admin_config(read_fd_bounded(fd, kMaxAdminConfigBytes, path), path);
+}
+
+bool load_enforce_all_unverified(const std::string& path) {
+  // O_NONBLOCK: whoever controls this mount namespace could put a FIFO there.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return false;
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  return parse_admin_config(read_fd_bounded(fd, kMaxAdminConfigBytes, path), path).enforce_all;
 }
 
 }  // namespace ojh

@@ -18,8 +18,16 @@ namespace ojh {
 //   block-cidrs = 192.168.0.0/16       # repeatable; same syntax as jail.block-host.cidrs
 //   allow = tcp:127.0.0.1:11434        # repeatable; same syntax as jail.block-host.allow
 //   allow-capabilities = CAP_NET_RAW   # repeatable; accept containers that may hold it
-//   annotation-exceptions = true       # false: jail.block-host.allow is refused (clusters
-//                                      # where the admin, not the pod author, decides)
+//   annotation-exceptions = true       # false: annotations that weaken (allow, audit mode)
+//                                      # are refused and DNS exceptions are made only for
+//                                      # trusted nameservers (clusters where the admin, not
+//                                      # the pod author, decides)
+//   trusted-nameservers = 10.89.0.1    # repeatable; with annotation-exceptions = false, the
+//                                      # resolvers besides the host's own whose port 53
+//                                      # stays open (aardvark-dns, NodeLocal DNSCache)
+//   enforce-all = false                # true: every container the hook runs for is
+//                                      # enforced, annotated or not; jail.block-host=false
+//                                      # and audit mode are refused
 //   ignore-interfaces = kube-ipvs0     # repeatable; host interfaces whose addresses are
 //                                      # not host services (default: kube-ipvs0, where
 //                                      # kube-proxy in IPVS mode puts every Service IP)
@@ -33,6 +41,8 @@ struct AdminConfig {
   std::vector<Exception> allow;
   std::vector<std::string> allow_capabilities;  // from kBypassCapabilities
   bool annotation_exceptions = true;
+  std::vector<AddressBytes> trusted_nameservers;  // only with annotation_exceptions false
+  bool enforce_all = false;
   std::vector<std::string> ignore_interfaces = {"kube-ipvs0"};
   std::optional<std::string> pin_dir;
   LogLevel log_level = LogLevel::Info;
@@ -50,5 +60,12 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source);
 // by group or others (a config anyone could edit would hand them every container). A
 // missing file is the default configuration only when `required` is false.
 AdminConfig load_admin_config(const std::string& path, bool required);
+
+// enforce-all of the file at `path`, for a hook that runs inside a user namespace (rootless
+// podman): there the owner cannot be verified (root shows as the overflow uid), so nothing
+// that could weaken protection is taken from the file — only enforce-all, which can only
+// make the hook refuse more. A file that is missing or cannot be opened gives false; one that
+// does not parse is an ojh::Error, as it is outside.
+bool load_enforce_all_unverified(const std::string& path);
 
 }  // namespace ojh

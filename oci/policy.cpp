@@ -303,6 +303,29 @@ std::vector<Cidr> parse_cidrs(std::string_view value) {
   return cidrs;
 }
 
+std::vector<AddressBytes> parse_addresses(std::string_view value) {
+  constexpr std::string_view kSyntax = "an IPv4 or IPv6 address";
+  std::vector<AddressBytes> addresses;
+  std::vector<std::string_view> entries;
+  for_each_entry(value, kSyntax, [&](std::string_view entry) {
+    if (addresses.size() == kMaxAddresses) {
+      throw Error("more than " + std::to_string(kMaxAddresses) + " entries");
+    }
+    auto address = parse_ip(entry, AF_INET);
+    if (!address) address = parse_ip(entry, AF_INET6);
+    if (!address) entry_error(entry, "expected " + std::string(kSyntax));
+    const AddressBytes normalized = unmap(*address);
+    const auto same = std::find(addresses.begin(), addresses.end(), normalized);
+    if (same != addresses.end()) {
+      entry_error(entry, format_address(normalized) + " duplicates entry " +
+                             quote_untrusted(entries[same - addresses.begin()]));
+    }
+    addresses.push_back(normalized);
+    entries.push_back(entry);
+  });
+  return addresses;
+}
+
 ContainerPolicy parse_container_policy(const Annotations& annotations) {
   ContainerPolicy policy;
   if (block_host_mode(annotations) != BlockHost::Enforce) return policy;

@@ -68,7 +68,8 @@ struct ContainerPolicy {
 };
 
 inline constexpr std::size_t kMaxExceptions = 64;
-inline constexpr std::size_t kMaxCidrs = 256;  // counted after "private" is expanded
+inline constexpr std::size_t kMaxAddresses = 64;  // per value of an address list
+inline constexpr std::size_t kMaxCidrs = 256;     // counted after "private" is expanded
 inline constexpr std::size_t kMaxNameservers = 8;
 
 // block_host_mode (unknown keys, the switch, sub-keys without the switch), then every
@@ -80,6 +81,9 @@ ContainerPolicy parse_container_policy(const Annotations& annotations);
 // config. Errors do not name a source ("entry \"x\": ..."): the caller prefixes its own.
 std::vector<Exception> parse_exceptions(std::string_view value);
 std::vector<Cidr> parse_cidrs(std::string_view value);
+// Comma-separated IPv4 / IPv6 addresses (no brackets, prefix or zone id), at most
+// kMaxAddresses, no duplicates; ::ffff:a.b.c.d becomes a.b.c.d. Errors as above.
+std::vector<AddressBytes> parse_addresses(std::string_view value);
 
 // "127.0.0.1", "::1"; "?" for a family other than AF_INET / AF_INET6.
 std::string format_address(const AddressBytes& address);

@@ -46,6 +46,47 @@ TEST_CASE("an empty admin config is the safe default", "[admin]") {
   CHECK_FALSE(c.pin_dir);
   CHECK(c.log_level == ojh::LogLevel::Info);
   CHECK(c.ignore_interfaces == std::vector<std::string>{"kube-ipvs0"});
+  CHECK(c.annotation_exceptions);
+  CHECK_FALSE(c.enforce_all);
+  CHECK(c.trusted_nameservers.empty());
+}
+
+TEST_CASE("enforce-all and trusted-nameservers", "[admin]") {
+  CHECK(ojh::parse_admin_config("enforce-all = true\n", "x").enforce_all);
+  CHECK_FALSE(ojh::parse_admin_config("enforce-all = false\n", "x").enforce_all);
+  CHECK(error_of("enforce-all = yes\n") ==
+        R"(oci-jail-hook.conf: enforce-all="yes": expected "true" or "false")");
+
+  const auto c = ojh::parse_admin_config(
+      "annotation-exceptions = false\n"
+      "trusted-nameservers = 10.89.0.1,169.254.20.10\n"
+      "trusted-nameservers = fd00::53,::ffff:10.88.0.1\n",
+      "x");
+  REQUIRE(c.trusted_nameservers.size() == 4);
+  CHECK(ojh::format_address(c.trusted_nameservers[1]) == "169.254.20.10");
+  CHECK(ojh::format_address(c.trusted_nameservers[2]) == "fd00::53");
+  CHECK(c.trusted_nameservers[3].family == AF_INET);  // judged as IPv4, like the programs do
+  CHECK(ojh::format_address(c.trusted_nameservers[3]) == "10.88.0.1");
+
+  // Without annotation-exceptions = false every nameserver keeps its exception: the list
+  // would change nothing, and a setting that silently does nothing is a trap.
+  CHECK(error_of("trusted-nameservers = 10.89.0.1\n") ==
+        "oci-jail-hook.conf: trusted-nameservers takes effect only with annotation-exceptions "
+        "= false (set it, or remove trusted-nameservers)");
+  const std::string bad = "annotation-exceptions = false\ntrusted-nameservers = ";
+  CHECK_THAT(error_of(bad + "10.89.0.0/16\n"),
+             Catch::Matchers::StartsWith(
+                 "oci-jail-hook.conf: trusted-nameservers: entry \"10.89.0.0/16\": expected an "
+                 "IPv4 or IPv6 address"));
+  CHECK_THAT(error_of(bad + "[fd00::53]\n"),
+             Catch::Matchers::ContainsSubstring("entry \"[fd00::53]\""));
+  CHECK_THAT(error_of(bad + "fe80::1%eth0\n"),
+             Catch::Matchers::ContainsSubstring("entry \"fe80::1%eth0\""));
+  CHECK_THAT(error_of(bad + "10.0.0.1,,10.0.0.2\n"),
+             Catch::Matchers::ContainsSubstring("entry 2 is empty"));
+  CHECK_THAT(error_of(bad + "10.0.0.1,::ffff:10.0.0.1\n"),
+             Catch::Matchers::ContainsSubstring("duplicates entry \"10.0.0.1\""));
+  CHECK_THAT(error_of(bad + "\n"), Catch::Matchers::ContainsSubstring("value is empty"));
 }
 
 TEST_CASE("ignore-interfaces replaces the default list", "[admin]") {
@@ -112,6 +153,18 @@ TEST_CASE("the admin config file must be root-owned and not writable by others",
     CHECK_FALSE(ojh::load_admin_config("/nonexistent/ojh.conf", false).fail_open);
     CHECK_THROWS_WITH(ojh::load_admin_config("/nonexistent/ojh.conf", true),
                       Catch::Matchers::ContainsSubstring("No such file"));
+  }
+  SECTION("inside a user namespace only enforce-all is taken, from any readable file") {
+    TempFile all("enforce-all = true\nfail-open = true\n", 0644);
+    CHECK(ojh::load_enforce_all_unverified(all.path));
+    TempFile writable("enforce-all = true\n", 0666);  // the owner check cannot be made there
+    CHECK(ojh::load_enforce_all_unverified(writable.path));
+    TempFile none("fail-open = true\n", 0644);
+    CHECK_FALSE(ojh::load_enforce_all_unverified(none.path));
+    CHECK_FALSE(ojh::load_enforce_all_unverified("/nonexistent/ojh.conf"));
+    TempFile broken("enforce-all = maybe\n", 0644);
+    CHECK_THROWS_WITH(ojh::load_enforce_all_unverified(broken.path),
+                      Catch::Matchers::ContainsSubstring("expected \"true\" or \"false\""));
   }
   if (::geteuid() == 0) {
     SECTION("a root-owned 0644 file is read") {
