@@ -4,7 +4,10 @@
 # The admin config file and the failure modes it governs, with the installed hook and
 # synthetic createRuntime states (no runtime needed): a config writable by others is
 # refused; fail-open lets an environment failure through (loudly) but never a policy
-# mistake; and the hook refuses to run inside a user namespace (rootless podman).
+# mistake; what annotation-exceptions = false and enforce-all = true take away from authors
+# (test_admin_policy.sh shows the same with real containers and traffic); and the hook
+# refuses to run inside a user namespace (rootless podman), also for a container without
+# annotations where the admin config says enforce-all = true.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -77,13 +80,89 @@ run "$(config noexc 0644 'annotation-exceptions = false')" \
 expect "annotation-exceptions = false refuses jail.block-host.allow" 1 \
   "annotation jail.block-host.allow is not permitted on this host"
 
-# 3. Inside a user namespace (what rootless podman gives its hooks) the hook says why it
+# 3. What the admin takes away from annotation authors. A refusal is a policy decision, so
+#    fail-open never excuses it; what is not refused is enforced (then released).
+NOT_PERMITTED="is not permitted on this host (admin config:"
+enforced() {  # WHAT ID CONFIG — the last run exited 0 and ID is pinned; releases it
+  if [[ $RC == 0 && -d $PIN_DIR/v1/containers/$2 ]]; then
+    e2e_pass "$1"
+  else
+    e2e_fail "$1: exit $RC, stderr '$ERR', pinned: $([[ -d $PIN_DIR/v1/containers/$2 ]] &&
+      echo yes || echo no) (want exit 0, pinned)"
+  fi
+  "$HOOK" --config "$3" poststop <<<"$(state "$2")" >/dev/null 2>&1 ||
+    e2e_fail "$1: poststop failed"
+}
+
+# A refusal that did not happen must not leave the cgroup enforced for the cases after it.
+refused() {  # WHAT WANT-STDERR-SUBSTRING ID CONFIG
+  expect "$1" 1 "$2"
+  if [[ $RC == 0 ]]; then "$HOOK" --config "$4" poststop <<<"$(state "$3")" >/dev/null 2>&1 || true; fi
+}
+
+NOEXC=$(config noexc-modes 0644 'annotation-exceptions = false')
+run "$NOEXC" "$(state c-noexc-audit '{"jail.block-host":"true","jail.block-host.mode":"audit"}')"
+refused "annotation-exceptions = false refuses jail.block-host.mode=audit" \
+  "container c-noexc-audit: annotation jail.block-host.mode=audit $NOT_PERMITTED annotation-exceptions = false)" \
+  c-noexc-audit "$NOEXC"
+run "$(config noexc-open 0644 $'annotation-exceptions = false\nfail-open = true')" \
+  "$(state c-noexc-open '{"jail.block-host":"true","jail.block-host.mode":"audit"}')" \
+  --pin-dir "$BROKEN_PIN_DIR"
+expect "fail-open does not excuse the audit refusal" 1 "mode=audit $NOT_PERMITTED"
+run "$NOEXC" "$(state c-noexc-enforce '{"jail.block-host":"true","jail.block-host.mode":"enforce",
+  "jail.block-host.dns":"false","jail.block-host.cidrs":"private"}')"
+enforced "annotation-exceptions = false accepts what only strengthens (mode=enforce, dns=false, cidrs)" \
+  c-noexc-enforce "$NOEXC"
+
+ALL=$(config enforce-all 0644 'enforce-all = true')
+run "$ALL" "$(state c-all-none '{}')"
+enforced "enforce-all = true enforces a container without annotations" c-all-none "$ALL"
+run "$ALL" "$(state c-all-other '{"io.example/team":"blue"}')"
+enforced "enforce-all = true enforces a container with only others' annotations" c-all-other "$ALL"
+run "$ALL" "$(state c-all-cidrs '{"jail.block-host.cidrs":"private"}')"
+enforced "enforce-all = true: a policy key without the switch is enforced, not refused" \
+  c-all-cidrs "$ALL"
+run "$ALL" "$(state c-all-false '{"jail.block-host":"false"}')"
+refused "enforce-all = true refuses jail.block-host=false" \
+  "container c-all-false: annotation jail.block-host=false $NOT_PERMITTED enforce-all = true)" \
+  c-all-false "$ALL"
+run "$ALL" "$(state c-all-audit '{"jail.block-host":"true","jail.block-host.mode":"audit"}')"
+refused "enforce-all = true refuses jail.block-host.mode=audit" \
+  "container c-all-audit: annotation jail.block-host.mode=audit $NOT_PERMITTED enforce-all = true)" \
+  c-all-audit "$ALL"
+run "$ALL" "$(state c-all-typo '{"jail.block-host":"yes"}')"
+expect "enforce-all = true: a mistyped switch is still an error" 1 \
+  'annotation jail.block-host="yes" is invalid'
+run "$(config all-open 0644 $'enforce-all = true\nfail-open = true')" \
+  "$(state c-all-open '{"jail.block-host":"false"}')" --pin-dir "$BROKEN_PIN_DIR"
+expect "fail-open does not excuse the enforce-all refusal" 1 "jail.block-host=false $NOT_PERMITTED"
+
+run "$(config trusted-alone 0644 'trusted-nameservers = 10.88.0.1')" "$(state c-trusted)"
+expect "trusted-nameservers without annotation-exceptions = false is a config error" 1 \
+  "trusted-nameservers takes effect only with annotation-exceptions = false"
+run "$(config trusted-bad 0644 $'annotation-exceptions = false\ntrusted-nameservers = 10.88.0.0/16')" \
+  "$(state c-trusted-bad)"
+expect "a bad trusted-nameservers entry names the key and the entry" 1 \
+  'trusted-nameservers: entry "10.88.0.0/16"'
+
+# 4. Inside a user namespace (what rootless podman gives its hooks) the hook says why it
 #    cannot work instead of failing somewhere in the kernel.
 RC=0
 ERR=$(unshare --user --map-root-user "$HOOK" --config "$(config userns 0644 '')" \
   create-runtime <<<"$(state c-rootless)" 2>&1 >/dev/null) || RC=$?
 expect "rootless (user namespace) is refused with a pointer to the docs" 1 \
   "the hook runs inside a user namespace (rootless podman?)"
+# enforce-all reaches there too: the file's owner cannot be verified inside, but a setting
+# that only refuses more is safe to take from it, and the container could not be enforced.
+RC=0
+ERR=$(unshare --user --map-root-user "$HOOK" --config "$ALL" \
+  create-runtime <<<"$(state c-rootless-all '{}')" 2>&1 >/dev/null) || RC=$?
+expect "enforce-all = true: a container without annotations in a user namespace is refused" 1 \
+  "container c-rootless-all: the hook runs inside a user namespace (rootless podman?)"
+RC=0
+ERR=$(unshare --user --map-root-user "$HOOK" --config "$NOEXC" \
+  create-runtime <<<"$(state c-rootless-none '{}')" 2>&1 >/dev/null) || RC=$?
+expect "without enforce-all a container without annotations in a user namespace runs" 0 ""
 
 # Nothing was pinned for any of these containers.
 if compgen -G "/sys/fs/bpf/oci-jail-hook/v1/containers/*" >/dev/null; then
