@@ -32,6 +32,8 @@ constexpr const char* kUsage =
     "                  container (run it when host addresses change)\n"
     "  gc              release containers whose cgroup is gone (poststop never ran) and\n"
     "                  leftovers of interrupted hooks; safe to run any time\n"
+    "  watch           follow the host's address changes and refresh at once (the\n"
+    "                  oci-jail-hook-watch.service; runs until stopped)\n"
     "\n"
     "Options";
 
@@ -113,6 +115,7 @@ int main(int argc, char** argv) {
     if (command == "status") return ojh::run_status(opts);
     if (command == "refresh") return ojh::run_refresh(opts);
     if (command == "gc") return ojh::run_gc(opts);
+    if (command == "watch") return ojh::run_watch(opts);
     if (command.empty())
       std::fprintf(stderr, "oci-jail-hook: missing command (try --help)\n");
     else
