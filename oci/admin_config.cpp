@@ -94,13 +94,15 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
     config.annotation_exceptions =
         parse_bool("annotation-exceptions", vm["annotation-exceptions"].as<std::string>(), source);
   if (vm.count("trusted-nameservers")) {
-    if (config.annotation_exceptions)
+    // An empty value spells out the default (none besides the host's own).
+    std::vector<std::string> lists = vm["trusted-nameservers"].as<std::vector<std::string>>();
+    std::erase(lists, std::string());
+    config.trusted_nameservers = parse_list("trusted-nameservers", lists, source, parse_addresses);
+    // Every nameserver keeps its exception otherwise: the list would silently change nothing.
+    if (!config.trusted_nameservers.empty() && config.annotation_exceptions)
       throw Error(std::string(source) +
                   ": trusted-nameservers takes effect only with annotation-exceptions = false (set "
                   "it, or remove trusted-nameservers)");
-    config.trusted_nameservers =
-        parse_list("trusted-nameservers", vm["trusted-nameservers"].as<std::vector<std::string>>(),
-                   source, parse_addresses);
   }
   if (vm.count("enforce-all"))
     config.enforce_all = parse_bool("enforce-all", vm["enforce-all"].as<std::string>(), source);
