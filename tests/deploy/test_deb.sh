@@ -3,7 +3,8 @@
 #
 # The Debian package: `cpack -G DEB` from the build directory into a temporary directory, then
 # its name, file list, control data (dependencies, no maintainer scripts, no conffiles), the
-# hooks.d JSON inside (valid, pointing at /usr/libexec/oci/hooks.d/oci-jail-hook), the packaged
+# hooks.d JSON inside (valid, pointing at /usr/libexec/oci/hooks.d/oci-jail-hook; the
+# enforce-all set under /usr/share/oci-jail-hook with "always": true), the packaged
 # binary and example config, and lintian when installed: its errors fail the test except the
 # tags listed in LINTIAN_ACCEPTED below, each with the reason; warnings are shown.
 #
@@ -43,9 +44,12 @@ has() {  # has MODE PATH — a member with that permission string, owned by root
   grep -qxF -- "$1 root/root $2" "$DEPLOY_TMP/list"
 }
 deploy_check "binary $HOOK, 0755 root" has -rwxr-xr-x "$HOOK"
+readonly ENFORCE_ALL=/usr/share/oci-jail-hook/hooks.d-enforce-all
 for stage in create-runtime poststop; do
   deploy_check "hooks.d JSON ($stage) in /usr/share/containers/oci/hooks.d, 0644" \
     has -rw-r--r-- "/usr/share/containers/oci/hooks.d/oci-jail-hook-$stage.json"
+  deploy_check "enforce-all hooks.d JSON ($stage) in $ENFORCE_ALL, 0644" \
+    has -rw-r--r-- "$ENFORCE_ALL/oci-jail-hook-$stage.json"
 done
 deploy_check "compressed man page" has -rw-r--r-- /usr/share/man/man1/oci-jail-hook.1.gz
 deploy_check "no uncompressed man page" eval '! grep -q "/usr/share/man/.*\.[0-9]$" "$DEPLOY_TMP/list"'
@@ -93,6 +97,10 @@ for stage in create-runtime:createRuntime poststop:poststop; do
     jq -e --arg p "$HOOK" --arg s "${stage#*:}" --arg a "${stage%%:*}" \
     '.version == "1.0.0" and .hook.path == $p and .stages == [$s] and .hook.args == ["oci-jail-hook", $a]' \
     "$json"
+  all=$root$ENFORCE_ALL/${json##*/}
+  deploy_check "enforce-all ${json##*/}: \"always\": true, otherwise the same as the default file" \
+    eval '[[ $(command jq -cS "del(.when)" "$all") == "$(command jq -cS "del(.when)" "$json")" ]] &&
+          command jq -e ".when == {always: true}" "$all" >/dev/null'
 done
 deploy_check "packaged binary runs: --version prints $version" \
   eval '[[ $("$root$HOOK" --version) == "oci-jail-hook $version" ]]'
@@ -112,7 +120,7 @@ mapfile -t config_keys < <(tr -d ' \n' <"$top/oci/admin_config.cpp" |
   grep -oE '"[a-z][a-z-]+",po::value' | cut -d'"' -f2)
 missing_keys=()
 for key in "${config_keys[@]}"; do
-  grep -q "^#$key = " "$conf" || missing_keys+=("$key")
+  grep -qE "^#$key =( |$)" "$conf" || missing_keys+=("$key")
 done
 deploy_check "example config shows every key of oci/admin_config.cpp (${#config_keys[@]} keys; missing: ${missing_keys[*]:-none})" \
   eval '((${#config_keys[@]} >= 5 && ${#missing_keys[@]} == 0))'

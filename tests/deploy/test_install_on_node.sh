@@ -3,7 +3,7 @@
 #
 # deploy/kubernetes/install-on-node.sh against temporary node roots: the files, their modes
 # and hook.path; a second run changes nothing (not even a timestamp); upgrades of what it
-# installed; refusal (with nothing changed) of files it did not install; the run-inside-the-
+# installed, also to the enforce-all templates; refusal (with nothing changed) of files it did not install; the run-inside-the-
 # node check of the binary (as root); and --uninstall.
 #
 # Environment: OJH_HOOK_BINARY (default build/hook/oci-jail-hook), OJH_SOURCE_DIR (the repo).
@@ -137,6 +137,15 @@ deploy_check "--bin-dir/--hooks-dir: files there, hook.path follows" \
         cmp -s "$hook_binary" "$custom/usr/libexec/oci/hooks.d/oci-jail-hook" &&
         hook_path_is "$custom/usr/share/containers/oci/hooks.d/oci-jail-hook-create-runtime.json" \
           /usr/libexec/oci/hooks.d/oci-jail-hook createRuntime create-runtime'
+# The installer image's /opt/oci-jail-hook/enforce-all (deploy/kubernetes/Containerfile).
+mkdir -p "$src/enforce-all"
+cp "$top"/share/oci-jail-hook/hooks.d-enforce-all/*.json.in "$src/enforce-all/"
+deploy_check "--templates enforce-all replaces the annotation-gated files it installed" \
+  eval 'install_into "$plain" --no-verify --templates "$src/enforce-all" &&
+        hook_path_is "$plain$JSON_DIR/oci-jail-hook-create-runtime.json" "$BIN" createRuntime create-runtime &&
+        hook_path_is "$plain$JSON_DIR/oci-jail-hook-poststop.json" "$BIN" poststop poststop &&
+        jq -e ".when == {always: true}" "$plain$JSON_DIR/oci-jail-hook-create-runtime.json" \
+          "$plain$JSON_DIR/oci-jail-hook-poststop.json" >/dev/null'
 deploy_check "a relative --bin-dir is a usage error (exit 2)" \
   eval 'install_into "$plain" --no-verify --bin-dir usr/bin; [[ $? == 2 ]]'
 deploy_check "a --bin-dir with .. is a usage error (exit 2)" \
