@@ -51,5 +51,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   for (const Exception& e : config.allow) require_valid_exceptions({e});
   if (config.pin_dir) FUZZ_REQUIRE(is_absolute_without_dot_dot(*config.pin_dir));
+  // A list of trusted nameservers only comes with annotation-exceptions = false (it would
+  // change nothing else), in the form the programs judge (never v4-mapped).
+  if (!config.trusted_nameservers.empty()) FUZZ_REQUIRE(!config.annotation_exceptions);
+  for (const AddressBytes& a : config.trusted_nameservers) require_stored_address(a);
   return 0;
 }
