@@ -34,6 +34,10 @@ image=$VM_CACHE/image-$suite-$key.img
 configure_guest() {
   local root=$1
   echo ojh-vm >"$root/etc/hostname"
+  # mmdebstrap copies the build machine's resolv.conf; the guest gets one of its own, a
+  # nameserver on its dummy "uplink" (no network: nothing answers there).
+  rm -f "$root/etc/resolv.conf"
+  echo "nameserver 192.0.2.53" >"$root/etc/resolv.conf"
   # podman's --userns=auto takes its ranges from the "containers" entries.
   # useradd needs CAP_CHOWN to give the new /etc/shadow back to group shadow.
   vm_in_root "$root" --cap-add CAP_CHOWN -- /usr/sbin/useradd --system --no-create-home --shell /usr/sbin/nologin containers

@@ -186,7 +186,8 @@ hook_links() {
   bpftool -j link show | jq --argjson p "$progs" '[.[] | select(.prog_id as $i | $p | any(. == $i))] | length'
 }
 
-# hook_cgroups — the cgroups (paths below the cgroup2 root) that hold a program of the hook.
+# hook_cgroups — the cgroups (full paths, as bpftool prints them) that hold a program of
+# the hook.
 hook_cgroups() {
   bpftool cgroup tree 2>/dev/null | awk '/^\// { cg = $1 } /ojh_/ && cg { print cg; cg = "" }'
 }
@@ -194,18 +195,37 @@ hook_cgroups() {
 # container_pins ID — the hook's pin directory of container ID.
 container_pins() { echo "$PINS/$1"; }
 
-# expect_released TAG ID BASELINE — after the container is gone: its pins are gone and the
-# hook's link count is back to BASELINE. podman removes a --rm container after poststop,
-# but allow a few seconds for a cleanup process still running.
+# hook_state — what the hook holds: its link count and its per-container pin directories.
+# Compared before and after a container rather than by id: podman deletes the --cidfile of
+# a --rm container with the container.
+hook_state() {
+  echo "$(hook_links) links, pins: $(find "$PINS" -mindepth 1 -maxdepth 1 -printf '%f ' 2>/dev/null | tr ' ' '\n' | sort | tr '\n' ' ')"
+}
+
+# expect_released TAG BEFORE — after the container is gone the hook holds what it held
+# before it ($(hook_state) then). podman removes a --rm container after poststop, but allow
+# a few seconds for a cleanup process still running.
+# expect_released TAG ID LINKS — the same for a known container ID: its pins are gone and
+# the hook's link count is LINKS ($(hook_links) before it).
 expect_released() {
-  local tag=$1 id=$2 baseline=$3 i now
+  local tag=$1 i now
   for ((i = 0; i < 50; i++)); do
-    now=$(hook_links)
-    [[ ! -e $(container_pins "$id") && $now == "$baseline" ]] && return 0
+    if (($# == 2)); then
+      now=$(hook_state)
+      [[ $now == "$2" ]] && return 0
+    else
+      now=$(hook_links)
+      [[ ! -e $(container_pins "$2") && $now == "$3" ]] && return 0
+    fi
     sleep 0.2
   done
-  [[ -e $(container_pins "$id") ]] && fail "$tag: pins of ${id:0:12} left: $(find "$(container_pins "$id")" -mindepth 1 -printf '%f ')"
-  [[ $now == "$baseline" ]] || fail "$tag: $now links of the hook, $baseline before the container"
+  if (($# == 2)); then
+    fail "$tag: not released: the hook holds $now; before the container: $2"
+  else
+    [[ -e $(container_pins "$2") ]] &&
+      fail "$tag: pins of ${2:0:12} left: $(find "$(container_pins "$2")" -mindepth 1 -printf '%f ')"
+    [[ $now == "$3" ]] || fail "$tag: $now links of the hook, $3 before the container"
+  fi
   return 0
 }
 
@@ -224,16 +244,17 @@ gateway() {
 # listeners see none; with OWN=own, its own loopback (own netns) works; once `podman run
 # --rm` returns, its pins are gone and the hook's link count is what it was before.
 enforced_run() {
-  local tag=$1 own=$2 addrs baseline probes loopback=()
+  local tag=$1 own=$2 addrs before probes loopback=()
   read -ra addrs <<<"$3"
   shift 3
-  baseline=$(hook_links)
+  before=$(hook_state)
+  log "hook before: $before; addresses now: $(ip -br addr | tr -s ' ' | tr '\n' ';')"
   mapfile -t probes < <(host_probes "$tag" "${addrs[@]}")
   [[ $own == own ]] && mapfile -t loopback < <(own_loopback_probes "$tag")
   probes_run "$tag" "${ENFORCE[@]}" "$@" -- "${probes[@]}" "${loopback[@]}" || return 0
   expect_blocked "$tag" "${probes[@]}"
   [[ $own == own ]] && expect_reached "$tag" "${loopback[1]}"
-  expect_released "$tag" "$(cid "$tag")" "$baseline"
+  expect_released "$tag" "$before"
 }
 
 # control_run TAG OWN "ADDR..." PODMAN-RUN-ARG... — the same without the annotation: every
@@ -269,9 +290,9 @@ detached_run() {
   }
 }
 
-# container_cgroup ID — the cgroup2 path (below the root) of container ID's init process.
+# container_cgroup ID — the cgroup2 directory of container ID's init process.
 container_cgroup() {
   local pid
   pid=$(podman inspect -f '{{.State.Pid}}' "$1")
-  sed -n 's/^0:://p' "/proc/$pid/cgroup"
+  echo "/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$pid/cgroup")"
 }

@@ -20,14 +20,14 @@ ADDRS="$(gateway "$NET" 4) $(gateway "$NET" 6) $DUMMY_V4 $DUMMY_V6"
 log "network $NET: gateways and addresses probed: $ADDRS; peer $PEER at $PEER_IP"
 
 dns_enforced() {
-  local baseline probes
-  baseline=$(hook_links)
+  local before probes
+  before=$(hook_state)
   read -ra addrs <<<"$ADDRS"
   mapfile -t probes < <(host_probes dns-enforced "${addrs[@]}")
   probes_run dns-enforced "${ENFORCE[@]}" --network "$NET" -- "${probes[@]}" "resolve $PEER" || return 0
   expect_resolved dns-enforced "$PEER" "$PEER_IP"
   expect_blocked dns-enforced "${probes[@]}"
-  expect_released dns-enforced "$(cid dns-enforced)" "$baseline"
+  expect_released dns-enforced "$before"
 }
 
 dns_control() {
