@@ -58,6 +58,7 @@ deploy_check "copyright and changelog.gz" \
 for example in oci-jail-hook.conf crio/10-oci-jail-hook.conf systemd/oci-jail-hook-refresh.service \
   systemd/oci-jail-hook-refresh.timer \
   networkmanager/90-oci-jail-hook containerd/oci-jail-hook-2.x.toml \
+  containerd/base-runtime-spec-1.7.toml containerd/make-base-spec.sh \
   kubernetes/oci-jail-hook.yaml kubernetes/install-on-node.sh; do
   deploy_check "example $example under $DOC/examples, not executable" \
     has -rw-r--r-- "$DOC/examples/$example"

@@ -6,12 +6,13 @@
 # StopContainer, RemoveContainer, StopPodSandbox, RemovePodSandbox — by tests/vm/cri/cri.py,
 # with the systemd cgroup driver and kubelet-style pod slices.
 #
-# The hook reaches the containers through the CRI plugin's base_runtime_spec, and the pod's
-# jail.block-host annotation through pod_annotations. NRI's hook-injector, the route
-# docs/containerd.md describes, cannot run here: no Debian release packages it
-# (golang-github-containerd-nri-dev ships the library without plugins/), and the guest has no
-# network to build or pull it. deploy/containerd/config-1.7.toml's settings (NRI on,
-# pod_annotations) are applied all the same, and checked to be what runs.
+# The hook reaches the containers through the CRI plugin's base_runtime_spec, written by the
+# installed deploy/containerd/make-base-spec.sh, and the pod's jail.block-host annotation
+# through pod_annotations: deploy/containerd/base-runtime-spec-1.7.toml, the route
+# docs/containerd.md gives first. NRI's hook-injector, its alternative, cannot run here: no
+# Debian release packages it (golang-github-containerd-nri-dev ships the library without
+# plugins/), and the guest has no network to build or pull it. deploy/containerd/config-1.7.toml's
+# settings (NRI on, pod_annotations) are applied all the same, and checked to be what runs.
 #
 # Pods: a CNI bridge pod and a host-network pod, each with jail.block-host=true and without.
 # The container's own command runs the probes (ojh-probes); its CRI log is the result. The
@@ -22,6 +23,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 SRC=${OJH_SRC:-/usr/src/oci-jail-hook}
+# deploy/ as `cmake --install --prefix /usr` (and the Debian package) installs it: the base
+# spec is written by the installed make-base-spec.sh, the command docs/containerd.md gives.
+EXAMPLES=${OJH_EXAMPLES:-/usr/share/doc/oci-jail-hook/examples}
 # The share carries the scenarios; the CRI client is in the image's copy of the source tree
 # (or beside guest/ when this file runs from a checkout).
 CRI_DIR=${OJH_CRI_DIR:-}
@@ -53,10 +57,12 @@ cri_setup() {
   python3 -c 'import grpc, grpc_tools' 2>/dev/null || missing+=("python3-grpcio, python3-grpc-tools")
   ((${#missing[@]} == 0)) || { fail "missing: ${missing[*]}"; return 0; }
 
-  # The shipped file is the one under test: each of its settings must be in ours, unchanged.
-  local shipped=$SRC/deploy/containerd/config-1.7.toml diff
-  [[ -f $shipped ]] || { fail "no $shipped"; return 0; }
-  diff=$(python3 - "$shipped" "$CRI_DIR/containerd-config.toml" <<'PY'
+  # The shipped files are the ones under test: each of their settings must be in ours,
+  # unchanged (base-runtime-spec-1.7.toml: the route that runs here; config-1.7.toml: NRI).
+  local shipped diff
+  for shipped in "$SRC/deploy/containerd/base-runtime-spec-1.7.toml" "$SRC/deploy/containerd/config-1.7.toml"; do
+    [[ -f $shipped ]] || { fail "no $shipped"; return 0; }
+    diff=$(python3 - "$shipped" "$CRI_DIR/containerd-config.toml" <<'PY'
 import sys, tomllib
 def flat(d, p=()):
     for k, v in d.items():
@@ -65,12 +71,13 @@ shipped = dict(flat(tomllib.load(open(sys.argv[1], "rb"))))
 ours = dict(flat(tomllib.load(open(sys.argv[2], "rb"))))
 print(", ".join(".".join(k) for k, v in shipped.items() if ours.get(k) != v))
 PY
-  )
-  [[ -z $diff ]] || { fail "the test's config differs from deploy/containerd/config-1.7.toml in: $diff"; return 0; }
+    )
+    [[ -z $diff ]] || { fail "the test's config differs from deploy/containerd/${shipped##*/} in: $diff"; return 0; }
+  done
 
   install -m 0644 "$CRI_DIR/containerd-config.toml" /etc/containerd/config.toml
-  sh "$CRI_DIR/base-spec.sh" >"$CRI_STATE/base-spec.json" || { fail "base-spec.sh failed"; return 0; }
-  install -m 0644 "$CRI_STATE/base-spec.json" /etc/containerd/oci-jail-hook-base-spec.json
+  sh "$EXAMPLES/containerd/make-base-spec.sh" -o /etc/containerd/oci-jail-hook-base-spec.json ||
+    { fail "make-base-spec.sh failed"; return 0; }
   # A bridge of its own, apart from podman's (10.88.0.0/16); its gateway is a node address.
   mkdir -p /etc/cni/net.d
   cat >/etc/cni/net.d/10-ojh-cri.conflist <<EOF
