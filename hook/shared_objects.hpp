@@ -6,6 +6,7 @@
 #include <array>
 #include <string_view>
 
+#include "bpf/block_host_abi.h"
 #include "hook/fd.hpp"
 #include "hook/pin_dir.hpp"
 
@@ -16,13 +17,20 @@ struct ProgramSpec {
   bpf_attach_type attach_type;
 };
 
-inline constexpr std::array<ProgramSpec, 5> kPrograms = {{
+// Indexed by enum ojh_hook_kind: the name is also the program's counter name in status.
+inline constexpr std::array<ProgramSpec, OJH_HOOK_MAX> kPrograms = {{
     {"connect4", BPF_CGROUP_INET4_CONNECT},
     {"connect6", BPF_CGROUP_INET6_CONNECT},
     {"sendmsg4", BPF_CGROUP_UDP4_SENDMSG},
     {"sendmsg6", BPF_CGROUP_UDP6_SENDMSG},
     {"egress", BPF_CGROUP_INET_EGRESS},
 }};
+static_assert(kPrograms[OJH_HOOK_CONNECT4].attach_type == BPF_CGROUP_INET4_CONNECT &&
+                  kPrograms[OJH_HOOK_CONNECT6].attach_type == BPF_CGROUP_INET6_CONNECT &&
+                  kPrograms[OJH_HOOK_SENDMSG4].attach_type == BPF_CGROUP_UDP4_SENDMSG &&
+                  kPrograms[OJH_HOOK_SENDMSG6].attach_type == BPF_CGROUP_UDP6_SENDMSG &&
+                  kPrograms[OJH_HOOK_EGRESS].attach_type == BPF_CGROUP_INET_EGRESS,
+              "kPrograms follows enum ojh_hook_kind");
 
 // The programs and maps every container shares. They are verified and loaded once, pinned
 // in <pin-dir>/v1/objects, and opened from there by every later hook: per container the

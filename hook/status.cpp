@@ -16,9 +16,6 @@
 namespace ojh {
 namespace {
 
-constexpr const char* kHookNames[OJH_HOOK_MAX] = {"connect4", "connect6", "sendmsg4", "sendmsg6",
-                                                  "egress"};
-
 const char* kind_name(ojh_rule_kind kind) {
   switch (kind) {
     case OJH_RULE_HOST_ADDR:
@@ -77,14 +74,14 @@ void print_json(const std::vector<EnforcedContainer>& containers,
     w.Key("denied");
     w.StartObject();
     for (int k = 0; k < OJH_HOOK_MAX; ++k) {
-      w.Key(kHookNames[k]);
+      w.Key(kPrograms[k].name.data());
       w.Uint64(c.counters.denied[k]);
     }
     w.EndObject();
     w.Key("audited");
     w.StartObject();
     for (int k = 0; k < OJH_HOOK_MAX; ++k) {
-      w.Key(kHookNames[k]);
+      w.Key(kPrograms[k].name.data());
       w.Uint64(c.counters.audited[k]);
     }
     w.EndObject();
@@ -119,7 +116,8 @@ void print_text(const std::vector<EnforcedContainer>& containers,
          {std::pair{"denied", c.counters.denied}, std::pair{"audited", c.counters.audited}}) {
       std::printf("  %s:", label);
       for (int k = 0; k < OJH_HOOK_MAX; ++k)
-        std::printf(" %s=%llu", kHookNames[k], static_cast<unsigned long long>(counts[k]));
+        std::printf(" %s=%llu", kPrograms[k].name.data(),
+                    static_cast<unsigned long long>(counts[k]));
       std::printf("\n");
     }
     for (const Rule& r : c.rules) std::printf("  block %s\n", rule_text(r).c_str());
