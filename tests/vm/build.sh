@@ -4,6 +4,7 @@
 # build.sh ROOTFS TREE — builds the project's git TREE inside the guest's root file system
 # ROOTFS at native speed and installs it the way a user on that distro does:
 #   cmake -S . -B build && cmake --build build && cmake --install build --prefix /usr
+#   systemctl enable oci-jail-hook-watch.service
 # so the hooks.d JSON lands in /usr/share/containers/oci/hooks.d, podman's default.
 # It runs under bubblewrap (vm_in_root); the log is ROOTFS/var/log/ojh-build.log.
 set -euo pipefail
@@ -31,6 +32,10 @@ cd $src
 cmake -S . -B build -DBUILD_TESTING=$testing
 cmake --build build -j$(nproc)
 cmake --install build --prefix /usr
+# The README's next step: new host addresses (a bridge netavark makes later) refused at once.
+if [ -f /usr/lib/systemd/system/oci-jail-hook-watch.service ]; then
+  systemctl enable oci-jail-hook-watch.service
+fi
 if [ "$testing" = ON ]; then ctest --test-dir build -L unit --output-on-failure; fi
 mkdir -p /usr/local/libexec/ojh-vm
 cc -O2 -Wall -static -o /usr/local/libexec/ojh-vm/jail-probe tests/probe/jail-probe.c

@@ -49,6 +49,7 @@ vm_lock "image-$suite"
 if [[ ! -s $image ]]; then
   work=$(mktemp -d /var/tmp/ojh-vm-image.XXXXXX)
   trap 'rm -rf "$work"' EXIT
+  trap 'exit 143' TERM INT
   root=$work/root
   mkdir "$root"
 

@@ -29,14 +29,25 @@ image=$("$VM_DIR/image.sh" trixie)
 t_image=$(vm_seconds_since "$start")
 
 work=$(mktemp -d /var/tmp/ojh-vm-run.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+boot_pid=
+# shellcheck disable=SC2317  # called by the traps
+cleanup() {
+  if [[ -n $boot_pid ]]; then kill "$boot_pid" 2>/dev/null || true; wait "$boot_pid" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
 share=$work/share
 mkdir -p "$share/results"
 cp "$VM_DIR"/guest/* "$share/"
 
 start=$SECONDS
 boot_rc=0
-"$VM_DIR/boot.sh" "$image" "$share" "$work/console.log" || boot_rc=$?
+# In the background: a TERM (ctest's timeout) interrupts `wait`, and cleanup ends qemu.
+"$VM_DIR/boot.sh" "$image" "$share" "$work/console.log" &
+boot_pid=$!
+wait "$boot_pid" || boot_rc=$?
+boot_pid=
 t_boot=$(vm_seconds_since "$start")
 
 results=$share/results
