@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck disable=SC2317  # watching and blocked are called through wait_until and eval
 #
 # `oci-jail-hook watch` makes the block follow the host's addresses, with no admin command.
 # A synthetic container (a sleeping process in a test cgroup) is enforced from the fake
