@@ -3,7 +3,8 @@
 #
 # image.sh [SUITE] — prints the path of a bootable raw ext4 image of the SUITE guest
 # (default trixie) with the project built and installed in it; the matching kernel and
-# initrd are IMAGE.vmlinuz and IMAGE.initrd. Made from rootfs.sh's tarball, plus the
+# initrd are IMAGE.vmlinuz and IMAGE.initrd; IMAGE.matrix.gz is an initramfs of the same
+# build for the kernel matrix (kernels.sh). Made from rootfs.sh's tarball, plus the
 # guest's configuration (guest-root/ and configure_guest below), plus build.sh. Cached by
 # all of that and the source tree, so a rerun with nothing changed only boots.
 # OJH_VM_IMAGE=PATH uses an existing image as it is (to iterate on guest scenarios).
@@ -22,11 +23,13 @@ command -v mke2fs >/dev/null || vm_skip "mke2fs is not installed (apt-get instal
 tarball=$("$VM_DIR/rootfs.sh" "$suite")
 tree=$(vm_source_tree)
 mapfile -t config_files < <(find "$VM_DIR/guest-root" \( -type f -o -type l \) | LC_ALL=C sort)
+# kernels.sh --initrd and the files it packs make IMAGE.matrix.gz (below).
+mapfile -t matrix_files < <(find "$VM_DIR/kernels.sh" "$VM_DIR/initramfs" -type f | LC_ALL=C sort)
 key=$({
   basename "$tarball"
   vm_build_key "$tree"
-  echo "build-testing=${OJH_VM_BUILD_TESTING:-OFF}"
-  vm_hash "$VM_DIR/image.sh" "$VM_DIR/build.sh" "${config_files[@]}"
+  echo "build-testing=${OJH_VM_BUILD_TESTING:-ON}"
+  vm_hash "$VM_DIR/image.sh" "$VM_DIR/build.sh" "${config_files[@]}" "${matrix_files[@]}"
 } | sha256sum | cut -c1-16)
 image=$VM_CACHE/image-$suite-$key.img
 
@@ -71,14 +74,16 @@ if [[ ! -s $image ]]; then
   partial=$VM_CACHE/partial-image-$suite-$key
   cp "$kernel" "$partial.img.vmlinuz"
   cp "$initrd" "$partial.img.initrd"
+  # The guest's build (its clang, its libbpf) on the other kernels of the matrix, too.
+  "$VM_DIR/kernels.sh" --initrd "$root" "$partial.img.matrix.gz" >&2
   # 6 GB sparse: room for container storage; the host pays only for what is written.
   mke2fs -q -t ext4 -L ojh-vm -d "$root" "$partial.img" 6G >/dev/null
-  for ext in vmlinuz initrd; do mv "$partial.img.$ext" "$image.$ext"; done
+  for ext in vmlinuz initrd matrix.gz; do mv "$partial.img.$ext" "$image.$ext"; done
   mv "$partial.img" "$image"
   vm_log "image $image made in $(vm_seconds_since "$start") s"
 
   # Keep the newest two images of the suite: an image is ~2 GB on disk.
   find "$VM_CACHE" -maxdepth 1 -name "image-$suite-*.img" -printf '%T@ %p\n' | sort -rn |
-    tail -n +3 | cut -d' ' -f2- | while read -r old; do rm -f "$old" "$old.vmlinuz" "$old.initrd"; done
+    tail -n +3 | cut -d' ' -f2- | while read -r old; do rm -f "$old" "$old".{vmlinuz,initrd,matrix.gz}; done
 fi
 echo "$image"
