@@ -4,15 +4,18 @@
 #
 # Crash safety: the hook SIGKILLed right after each phase of create-runtime (parse, resolve,
 # host, lock, load, populate, attach, pin), as a runtime's hook timeout would kill it. The
-# fault point is the hook's own: OJH_FAULT_KILL_AT=<phase> (hook/phase_timer.cpp). Every run
-# gets a fresh pin directory, so "load" really loads the programs in that run.
+# fault point is the hook's own: OJH_FAULT_KILL_AT=<phase>, honoured only by the test build
+# oci-jail-hook-faults (FAULT_HOOK, hook/fault_injection.cpp); first, the installed hook is
+# shown to ignore it. Every run gets a fresh pin directory, so "load" really loads the
+# programs in that run.
 #   (a) Synthetic state (a sleeping process in a test cgroup). Right after the kill the
 #       container is either not enforced at all (no program on its cgroup, no pin set) or
 #       fully enforced (5 links, the pin set, the reference rules) — never half. Then the
 #       recovery, two ways: `gc` first, or the next create-runtime straight away; either
 #       way create-runtime then succeeds with exactly the reference rules, poststop
 #       releases everything, and only the one shared set of programs and maps is left.
-#   (b) Real runc with the hook wired from hooks.d and OJH_FAULT_KILL_AT in the hook's env:
+#   (b) Real runc with the hooks wired from hooks.d, the test build as the createRuntime hook
+#       and OJH_FAULT_KILL_AT in its env:
 #       runc must refuse to start the container (its command never runs: no marker file),
 #       and after `runc delete` and `oci-jail-hook gc` nothing of it is left.
 #   (c) With strace: the hook killed on entry to every system call that changes lasting
@@ -31,8 +34,11 @@ e2e_enter_isolated_view "$@"
 e2e_require_tools
 e2e_require_hooks
 e2e_init
+[[ -n ${FAULT_HOOK:-} && -x $FAULT_HOOK ]] ||
+  e2e_skip "FAULT_HOOK (the test build oci-jail-hook-faults) not set or not executable"
 e2e_setup_network
-HOOK=$(e2e_hook_path createRuntime)
+INSTALLED_HOOK=$(e2e_hook_path createRuntime)
+HOOK=$FAULT_HOOK
 W=$E2E_RUN_DIR
 h_bundle "$W/bundle"
 PHASES=(parse resolve host lock load populate attach pin)
@@ -44,6 +50,24 @@ hook() {  # PIN-DIR ARGS... — in the fake host's network namespace, like runc'
   shift
   nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --pin-dir "$pins" "$@"
 }
+
+# The installed hook has no fault injection: whoever can set a hook's environment cannot stop
+# it half-way. With OJH_FAULT_KILL_AT set to every phase in turn it enforces and releases.
+h_sleeper installed
+h_state installed "$H_PID" "$W/bundle" >"$W/state-installed"
+for phase in "${PHASES[@]}"; do
+  rc=0
+  OJH_FAULT_KILL_AT=$phase nsenter --net="$E2E_HOST_NETNS" -- "$INSTALLED_HOOK" \
+    --pin-dir /sys/fs/bpf/ojh-installed create-runtime <"$W/state-installed" \
+    2>"$W/err-installed" || rc=$?
+  n=$(h_cgroup_prog_count "$H_CG2/installed")
+  e2e_check "the installed hook ignores OJH_FAULT_KILL_AT=$phase (exit $rc, $n programs on \
+the cgroup) $(head -c 200 "$W/err-installed")" test "$rc:$n" = 0:5
+done
+nsenter --net="$E2E_HOST_NETNS" -- "$INSTALLED_HOOK" --pin-dir /sys/fs/bpf/ojh-installed \
+  poststop <"$W/state-installed" || e2e_fail "the installed hook's poststop failed"
+rm -rf /sys/fs/bpf/ojh-installed
+e2e_remove_cgroup_tree "$H_CG2/installed" || true
 
 # The rules a container gets when nothing went wrong.
 h_sleeper ref
@@ -367,8 +391,9 @@ for phase in "${PHASES[@]}"; do
   e2e_make_bundle "fault-$phase" host true "touch /marker/ran; echo container-ran"
   e2e_bundle_bind "$marker" /marker
   e2e_bundle_wire_hooks
-  _e2e_jq_inplace "$E2E_BUNDLE/config.json" --arg phase "$phase" --arg pins "$pins" '
-    .hooks.createRuntime |= map(.env = ["OJH_FAULT_KILL_AT=" + $phase]
+  _e2e_jq_inplace "$E2E_BUNDLE/config.json" --arg phase "$phase" --arg pins "$pins" \
+    --arg hook "$FAULT_HOOK" '
+    .hooks.createRuntime |= map(.path = $hook | .env = ["OJH_FAULT_KILL_AT=" + $phase]
                                 | .args = [.args[0], "--pin-dir", $pins] + .args[1:])
     | .hooks.poststop |= map(.args = [.args[0], "--pin-dir", $pins] + .args[1:])' ||
     e2e_die "editing the hooks of $E2E_BUNDLE"
