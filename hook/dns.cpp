@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 
 #include "hook/fd.hpp"
 #include "hook/logging.hpp"
@@ -19,17 +21,42 @@ namespace {
 
 constexpr std::size_t kMaxResolvConfBytes = 64 * 1024;
 
+// Reads `path` (relative to `dir`, resolved as `how` says) if it is a regular file. It is
+// first opened with O_PATH, which opens nothing for reading: a FIFO's open would wait for a
+// writer and a device's may block or act, either hanging the hook and the container start
+// with it. Only a regular file is then opened for reading, through the descriptor already
+// held, so the file checked is the file read.
+std::string read_regular_file(int dir, const char* path, open_how how, const std::string& what) {
+  how.flags |= O_PATH | O_CLOEXEC;
+  Fd handle(static_cast<int>(::syscall(SYS_openat2, dir, path, &how, sizeof(how))));
+  if (!handle) throw Error("open " + what, errno);
+  struct stat st {};
+  if (::fstat(handle.get(), &st) != 0) throw Error("stat " + what, errno);
+  if (!S_ISREG(st.st_mode)) throw Error(what + " is not a regular file");
+  const std::string reopen = "/proc/self/fd/" + std::to_string(handle.get());
+  Fd file(::open(reopen.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!file) throw Error("open " + what, errno);
+  return read_fd_bounded(file.get(), kMaxResolvConfBytes, what);
+}
+
+// The source of the runtime's bind mount onto /etc/resolv.conf: a path in the runtime's
+// mount namespace (podman's and CRI-O's own file). A symlink in its last component is not
+// followed, nor a magic link anywhere (/proc/<pid>/root/...), so a directory that someone
+// else can write cannot point the hook at another file.
+std::string read_mount_source(const std::string& source) {
+  open_how how{};
+  how.flags = O_NOFOLLOW;
+  how.resolve = RESOLVE_NO_MAGICLINKS;
+  return read_regular_file(AT_FDCWD, source.c_str(), how, source);
+}
+
 // <root>/etc/resolv.conf with every symlink resolved as if <root> were "/".
 std::string read_in_root(const std::string& root) {
   Fd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir) throw Error("open container root " + root, errno);
   open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  Fd file(
-      static_cast<int>(::syscall(SYS_openat2, dir.get(), "etc/resolv.conf", &how, sizeof(how))));
-  if (!file) throw Error("open " + root + "/etc/resolv.conf", errno);
-  return read_fd_bounded(file.get(), kMaxResolvConfBytes, root + "/etc/resolv.conf");
+  return read_regular_file(dir.get(), "etc/resolv.conf", how, root + "/etc/resolv.conf");
 }
 
 }  // namespace
@@ -52,7 +79,7 @@ std::vector<Exception> dns_exceptions(const BundleConfig& config, const std::str
   std::string text;
   try {
     if (config.resolv_conf_source) {
-      text = read_file_bounded(*config.resolv_conf_source, kMaxResolvConfBytes);
+      text = read_mount_source(*config.resolv_conf_source);
     } else if (const auto root = container_root_dir(config, bundle_dir)) {
       text = read_in_root(*root);
     }

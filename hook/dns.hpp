@@ -18,7 +18,10 @@ namespace ojh {
 // /etc/resolv.conf when the runtime provides one (podman, CRI-O: runtime-written, trusted
 // as much as config.json), else <rootfs>/etc/resolv.conf resolved inside the rootfs
 // (openat2 RESOLVE_IN_ROOT: an image's symlink cannot point the hook at a host file).
-// An unreadable or missing file yields no exception: DNS is then blocked like the rest.
+// Only a regular file is read (never a FIFO or device, which could block the hook), and
+// the bind-mount source not through a symlink in its last component nor a /proc magic link.
+// An unreadable, missing or refused file yields no exception: DNS is then blocked like the
+// rest.
 std::vector<Exception> dns_exceptions(const BundleConfig& config, const std::string& bundle_dir);
 
 std::vector<Exception> dns_exceptions_for(const std::vector<AddressBytes>& nameservers);
