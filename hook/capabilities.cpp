@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "oci/error.hpp"
 
@@ -24,6 +25,12 @@ void show_capabilities(bool enabled) { g_show = enabled; }
 void report_capabilities(const char* phase) {
   if (!g_show) return;
   std::ifstream status("/proc/self/status");
+  if (!status) {
+    // The sequence is what test_privileges.sh checks: say so rather than print nothing.
+    std::fprintf(stderr, "oci-jail-hook: capabilities at %s: /proc/self/status unreadable\n",
+                 phase);
+    return;
+  }
   std::string line;
   std::string out;
   while (std::getline(status, line)) {
@@ -42,25 +49,40 @@ void restrict_capabilities(CapabilitySet set) {
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
     throw Error("clear ambient capabilities", errno);
 
-  capng_get_caps_process();
+  // libcap-ng works on a copy of the sets that capng_get_caps_process fills in: without it
+  // the hook would not know whether it may cut the bounding set, and what it applies would
+  // rest on whatever state the library kept from the failed read.
+  if (capng_get_caps_process() != 0) throw Error("read the hook's capabilities", errno);
   const bool can_drop_bounding = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
   capng_clear(can_drop_bounding ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS);
-  if (set != CapabilitySet::kNone) {
-    const auto type = static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED);
-    if (capng_updatev(CAPNG_ADD, type, CAP_BPF, CAP_NET_ADMIN, -1) != 0)
+  std::vector<int> kept;
+  if (set != CapabilitySet::kNone) kept = {CAP_BPF, CAP_NET_ADMIN};
+  if (set == CapabilitySet::kAttach) kept.insert(kept.end(), {CAP_SYS_ADMIN, CAP_SYS_PTRACE});
+  const auto type = static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED);
+  for (const int cap : kept)
+    if (capng_update(CAPNG_ADD, type, static_cast<unsigned>(cap)) != 0)
       throw Error("prepare capability set");
-    if (set == CapabilitySet::kAttach &&
-        capng_updatev(CAPNG_ADD, type, CAP_SYS_ADMIN, CAP_SYS_PTRACE, -1) != 0)
-      throw Error("prepare capability set");
-    // The bounding set only limits what a later execve could gain, so it can be cut to the
-    // final attach set right away (CAP_SETPCAP, needed to cut it, goes in the same step)
-    // while CAP_SYS_ADMIN stays permitted for the bpffs mount.
-    if (can_drop_bounding &&
-        capng_updatev(CAPNG_ADD, CAPNG_BOUNDING_SET, CAP_BPF, CAP_NET_ADMIN, -1) != 0)
-      throw Error("prepare bounding set");
-  }
+  // The bounding set only limits what a later execve could gain, so it can be cut to the
+  // final attach set right away (CAP_SETPCAP, needed to cut it, goes in the same step)
+  // while CAP_SYS_ADMIN stays permitted for the bpffs mount.
+  if (set != CapabilitySet::kNone && can_drop_bounding &&
+      capng_updatev(CAPNG_ADD, CAPNG_BOUNDING_SET, CAP_BPF, CAP_NET_ADMIN, -1) != 0)
+    throw Error("prepare bounding set");
   if (int rc = capng_apply(can_drop_bounding ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS); rc != 0)
     throw Error("drop capabilities (capng_apply returned " + std::to_string(rc) + ")");
+
+  // Read back what the kernel now holds: the hook goes on only if no capability beyond
+  // `kept` is left in any set, whatever libcap-ng reported.
+  if (capng_get_caps_process() != 0) throw Error("read the hook's capabilities", errno);
+  for (unsigned cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+    if (std::find(kept.begin(), kept.end(), static_cast<int>(cap)) != kept.end()) continue;
+    for (const capng_type_t which : {CAPNG_EFFECTIVE, CAPNG_PERMITTED, CAPNG_INHERITABLE})
+      if (capng_have_capability(which, cap) != 0) {
+        const char* name = capng_capability_to_name(cap);
+        throw Error("capability " + (name ? std::string(name) : std::to_string(cap)) +
+                    " still held after dropping it");
+      }
+  }
 }
 
 }  // namespace ojh
