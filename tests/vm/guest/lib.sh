@@ -110,6 +110,8 @@ probes_run() {
   timeout "$PODMAN_TIMEOUT" podman "${PODMAN_OPTS[@]}" run --rm --cidfile "$STATE/$tag.cid" "${args[@]}" "$IMAGE" \
     /bin/ojh-probes "$@" >"$STATE/$tag.out" 2>&1 || rc=$?
   cat "$STATE/$tag.out"
+  # What the hook said (rules, exceptions, cgroup): the first clue when a probe surprises.
+  journalctl -b -q -o cat -t oci-jail-hook --since "@$since" 2>/dev/null | sed 's/^/hook: /' || true
   if ((rc != 0)); then
     fail "$tag: podman run failed ($rc): $(hook_error "$since" || grep -v '^result ' "$STATE/$tag.out" | tail -n 1)"
     return 1
