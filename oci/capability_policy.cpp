@@ -68,9 +68,14 @@ void check_cgroup_mounts(const BundleConfig& config) {
     if (m.bind || !config.has_cgroup_namespace)
       throw Error("the container mounts a writable cgroup filesystem at " +
                   quote_untrusted(m.destination) +
-                  (m.bind ? " (a bind mount of the host's cgroup tree)"
-                          : " without a cgroup namespace of its own") +
-                  ", from where it could move out of the enforced cgroup; mount it read-only");
+                  (!m.bind            ? " without a cgroup namespace of its own"
+                   : m.source_unknown ? " (a bind mount of a path under /proc or outside the "
+                                        "bundle, which may lead to the host's cgroup tree)"
+                                      : " (a bind mount of the host's cgroup tree)") +
+                  ", from where it could move out of the enforced cgroup; mount it read-only" +
+                  (m.top_read_only ? " recursively (\"rro\": \"ro\" on an rbind leaves the "
+                                     "mounts below it writable)"
+                                   : ""));
   }
 }
 

@@ -54,12 +54,15 @@ void parse_namespaces(const rapidjson::Value& namespaces, BundleConfig& config) 
   }
 }
 
-// Whether a bind mount of `source` shows the host's cgroup tree: /sys/fs/cgroup, anything
-// below it, or a directory above it ("/", "/sys", "/sys/fs"). The kernel resolves the path,
-// so it is compared after the same lexical steps ("//sys/./fs//cgroup/" is /sys/fs/cgroup).
-// A relative source is resolved against the bundle, which is not known here: one that climbs
-// with ".." may reach anywhere.
-bool shows_host_cgroup_tree(std::string_view source) {
+// What a bind mount of `source` shows of the host's cgroup tree. The kernel resolves the
+// path, so it is compared after the same lexical steps ("//sys/./fs//cgroup/" is
+// /sys/fs/cgroup). A relative source is resolved against the bundle, which is not known
+// here: one that climbs with ".." may reach anywhere. So may any path under /proc: magic
+// links (/proc/1/root/sys/fs/cgroup, /proc/self/cwd, /proc/<pid>/fd/<n>) resolve to
+// wherever they point, which no lexical rule can follow.
+enum class CgroupReach { kNone, kTree, kAbove, kAnywhere };
+
+CgroupReach cgroup_reach(std::string_view source) {
   std::vector<std::string_view> components;
   bool climbs = false;
   for (std::string_view rest = source; !rest.empty();) {
@@ -72,10 +75,13 @@ bool shows_host_cgroup_tree(std::string_view source) {
       components.push_back(component);
     }
   }
-  if (!source.starts_with('/')) return climbs;
+  if (!source.starts_with('/')) return climbs ? CgroupReach::kAnywhere : CgroupReach::kNone;
+  if (!components.empty() && components.front() == "proc") return CgroupReach::kAnywhere;
   constexpr std::array<std::string_view, 3> kCgroupRoot = {"sys", "fs", "cgroup"};
   const std::size_t common = std::min(components.size(), kCgroupRoot.size());
-  return std::equal(components.begin(), components.begin() + common, kCgroupRoot.begin());
+  if (!std::equal(components.begin(), components.begin() + common, kCgroupRoot.begin()))
+    return CgroupReach::kNone;
+  return components.size() < kCgroupRoot.size() ? CgroupReach::kAbove : CgroupReach::kTree;
 }
 
 void note_cgroup_mount(const rapidjson::Value& entry, std::string_view destination,
@@ -89,19 +95,31 @@ void note_cgroup_mount(const rapidjson::Value& entry, std::string_view destinati
       source && source->IsString() ? kernel_string(*source, "mount \"source\"") : "";
   BundleConfig::CgroupMount m;
   m.destination = std::string(destination);
+  bool read_only = false;
+  bool recursive = false;
+  bool recursive_read_only = false;
   if (options && options->IsArray()) {
     for (const auto& o : options->GetArray()) {
       if (!o.IsString()) fail("mount options must be strings");
       const std::string_view opt = kernel_string(o, "mount option");
-      if (opt == "ro") m.read_only = true;
-      if (opt == "rw") m.read_only = false;
+      if (opt == "ro") read_only = true;
+      if (opt == "rw") read_only = false;
+      if (opt == "rro") recursive_read_only = true;
       if (opt == "bind" || opt == "rbind") m.bind = true;
+      if (opt == "rbind") recursive = true;
     }
   }
   if (type_name == "bind") m.bind = true;
+  const CgroupReach reach = m.bind ? cgroup_reach(source_path) : CgroupReach::kNone;
+  // "ro" on an rbind makes only its top mount read-only (runc and crun remount that one
+  // mount; only "rro" reaches the mounts below): a bind of a directory above the cgroup
+  // mount, or of a /proc path that may be one, brings the cgroup mount along writable.
+  const bool cgroup_below = reach == CgroupReach::kAbove || reach == CgroupReach::kAnywhere;
+  m.read_only = recursive_read_only || (read_only && !(recursive && cgroup_below));
+  m.source_unknown = reach == CgroupReach::kAnywhere;
+  m.top_read_only = read_only && !m.read_only;
   const bool cgroupfs = type_name == "cgroup" || type_name == "cgroup2";
-  const bool host_tree = m.bind && shows_host_cgroup_tree(source_path);
-  if (cgroupfs || host_tree) config.cgroup_mounts.push_back(std::move(m));
+  if (cgroupfs || reach != CgroupReach::kNone) config.cgroup_mounts.push_back(std::move(m));
 }
 
 void parse_mounts(const rapidjson::Value& mounts, BundleConfig& config) {

@@ -26,11 +26,16 @@ struct BundleConfig {
   std::set<std::string> capabilities;
   bool has_cgroup_namespace = false;  // linux.namespaces has type "cgroup"
   // Mounts that expose a cgroup filesystem: type cgroup/cgroup2, or a bind mount whose
-  // source lies under /sys/fs/cgroup.
+  // source lies at, under or above /sys/fs/cgroup, or may resolve anywhere (under /proc,
+  // or relative and climbing with "..").
   struct CgroupMount {
     std::string destination;
     bool bind = false;
+    // Every cgroup mount it shows is read-only: "ro" (or "rro"), and for an rbind of a
+    // source that may hold the cgroup mount below its top, "rro".
     bool read_only = false;
+    bool source_unknown = false;  // under /proc or climbing: where it leads is not known
+    bool top_read_only = false;   // "ro" on an rbind without "rro": mounts below stay writable
   };
   std::vector<CgroupMount> cgroup_mounts;
   Annotations annotations;

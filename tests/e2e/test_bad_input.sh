@@ -71,7 +71,7 @@ printf '{"linux":{},"linux":{}}' >"$W/b-dupkey/config.json"
 printf '{"linux":{"namespaces":{"type":"network"}}}' >"$W/b-ns/config.json"
 mkdir "$W/b-dir/config.json"
 for b in mountdup procdup capsetdup capstype capsnum sysadmin rawptrace capspell mountnul \
-  cgbind; do mkdir -p "$W/b-$b"; done
+  cgbind cgproc cgrbindro; do mkdir -p "$W/b-$b"; done
 printf '{"mounts":[{"destination":"/etc/resolv.conf","source":"/a","source":"/b"}]}' \
   >"$W/b-mountdup/config.json"
 printf '{"process":{"capabilities":{},"capabilities":{"bounding":["CAP_SYS_ADMIN"]}}}' \
@@ -91,6 +91,12 @@ printf '{"mounts":[{"destination":"/h","type":"bind","source":"/sys/fs/cgroup\\u
   >"$W/b-mountnul/config.json"
 printf '{"mounts":[{"destination":"/h","type":"bind","source":"//sys/./fs/cgroup/","options":["rbind"]}]}' \
   >"$W/b-cgbind/config.json"
+# /proc/1/root is the host's root: a magic link that no reading of the path follows.
+printf '{"mounts":[{"destination":"/h","type":"bind","source":"/proc/1/root/sys/fs/cgroup","options":["rbind","rw"]}]}' \
+  >"$W/b-cgproc/config.json"
+# "ro" on an rbind of /sys remounts only /sys read-only; /sys/fs/cgroup below stays writable.
+printf '{"mounts":[{"destination":"/h","type":"bind","source":"/sys","options":["rbind","ro"]}]}' \
+  >"$W/b-cgrbindro/config.json"
 
 # Pin directories that cannot work.
 : >"$W/afile"
@@ -241,6 +247,8 @@ bundle-cap-sysadmin|create  |1|bundle @W@/b-sysadmin|container @ID@: the contain
 bundle-cap-spelling|create  |1|bundle @W@/b-capspell|container @ID@: the container may hold CAP_NET_RAW, which can get around cgroup BPF (see docs/policy.md); drop it (podman --cap-drop=NET_RAW) or accept the risk in the admin config (allow-capabilities = CAP_NET_RAW)
 bundle-mount-nul   |create  |1|bundle @W@/b-mountnul|container @ID@: config.json: mount "source" holds a NUL byte
 bundle-cgroup-bind |create  |1|bundle @W@/b-cgbind|container @ID@: the container mounts a writable cgroup filesystem at "/h" (a bind mount of the host's cgroup tree), from where it could move out of the enforced cgroup; mount it read-only
+bundle-cgroup-proc |create  |1|bundle @W@/b-cgproc|container @ID@: the container mounts a writable cgroup filesystem at "/h" (a bind mount of a path under /proc or outside the bundle, which may lead to the host's cgroup tree), from where it could move out of the enforced cgroup; mount it read-only
+bundle-cgroup-rbind-ro|create|1|bundle @W@/b-cgrbindro|container @ID@: the container mounts a writable cgroup filesystem at "/h" (a bind mount of the host's cgroup tree), from where it could move out of the enforced cgroup; mount it read-only recursively ("rro": "ro" on an rbind leaves the mounts below it writable)
 bundle-caps-two    |create  |1|bundle @W@/b-rawptrace|container @ID@: the container may hold CAP_NET_RAW, CAP_SYS_PTRACE, which can get around cgroup BPF (see docs/policy.md); drop it (podman --cap-drop=NET_RAW --cap-drop=SYS_PTRACE) or accept the risk in the admin config (allow-capabilities = CAP_NET_RAW)
 # --- the admin config (--config)
 conf-bad-bool      |create  |1|conf 0644 fail-open = maybe|@W@/conf-@ID@: fail-open="maybe": expected "true" or "false"

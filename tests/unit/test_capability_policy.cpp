@@ -82,3 +82,49 @@ TEST_CASE("capabilities are judged in every spelling a runtime accepts", "[caps]
   CHECK(ojh::canonical_capability("chown") == "CAP_CHOWN");
   CHECK(ojh::refused_capabilities({"cap_chown", "5", "CAP_KILL"}, {}).empty());
 }
+
+TEST_CASE("bind sources under /proc may lead to the host's cgroup tree", "[caps]") {
+  auto config_with = [](const std::string& source, const std::string& options) {
+    return ojh::parse_bundle_config(
+        R"({"mounts":[{"destination":"/host","type":"bind","source":")" + source +
+        R"(","options":)" + options + "}]}");
+  };
+  // Magic links resolve to wherever they point: no lexical rule sees /sys/fs/cgroup here.
+  for (const std::string source :
+       {"/proc/1/root/sys/fs/cgroup", "/proc/self/root/sys", "/proc/thread-self/root",
+        "/proc/self/cwd", "/proc/42/fd/3", "/proc", "//proc/./1/root/", "/x/../proc/1/root"}) {
+    CAPTURE(source);
+    CHECK_THROWS_WITH(ojh::check_cgroup_mounts(config_with(source, R"(["rbind","rw"])")),
+                      Catch::Matchers::ContainsSubstring("a path under /proc"));
+    CHECK_THROWS_WITH(ojh::check_cgroup_mounts(config_with(source, R"(["bind"])")),
+                      Catch::Matchers::ContainsSubstring("writable cgroup filesystem"));
+    // It may be a directory above the cgroup mount: "ro" on an rbind does not reach it.
+    CHECK_THROWS_WITH(ojh::check_cgroup_mounts(config_with(source, R"(["rbind","ro"])")),
+                      Catch::Matchers::ContainsSubstring("\"rro\""));
+    CHECK_NOTHROW(ojh::check_cgroup_mounts(config_with(source, R"(["rbind","rro"])")));
+    CHECK_NOTHROW(ojh::check_cgroup_mounts(config_with(source, R"(["bind","ro"])")));
+  }
+  for (const std::string source : {"/procx/1/root", "/srv/proc/1/root", "/var/lib/x"}) {
+    CAPTURE(source);
+    CHECK_NOTHROW(ojh::check_cgroup_mounts(config_with(source, R"(["rbind","rw"])")));
+  }
+}
+
+TEST_CASE("\"ro\" on an rbind of a directory above the cgroup mount is not read-only", "[caps]") {
+  auto config_with = [](const std::string& source, const std::string& options) {
+    return ojh::parse_bundle_config(
+        R"({"mounts":[{"destination":"/host","type":"bind","source":")" + source +
+        R"(","options":)" + options + "}]}");
+  };
+  // runc and crun remount only the top mount read-only; /sys/fs/cgroup below stays writable.
+  for (const std::string source : {"/", "/sys", "/sys/fs"}) {
+    CAPTURE(source);
+    CHECK_THROWS_WITH(ojh::check_cgroup_mounts(config_with(source, R"(["rbind","ro"])")),
+                      Catch::Matchers::ContainsSubstring("mount it read-only recursively"));
+    CHECK_NOTHROW(ojh::check_cgroup_mounts(config_with(source, R"(["rbind","ro","rro"])")));
+    CHECK_NOTHROW(ojh::check_cgroup_mounts(config_with(source, R"(["rro"])")));
+    CHECK_NOTHROW(ojh::check_cgroup_mounts(config_with(source, R"(["bind","ro"])")));
+  }
+  // The cgroup mount itself is the top mount: "ro" reaches it.
+  CHECK_NOTHROW(ojh::check_cgroup_mounts(config_with("/sys/fs/cgroup", R"(["rbind","ro"])")));
+}

@@ -148,7 +148,8 @@ TEST_CASE("bind sources that show the host's cgroup tree in any spelling", "[cap
     CAPTURE(source);
     CHECK_THROWS_WITH(ojh::check_cgroup_mounts(config_with(source, R"(["rbind","rw"])")),
                       Catch::Matchers::ContainsSubstring("writable cgroup filesystem"));
-    CHECK_NOTHROW(ojh::check_cgroup_mounts(config_with(source, R"(["rbind","ro"])")));
+    CHECK_NOTHROW(ojh::check_cgroup_mounts(config_with(source, R"(["rbind","rro"])")));
+    CHECK_NOTHROW(ojh::check_cgroup_mounts(config_with(source, R"(["bind","ro"])")));
   }
   for (const std::string source : {R"("/sysx")", R"("/sys/kernel")", R"("/sys/fs/cgroupx")",
                                    R"("rootfs/sys/fs/cgroup")", R"("/home/../srv")"}) {
