@@ -54,10 +54,15 @@ void restrict_capabilities(CapabilitySet set) {
   // rest on whatever state the library kept from the failed read.
   if (capng_get_caps_process() != 0) throw Error("read the hook's capabilities", errno);
   const bool can_drop_bounding = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
-  capng_clear(can_drop_bounding ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS);
+  std::vector<int> wanted;
+  if (set != CapabilitySet::kNone) wanted = {CAP_BPF, CAP_NET_ADMIN};
+  if (set == CapabilitySet::kAttach) wanted.insert(wanted.end(), {CAP_SYS_ADMIN, CAP_SYS_PTRACE});
+  // Only ever narrows: what the process was started without (a unit's
+  // CapabilityBoundingSet) stays out, and the step that needs it fails with its own cause.
   std::vector<int> kept;
-  if (set != CapabilitySet::kNone) kept = {CAP_BPF, CAP_NET_ADMIN};
-  if (set == CapabilitySet::kAttach) kept.insert(kept.end(), {CAP_SYS_ADMIN, CAP_SYS_PTRACE});
+  for (const int cap : wanted)
+    if (capng_have_capability(CAPNG_PERMITTED, static_cast<unsigned>(cap))) kept.push_back(cap);
+  capng_clear(can_drop_bounding ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS);
   const auto type = static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED);
   for (const int cap : kept)
     if (capng_update(CAPNG_ADD, type, static_cast<unsigned>(cap)) != 0)

@@ -11,6 +11,7 @@
 #   3. Once the fake host drops them, they are no longer refused.
 #   4. A second watcher for the same pin directory is refused with one line.
 #   5. Once the watcher is stopped, status says the addresses are not watched.
+# The watcher runs with the capability bounding set its systemd unit gives it.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -58,7 +59,9 @@ e2e_defer "h_state c1 0 '$W/bundle' | nsenter --net='$E2E_HOST_NETNS' -- '$HOOK'
 e2e_check "without a watcher, status says the addresses are not watched" eval '! watching'
 e2e_check "the new addresses are not refused yet (the probe can tell)" eval "! blocked $NEW_V4"
 
-nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --pin-dir "$PINS" watch 2>"$W/watch.err" &
+# With the capability bounding set of the installed unit (oci-jail-hook-watch.service).
+nsenter --net="$E2E_HOST_NETNS" -- setpriv --bounding-set -all,+bpf,+net_admin,+sys_admin -- \
+  "$HOOK" --pin-dir "$PINS" watch 2>"$W/watch.err" &
 WATCH=$!
 e2e_defer "kill $WATCH 2>/dev/null; wait $WATCH 2>/dev/null || true"
 e2e_check "status says the watcher runs" wait_until 10 watching
