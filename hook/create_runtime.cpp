@@ -65,8 +65,6 @@ void enforce_container(const Options& opts, const State& state, const ContainerP
   EnforceRequest request;
   request.container_id = state.id;
   request.cgroup_fs_path = cgroup.fs_path;
-  request.rules =
-      container_rules(without_interfaces(host_addresses(), opts.admin.ignore_interfaces), cidrs);
   request.exceptions = policy.exceptions;
   request.exceptions.insert(request.exceptions.end(), opts.admin.allow.begin(),
                             opts.admin.allow.end());
@@ -77,11 +75,15 @@ void enforce_container(const Options& opts, const State& state, const ContainerP
   }
   request.host_netns_cookie = current_netns_cookie();
   request.audit = policy.mode == PolicyMode::Audit;
-  phase("host");
 
   const Fd lock = pins.lock_exclusive();
   pins.remove_stale_staging();
   phase("lock");
+  // Under the lock: addresses read before it could be older than those a concurrent
+  // refresh has just applied, and would overwrite them.
+  request.rules =
+      container_rules(without_interfaces(host_addresses(), opts.admin.ignore_interfaces), cidrs);
+  phase("host");
   const SharedObjects objs = SharedObjects::open_or_load(pins);
   phase("load");
   const EnforceResult result = enforce(pins, objs, request);

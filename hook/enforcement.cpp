@@ -118,13 +118,12 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
   const std::string final_dir = pins.container_dir(req.container_id);
 
   // Idempotence: a complete set of live links on this very cgroup means a previous run
-  // succeeded; refresh its rules and policy rather than attaching twice.
+  // succeeded; bring its rules and policy up to date rather than attach twice. Insert before
+  // delete: the programs read the maps meanwhile, and a rule that stays must never blink.
   if (complete_pin_set(final_dir) && live_link_cgroup_id(final_dir) == cgroup.id) {
     try {
-      rules.erase(cgroup.id);
-      exceptions.erase(cgroup.id);
-      rules.insert(cgroup.id, req.rules);
-      exceptions.insert(cgroup.id, req.exceptions);
+      rules.apply(cgroup.id, replace_rules(rules.list(cgroup.id), req.rules));
+      exceptions.replace(cgroup.id, req.exceptions);
       write_policy(objs, cgroup.id, req);
     } catch (...) {
       // Half the rules would be a silent gap: take everything down, the runtime then
@@ -265,27 +264,7 @@ std::size_t refresh_host_rules(const PinDir& pins, const SharedObjects& objs,
   std::size_t updated = 0;
   for (const EnforcedContainer& c : list_enforced(pins, objs)) {
     if (!c.cgroup_alive || c.policy.host_netns_cookie != host_netns_cookie) continue;
-    // Add the new addresses first, then drop the ones that went away: the container is
-    // never without a rule for an address the host still has. Keys that hold a metadata or
-    // cidr rule belong to the container's policy: a host address never overwrites them and
-    // refresh never deletes them.
-    const auto same_key = [](const Rule& a, const Rule& b) {
-      return a.family == b.family && a.bytes == b.bytes && a.prefixlen == b.prefixlen;
-    };
-    std::vector<Rule> to_add;
-    for (const Rule& r : host_rules) {
-      const bool policy_key = std::any_of(c.rules.begin(), c.rules.end(), [&](const Rule& o) {
-        return o.kind != OJH_RULE_HOST_ADDR && same_key(o, r);
-      });
-      if (!policy_key) to_add.push_back(r);
-    }
-    rules.insert(c.cgroup_id, to_add);
-    for (const Rule& old : c.rules) {
-      if (old.kind != OJH_RULE_HOST_ADDR) continue;
-      const bool kept = std::any_of(to_add.begin(), to_add.end(),
-                                    [&](const Rule& r) { return same_key(r, old); });
-      if (!kept) rules.erase_one(c.cgroup_id, old);
-    }
+    rules.apply(c.cgroup_id, replace_host_rules(c.rules, host_rules));
     ++updated;
   }
   return updated;

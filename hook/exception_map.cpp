@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -88,6 +89,19 @@ std::set<std::uint64_t> ExceptionMap::policy_ids() const {
   std::set<std::uint64_t> ids;
   walk(fd_, [&](const ojh_exception_key& k) { ids.insert(policy_of(k)); });
   return ids;
+}
+
+void ExceptionMap::replace(std::uint64_t policy_id, const std::vector<Exception>& wanted) const {
+  const std::vector<ojh_exception_key> current = keys_of(fd_, policy_id);
+  insert(policy_id, wanted);
+  for (const ojh_exception_key& key : current) {
+    const bool kept = std::any_of(wanted.begin(), wanted.end(), [&](const Exception& e) {
+      const ojh_exception_key w = key_of(policy_id, e);
+      return std::memcmp(&w, &key, sizeof(key)) == 0;
+    });
+    if (!kept && bpf_map_delete_elem(fd_, &key) != 0 && errno != ENOENT)
+      throw Error("delete exception", errno);
+  }
 }
 
 void ExceptionMap::erase_each(std::uint64_t policy_id,

@@ -18,6 +18,9 @@ class ExceptionMap {
   void insert(std::uint64_t policy_id, const std::vector<Exception>& exceptions) const;
   std::size_t erase(std::uint64_t policy_id) const;  // returns how many were removed
   void erase_each(std::uint64_t policy_id, const std::vector<Exception>& exceptions) const;
+  // The policy's exceptions become exactly `wanted`: the new ones are written before the
+  // stale ones are deleted, so an exception that stays never blinks.
+  void replace(std::uint64_t policy_id, const std::vector<Exception>& wanted) const;
   std::vector<Exception> list(std::uint64_t policy_id) const;
   std::set<std::uint64_t> policy_ids() const;  // every policy with at least one exception
 

@@ -20,10 +20,12 @@ int run_refresh(const Options& opts) {
   const auto pins = PinDir::open_existing(opts.pin_dir);
   std::size_t updated = 0;
   if (pins) {
-    const std::vector<Rule> host_rules =
-        host_address_rules(without_interfaces(host_addresses(), opts.admin.ignore_interfaces));
     const std::uint64_t netns = current_netns_cookie();
     const Fd lock = pins->lock_exclusive();
+    // Under the lock: two refreshes racing would otherwise apply their addresses in the
+    // order they got the lock, not the order they read them, and leave the older set.
+    const std::vector<Rule> host_rules =
+        host_address_rules(without_interfaces(host_addresses(), opts.admin.ignore_interfaces));
     SharedObjects objs;
     if (SharedObjects::open_existing(*pins, objs))
       updated = refresh_host_rules(*pins, objs, netns, host_rules);

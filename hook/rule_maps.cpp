@@ -124,6 +124,11 @@ std::set<std::uint64_t> RuleMaps::policy_ids() const {
   return ids;
 }
 
+void RuleMaps::apply(std::uint64_t policy_id, const RuleUpdate& update) const {
+  insert(policy_id, update.insert);
+  erase_each(policy_id, update.erase);
+}
+
 void RuleMaps::erase_each(std::uint64_t policy_id, const std::vector<Rule>& rules) const {
   std::optional<Error> first;
   for (const Rule& r : rules) {

@@ -21,6 +21,8 @@ class RuleMaps {
   std::vector<Rule> list(std::uint64_t policy_id) const;
   void erase_one(std::uint64_t policy_id, const Rule& rule) const;
   void erase_each(std::uint64_t policy_id, const std::vector<Rule>& rules) const;
+  // Inserts, then erases (see RuleUpdate): never a moment without a rule that stays.
+  void apply(std::uint64_t policy_id, const RuleUpdate& update) const;
   std::set<std::uint64_t> policy_ids() const;  // every policy with at least one rule
 
  private:

@@ -71,14 +71,17 @@ std::vector<Rule> cidr_rules(const std::vector<Cidr>& cidrs) {
   return rules;
 }
 
+bool same_key(const Rule& a, const Rule& b) {
+  return a.family == b.family && a.bytes == b.bytes && a.prefixlen == b.prefixlen;
+}
+
 std::vector<Rule> container_rules(const std::vector<HostAddress>& host,
                                   const std::vector<Cidr>& cidrs) {
   std::vector<Rule> rules;
   const auto add = [&rules](std::vector<Rule> more) {
     for (Rule& r : more) {
-      const bool seen = std::any_of(rules.begin(), rules.end(), [&](const Rule& o) {
-        return o.family == r.family && o.bytes == r.bytes && o.prefixlen == r.prefixlen;
-      });
+      const bool seen =
+          std::any_of(rules.begin(), rules.end(), [&](const Rule& o) { return same_key(o, r); });
       if (!seen) rules.push_back(std::move(r));
     }
   };
@@ -87,6 +90,34 @@ std::vector<Rule> container_rules(const std::vector<HostAddress>& host,
   add(cidr_rules(cidrs));
   add(host_address_rules(host));
   return rules;
+}
+
+namespace {
+
+bool has_key(const std::vector<Rule>& rules, const Rule& r) {
+  return std::any_of(rules.begin(), rules.end(), [&](const Rule& o) { return same_key(o, r); });
+}
+
+}  // namespace
+
+RuleUpdate replace_rules(const std::vector<Rule>& current, const std::vector<Rule>& wanted) {
+  RuleUpdate update;
+  update.insert = wanted;
+  for (const Rule& r : current)
+    if (!has_key(wanted, r)) update.erase.push_back(r);
+  return update;
+}
+
+RuleUpdate replace_host_rules(const std::vector<Rule>& current, const std::vector<Rule>& host) {
+  std::vector<Rule> policy;
+  for (const Rule& r : current)
+    if (r.kind != OJH_RULE_HOST_ADDR) policy.push_back(r);
+  RuleUpdate update;
+  for (const Rule& r : host)
+    if (!has_key(policy, r) && !has_key(update.insert, r)) update.insert.push_back(r);
+  for (const Rule& r : current)
+    if (r.kind == OJH_RULE_HOST_ADDR && !has_key(update.insert, r)) update.erase.push_back(r);
+  return update;
 }
 
 std::string format_rule(const Rule& rule) {

@@ -49,4 +49,24 @@ std::vector<Rule> container_rules(const std::vector<HostAddress>& host,
 
 std::string format_rule(const Rule& rule);  // "10.88.0.1/32 (host address on eth0)"
 
+// Whether two rules occupy one LPM key (their kind and origin may differ).
+bool same_key(const Rule& a, const Rule& b);
+
+// How to bring one policy's rules from what the maps hold (`current`) to a new set. The
+// programs read the maps while they change, so an update writes every rule of `insert`
+// first (BPF_ANY: a key that exists takes its new kind) and only then deletes `erase`,
+// which never holds a key of `insert`: a destination blocked before and after is blocked
+// throughout.
+struct RuleUpdate {
+  std::vector<Rule> insert;
+  std::vector<Rule> erase;
+};
+
+// The container's rules become exactly `wanted` (create-runtime run again).
+RuleUpdate replace_rules(const std::vector<Rule>& current, const std::vector<Rule>& wanted);
+
+// Only the host-address rules become `host` (refresh): a key that holds a policy rule
+// (metadata, multicast, cidr) is neither overwritten by a host address nor deleted.
+RuleUpdate replace_host_rules(const std::vector<Rule>& current, const std::vector<Rule>& host);
+
 }  // namespace ojh

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <thread>
 
 #include "hook/capabilities.hpp"
 #include "hook/enforcement.hpp"
@@ -553,4 +555,74 @@ TEST_CASE("the compat egress program (kernels before 6.15) still blocks host loo
           if (tcp_connect("127.0.0.1", own.port) != 0) return 1;
           return raw_udp_sendto("127.0.0.1", own.port) == EPERM ? 0 : 2;
         }) == 0);
+}
+
+TEST_CASE_METHOD(Fixture, "re-applying and refreshing never unblock a rule that stays", "[bpf]") {
+  // A process in the container sends UDP datagrams to every address that stays blocked,
+  // as fast as it can, while the rules are re-applied (create-runtime run again) and
+  // refreshed between two host address sets that share those addresses. A rule that is
+  // deleted before it is written again shows as a datagram the program let through (the
+  // private netns has no route, so an allowed datagram fails with ENETUNREACH instead).
+  const std::string ctr = sandbox.make_cgroup("ctr");
+  std::vector<Rule> host_a;
+  std::vector<Rule> host_b;
+  std::vector<std::string> stay;
+  for (int i = 1; i <= 24; ++i) {
+    const std::string addr = "10.200.9." + std::to_string(i);
+    host_a.push_back(rule(addr.c_str(), 32, OJH_RULE_HOST_ADDR));
+    host_b.push_back(host_a.back());
+    stay.push_back(addr);
+  }
+  host_a.push_back(rule("10.200.10.1", 32, OJH_RULE_HOST_ADDR));
+  host_b.push_back(rule("10.200.10.2", 32, OJH_RULE_HOST_ADDR));
+  for (const Rule& m : metadata_rules()) {
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(m.family, m.bytes.data(), text, sizeof(text));
+    if (m.family == AF_INET) stay.push_back(text);
+  }
+  auto rules = metadata_rules();
+  rules.insert(rules.end(), host_a.begin(), host_a.end());
+  enforce(pins, objs, request("c1", ctr, rules));
+
+  int ready[2];
+  int stop[2];
+  REQUIRE(::pipe(ready) == 0);
+  REQUIRE(::pipe(stop) == 0);
+  std::thread churn([&] {
+    char byte = 0;
+    if (::read(ready[0], &byte, 1) != 1) return;
+    for (int i = 0; i < 200; ++i) {
+      enforce(pins, objs, request("c1", ctr, rules));
+      refresh_host_rules(pins, objs, current_netns_cookie(), i % 2 ? host_a : host_b);
+    }
+    ::close(stop[1]);
+  });
+  const int leaked = run_in_cgroup(ctr, true, [&] {
+    ::close(stop[1]);  // the parent's close must be the last one
+    Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    std::vector<sockaddr_in> dests;
+    for (const std::string& a : stay) {
+      sockaddr_in sin{};
+      sin.sin_family = AF_INET;
+      sin.sin_port = htons(9);
+      inet_pton(AF_INET, a.c_str(), &sin.sin_addr);
+      dests.push_back(sin);
+    }
+    if (::write(ready[1], "x", 1) != 1) return 250;
+    int leaks = 0;
+    pollfd done{stop[0], POLLIN, 0};
+    while (::poll(&done, 1, 0) == 0) {
+      for (const sockaddr_in& d : dests) {
+        if (::sendto(s.get(), "x", 1, 0, reinterpret_cast<const sockaddr*>(&d), sizeof(d)) == 0 ||
+            errno != EPERM)
+          leaks = std::min(leaks + 1, 200);
+      }
+    }
+    return leaks;
+  });
+  ::close(stop[0]);
+  churn.join();
+  ::close(ready[0]);
+  ::close(ready[1]);
+  CHECK(leaked == 0);
 }
