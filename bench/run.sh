@@ -104,12 +104,22 @@ make_bundles() {  # creates $work/bundles/{with,without,noop}
 # The hooks really run: `runc create` stops after the createRuntime hooks, so the pins must
 # be there; `runc delete` runs poststop, so they must be gone again.
 check_runc_wiring() {
-  local state=$work/runc-check pins=/sys/fs/bpf/oci-jail-hook/v1/containers/ojh-bench-check
+  local state=$work/runc-check
   runc --root "$state" create --bundle "$work/bundles/with" ojh-bench-check \
     </dev/null >/dev/null 2>"$work/runc-check.log" || die "runc create: $(cat "$work/runc-check.log")"
-  [[ -d $pins ]] || { runc --root "$state" delete -f ojh-bench-check; die "hook did not pin $pins"; }
+  [[ -n $(check_pins) ]] ||
+    { runc --root "$state" delete -f ojh-bench-check; die "hook pinned nothing for ojh-bench-check"; }
   runc --root "$state" delete -f ojh-bench-check
-  [[ ! -e $pins ]] || die "poststop left $pins"
+  [[ -z $(check_pins) ]] || die "poststop left $(check_pins)"
+}
+
+# The pin entries (named by cgroup) whose id record is ojh-bench-check.
+check_pins() {
+  local entry
+  for entry in /sys/fs/bpf/oci-jail-hook/v1/containers/cgroup:*; do
+    [[ $(readlink "$entry/id" 2>/dev/null) == ojh-bench-check ]] && echo "$entry"
+  done
+  return 0
 }
 
 inside_view() {

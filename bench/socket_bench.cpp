@@ -630,7 +630,8 @@ int run_socket_rows(const SocketRowsOptions& opt) {
     }
   }
 
-  if (!release(pins, objs, plain.container_id) || !release(pins, objs, with_cidrs.container_id))
+  if (!release(pins, objs, {plain.container_id, "", 0}) ||
+      !release(pins, objs, {with_cidrs.container_id, "", 0}))
     throw Error("release of the bench policies found nothing to release");
   return 0;
 }

@@ -64,6 +64,8 @@ void enforce_container(const Options& opts, const State& state, const ContainerP
   cidrs.insert(cidrs.end(), opts.admin.block_cidrs.begin(), opts.admin.block_cidrs.end());
   EnforceRequest request;
   request.container_id = state.id;
+  request.bundle = state.bundle;
+  request.init_pid = state.pid;
   request.cgroup_fs_path = cgroup.fs_path;
   request.exceptions = policy.exceptions;
   request.exceptions.insert(request.exceptions.end(), opts.admin.allow.begin(),

@@ -49,10 +49,15 @@ std::uint64_t link_cgroup_id(int link_fd) {
 }
 
 constexpr std::string_view kCgroupRecord = "cgroup-";
+constexpr const char* kIdRecord = "id";
+constexpr const char* kBundleRecord = "bundle";
+constexpr const char* kInitRecord = "init";
 
 // The cgroup id a container's pins were made for. It is recorded in the name of an empty
 // directory beside the link pins because a link forgets its cgroup once the cgroup is
-// removed, and runtimes remove the cgroup before they run poststop.
+// removed, and runtimes remove the cgroup before they run poststop. Entries of this
+// version carry it in their name as well; the directory stays because earlier versions'
+// gc reads it (without it they would take the entry's rules for orphans).
 std::uint64_t recorded_cgroup_id(const std::string& dir) {
   for (const std::string& name : list_dir(dir)) {
     if (name.rfind(kCgroupRecord, 0) != 0) continue;
@@ -73,6 +78,77 @@ std::uint64_t live_link_cgroup_id(const std::string& dir) {
     if (std::uint64_t id = link_cgroup_id(link.get())) return id;
   }
   return 0;
+}
+
+// One entry of containers/, as its name and records describe it.
+struct Entry {
+  std::string dir;
+  std::string id;
+  std::uint64_t cgroup_id = 0;
+  std::string bundle;
+  ProcessRef init;
+  bool legacy = false;  // made by an earlier version: named by container id, no records
+};
+
+Entry read_entry(const PinDir& pins, const std::string& name) {
+  Entry e;
+  e.dir = pins.containers_dir() + "/" + name;
+  if (const auto cgroup = entry_cgroup_id(name)) {
+    e.cgroup_id = *cgroup;
+    e.id = read_record(e.dir, kIdRecord).value_or("");
+    e.bundle = read_record(e.dir, kBundleRecord).value_or("");
+    if (const auto init = read_record(e.dir, kInitRecord))
+      e.init = parse_process_ref(*init).value_or(ProcessRef{});
+  } else {
+    e.legacy = true;
+    e.id = container_id_from_pin_name(name);
+    e.cgroup_id = recorded_cgroup_id(e.dir);
+  }
+  return e;
+}
+
+std::vector<Entry> read_entries(const PinDir& pins) {
+  std::vector<Entry> entries;
+  for (const std::string& name : list_dir(pins.containers_dir()))
+    entries.push_back(read_entry(pins, name));
+  return entries;
+}
+
+// Takes an entry down: its links off the cgroup, its pins, its rules and exceptions.
+void release_entry(const SharedObjects& objs, const std::string& dir, std::uint64_t cgroup_id,
+                   const std::string& container_id) {
+  // Unpinning alone frees the link from a kernel work item, a moment later; an explicit
+  // detach takes the programs off the cgroup before the hook returns.
+  for (const ProgramSpec& p : kPrograms) {
+    Fd link(bpf_obj_get((dir + "/" + std::string(p.name)).c_str()));
+    if (link && bpf_link_detach(link.get()) != 0 && errno != ENOLINK)
+      throw Error("detach " + std::string(p.name) + " link of container " + container_id, errno);
+  }
+  remove_pin_dir(dir);
+  if (cgroup_id) {
+    RuleMaps(objs.rules4.get(), objs.rules6.get()).erase(cgroup_id);
+    ExceptionMap(objs.allow.get()).erase(cgroup_id);
+  }
+}
+
+// An entry of an earlier version says nothing about its instance; its cgroup being gone
+// does. Runtimes remove the cgroup before poststop and the kernel detaches its links from
+// a work item a moment later, so this waits up to a second for that.
+bool legacy_cgroup_gone(const std::string& dir) {
+  for (int i = 0; i < 100; ++i) {
+    if (live_link_cgroup_id(dir) == 0) return true;
+    ::usleep(10 * 1000);
+  }
+  return false;
+}
+
+bool belongs_to(const Entry& e, const StoppedContainer& c) {
+  if (e.id != c.id) return false;
+  if (!e.bundle.empty() && !c.bundle.empty() && e.bundle != c.bundle) return false;
+  if (e.legacy) return legacy_cgroup_gone(e.dir);
+  if (e.init.pid == 0) return true;
+  if (c.pid > 0) return e.init.pid == c.pid;
+  return !still_running(e.init);
 }
 
 void write_policy(const SharedObjects& objs, std::uint64_t cgroup_id, const EnforceRequest& req) {
@@ -115,36 +191,63 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
   OpenCgroup cgroup = open_cgroup(req.cgroup_fs_path);
   const RuleMaps rules(objs.rules4.get(), objs.rules6.get());
   const ExceptionMap exceptions(objs.allow.get());
-  const std::string final_dir = pins.container_dir(req.container_id);
+  ProcessRef init;
+  if (req.init_pid > 0) {
+    const auto running = running_process(req.init_pid);
+    if (!running)
+      throw Error("the container's process " + std::to_string(req.init_pid) + " has exited");
+    init = *running;
+  }
 
-  // Idempotence: a complete set of live links on this very cgroup means a previous run
-  // succeeded; bring its rules and policy up to date rather than attach twice. Insert before
-  // delete: the programs read the maps meanwhile, and a rule that stays must never blink.
-  if (complete_pin_set(final_dir) && live_link_cgroup_id(final_dir) == cgroup.id) {
+  // Only an entry of this very cgroup is ours to reuse or clear; another cgroup's entry
+  // with this container id belongs to another runtime's or store's container.
+  for (const Entry& e : read_entries(pins)) {
+    if (e.cgroup_id != cgroup.id) continue;
+    if (!complete_pin_set(e.dir) || live_link_cgroup_id(e.dir) != cgroup.id) {
+      // Half made by a killed hook, or its links detached: nothing enforces this cgroup
+      // through it, and its rules are keyed by this cgroup's id.
+      release_entry(objs, e.dir, cgroup.id, e.id);
+      continue;
+    }
+    if (e.id != req.container_id)
+      throw Error("cgroup " + req.cgroup_fs_path + " is already enforced for another container (" +
+                  e.id + "); refusing to share it");
+    if (e.init.pid != 0 && init.pid != 0 && e.init != init && still_running(e.init))
+      throw Error("cgroup " + req.cgroup_fs_path +
+                  " is already enforced for another container with this id (its process " +
+                  std::to_string(e.init.pid) + " still runs); refusing to share it");
+    // A complete set of live links on this cgroup for this container means a previous run
+    // succeeded: bring its rules and policy up to date rather than attach twice. Insert
+    // before delete, so a rule that stays never blinks.
     try {
       rules.apply(cgroup.id, replace_rules(rules.list(cgroup.id), req.rules));
       exceptions.replace(cgroup.id, req.exceptions);
       write_policy(objs, cgroup.id, req);
+      if (!e.legacy && e.bundle != req.bundle) {
+        if (req.bundle.empty()) {
+          if (::unlink((e.dir + "/" + kBundleRecord).c_str()) != 0 && errno != ENOENT)
+            throw Error("remove record " + e.dir + "/" + kBundleRecord, errno);
+        } else {
+          write_record(e.dir, kBundleRecord, req.bundle);
+        }
+      }
+      if (!e.legacy && init.pid != 0 && e.init != init)
+        write_record(e.dir, kInitRecord, format_process_ref(init));
     } catch (...) {
       // Half the rules would be a silent gap: take everything down, the runtime then
-      // refuses to start the container.
-      remove_pin_dir(final_dir);
-      rules.erase(cgroup.id);
-      exceptions.erase(cgroup.id);
+      // refuses to start the container. Best effort: the first error is the one to report.
+      try {
+        release_entry(objs, e.dir, cgroup.id, e.id);
+      } catch (const Error&) {
+      }
       throw;
     }
     return {cgroup.id, true};
   }
-  // Anything else under that name is stale (container id reused, half-made): drop it.
-  if (std::uint64_t stale = recorded_cgroup_id(final_dir)) {
-    rules.erase(stale);
-    exceptions.erase(stale);
-  }
-  remove_pin_dir(final_dir);
 
-  // Our programs on this cgroup now mean another container id holds it, and the two would
-  // share (and at poststop, remove) one policy. Links whose last fd died with a killed hook
-  // are released by a kernel work item: give them a moment first.
+  // Our programs on this cgroup now mean another container holds it without an entry of
+  // ours to say so (links pinned elsewhere); the two would share one policy. Links whose
+  // last fd died with a killed hook are released by a kernel work item: give them a moment.
   bool attached = shared_program_attached(objs, cgroup.fd.get());
   for (int i = 0; attached && i < 20; ++i) {
     ::usleep(10 * 1000);
@@ -154,6 +257,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     throw Error("cgroup " + req.cgroup_fs_path +
                 " is already enforced for another container; refusing to share it");
 
+  const std::string final_dir = pins.entry_dir(cgroup.id);
   const std::string staging = pins.staging_dir("container-" + req.container_id);
   std::vector<Fd> links;
   try {
@@ -180,6 +284,9 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
       if (bpf_obj_pin(links[i].get(), path.c_str()) != 0) throw Error("pin " + path, errno);
     }
     make_private_dir(staging + "/" + std::string(kCgroupRecord) + std::to_string(cgroup.id));
+    write_record(staging, kIdRecord, req.container_id);
+    if (!req.bundle.empty()) write_record(staging, kBundleRecord, req.bundle);
+    if (init.pid != 0) write_record(staging, kInitRecord, format_process_ref(init));
     if (::rename(staging.c_str(), final_dir.c_str()) != 0)
       throw Error("publish " + final_dir, errno);
     phase("pin");
@@ -202,40 +309,39 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
   return {cgroup.id, false};
 }
 
-bool release(const PinDir& pins, const SharedObjects& objs, const std::string& container_id) {
-  const std::string dir = pins.container_dir(container_id);
-  if (list_dir(dir).empty()) {
-    remove_pin_dir(dir);
-    return false;
+ReleaseResult release(const PinDir& pins, const SharedObjects& objs,
+                      const StoppedContainer& container) {
+  ReleaseResult result;
+  for (const Entry& e : read_entries(pins)) {
+    if (e.id != container.id) continue;
+    if (belongs_to(e, container)) {
+      release_entry(objs, e.dir, e.cgroup_id, e.id);
+      ++result.released;
+    } else {
+      ++result.kept;
+    }
   }
-  const std::uint64_t cgroup_id = recorded_cgroup_id(dir);
-  // Unpinning alone frees the link from a kernel work item, a moment later; an explicit
-  // detach takes the programs off the cgroup before poststop returns.
-  for (const ProgramSpec& p : kPrograms) {
-    Fd link(bpf_obj_get((dir + "/" + std::string(p.name)).c_str()));
-    if (link && bpf_link_detach(link.get()) != 0 && errno != ENOLINK)
-      throw Error("detach " + std::string(p.name) + " link of container " + container_id, errno);
-  }
-  remove_pin_dir(dir);
-  if (cgroup_id) {
-    RuleMaps(objs.rules4.get(), objs.rules6.get()).erase(cgroup_id);
-    ExceptionMap(objs.allow.get()).erase(cgroup_id);
-  }
-  return true;
+  return result;
 }
 
 std::vector<EnforcedContainer> list_enforced(const PinDir& pins, const SharedObjects& objs) {
   std::vector<EnforcedContainer> out;
   const RuleMaps rules(objs.rules4.get(), objs.rules6.get());
   const int ncpus = libbpf_num_possible_cpus();
-  for (const std::string& name : list_dir(pins.containers_dir())) {
+  for (const Entry& e : read_entries(pins)) {
     EnforcedContainer c;
-    c.id = container_id_from_pin_name(name);
-    const std::string& id = c.id;
-    for (const std::string& name : list_dir(pins.container_dir(id)))
-      if (name.rfind(kCgroupRecord, 0) != 0) c.links.push_back(name);
-    c.cgroup_id = recorded_cgroup_id(pins.container_dir(id));
-    c.cgroup_alive = c.cgroup_id != 0 && live_link_cgroup_id(pins.container_dir(id)) == c.cgroup_id;
+    c.id = e.id;
+    c.pins = e.dir;
+    c.bundle = e.bundle;
+    c.init = e.init;
+    c.cgroup_id = e.cgroup_id;
+    // Link pins are bpffs files; records are symlinks and directories.
+    for (const std::string& name : list_dir(e.dir)) {
+      struct stat st {};
+      if (::lstat((e.dir + "/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode))
+        c.links.push_back(name);
+    }
+    c.cgroup_alive = c.cgroup_id != 0 && live_link_cgroup_id(e.dir) == c.cgroup_id;
     if (c.cgroup_id) {
       c.rules = rules.list(c.cgroup_id);
       c.exceptions = ExceptionMap(objs.allow.get()).list(c.cgroup_id);
@@ -277,11 +383,11 @@ GcResult collect_garbage(const PinDir& pins, const SharedObjects& objs) {
   for (const EnforcedContainer& c : list_enforced(pins, objs)) {
     if (c.cgroup_alive) {
       owned.insert(c.cgroup_id);
-    } else if (release(pins, objs, c.id)) {
-      result.released.push_back(c.id);
-    } else {
-      remove_pin_dir(pins.container_dir(c.id));
+      continue;
     }
+    const bool held_something = !list_dir(c.pins).empty();
+    release_entry(objs, c.pins, c.cgroup_id, c.id);
+    if (held_something) result.released.push_back(c.id);
   }
   const RuleMaps rules(objs.rules4.get(), objs.rules6.get());
   const ExceptionMap exceptions(objs.allow.get());

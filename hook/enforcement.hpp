@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "hook/pin_dir.hpp"
+#include "hook/process.hpp"
 #include "hook/rules.hpp"
 #include "hook/shared_objects.hpp"
 #include "oci/policy.hpp"
@@ -14,6 +18,8 @@ namespace ojh {
 
 struct EnforceRequest {
   std::string container_id;  // validated: safe as a path component
+  std::string bundle;        // the state's bundle, recorded to tell instances apart at poststop
+  pid_t init_pid = 0;        // the state's pid, recorded with its start time; 0: none
   std::string cgroup_fs_path;
   std::vector<Rule> rules;
   std::vector<Exception> exceptions;  // allow annotation + DNS
@@ -28,16 +34,41 @@ struct EnforceResult {
 
 // Attaches the shared programs to the container's cgroup with bpf_links (multi-attach: a
 // program inside the container cannot replace ours), writes its rules and policy, and pins
-// the links. All or nothing: on any error every link, pin and rule of this attempt is gone.
-// Call with the pin directory locked.
+// the links in the cgroup's entry. All or nothing: on any error every link, pin and rule of
+// this attempt is gone. Entries of other cgroups are never touched, whatever their
+// container id: ids are unique only within one runtime's store. A cgroup already enforced
+// for another container, or for another running instance of this id, is refused. Call
+// with the pin directory locked.
 EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const EnforceRequest& req);
 
-// Unpins (and so detaches) everything of the container and deletes its rules. Returns
-// false when nothing was enforced for it. Call with the pin directory locked.
-bool release(const PinDir& pins, const SharedObjects& objs, const std::string& container_id);
+// A container as a poststop state names it: it has stopped, and its cgroup is usually gone.
+struct StoppedContainer {
+  std::string id;
+  std::string bundle;  // "" when the state has none
+  pid_t pid = 0;       // 0 when the state has none (runc and podman give none at poststop)
+};
+
+struct ReleaseResult {
+  std::size_t released = 0;  // entries of this container: unpinned, detached, rules deleted
+  std::size_t kept = 0;      // entries with this id that belong to another instance
+  explicit operator bool() const { return released > 0; }
+};
+
+// Unpins (and so detaches) the entries of that container and deletes their rules. An entry
+// belongs to it when the id matches, the recorded bundle does not differ, and the recorded
+// init is the state's pid or, without one, no longer runs: the init of a container that
+// poststop is run for has exited, the init of another instance with the same id (another
+// runtime, another store, a second create of this id that failed) still runs. Entries made
+// by an earlier version record neither: they are released by id once their cgroup is gone.
+// Call with the pin directory locked.
+ReleaseResult release(const PinDir& pins, const SharedObjects& objs,
+                      const StoppedContainer& container);
 
 struct EnforcedContainer {
   std::string id;
+  std::string pins;    // the entry's directory
+  std::string bundle;  // "" when not recorded (or made by an earlier version)
+  ProcessRef init;     // pid 0 when not recorded
   std::uint64_t cgroup_id = 0;
   std::vector<std::string> links;  // pin names
   bool cgroup_alive = false;

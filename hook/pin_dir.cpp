@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <climits>
 #include <memory>
 
 #include "bpf/block_host_abi.h"
@@ -61,10 +63,12 @@ std::vector<std::string> list_dir(const std::string& path) {
 }
 
 void remove_pin_dir(const std::string& path) {
-  // Pins first, record directories (cgroup-<id>) last: a hook killed half-way then still
-  // leaves the record that tells gc whose rules the remaining pins had.
+  // Pins first, records last (symlinks, then the cgroup-<id> directory): a hook killed
+  // half-way still leaves what tells poststop whose entry it is and gc whose rules the
+  // remaining pins had.
+  enum Pass { kPins, kSymlinks, kDirectories };
   const auto names = list_dir(path);
-  for (const bool directories : {false, true}) {
+  for (const Pass pass : {kPins, kSymlinks, kDirectories}) {
     for (const std::string& name : names) {
       const std::string entry = path + "/" + name;
       struct stat st {};
@@ -72,12 +76,39 @@ void remove_pin_dir(const std::string& path) {
         if (errno == ENOENT) continue;
         throw Error("inspect " + entry, errno);
       }
-      if (S_ISDIR(st.st_mode) != directories) continue;
-      if ((directories ? ::rmdir(entry.c_str()) : ::unlink(entry.c_str())) != 0 && errno != ENOENT)
+      const Pass kind = S_ISDIR(st.st_mode)   ? kDirectories
+                        : S_ISLNK(st.st_mode) ? kSymlinks
+                                              : kPins;
+      if (kind != pass) continue;
+      if ((pass == kDirectories ? ::rmdir(entry.c_str()) : ::unlink(entry.c_str())) != 0 &&
+          errno != ENOENT)
         throw Error("unpin " + entry, errno);
     }
   }
   if (::rmdir(path.c_str()) != 0 && errno != ENOENT) throw Error("remove " + path, errno);
+}
+
+void write_record(const std::string& dir, const std::string& name, const std::string& value) {
+  const std::string path = dir + "/" + name;
+  const std::string tmp = dir + "/" + name + "-new-" + std::to_string(::getpid());
+  if (::symlink(value.c_str(), tmp.c_str()) != 0) throw Error("record " + path, errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw Error("record " + path, err);
+  }
+}
+
+std::optional<std::string> read_record(const std::string& dir, const std::string& name) {
+  const std::string path = dir + "/" + name;
+  std::string value(PATH_MAX, '\0');
+  const ssize_t n = ::readlink(path.c_str(), value.data(), value.size());
+  if (n < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw Error("read record " + path, errno);
+  }
+  value.resize(static_cast<std::size_t>(n));
+  return value;
 }
 
 PinDir PinDir::open(const std::string& root) {
@@ -132,8 +163,18 @@ std::string container_id_from_pin_name(const std::string& name) {
   return out;
 }
 
-std::string PinDir::container_dir(const std::string& id) const {
-  return containers_dir() + "/" + pin_name(id);
+std::string PinDir::entry_dir(std::uint64_t cgroup_id) const {
+  return containers_dir() + "/" + std::string(kEntryPrefix) + std::to_string(cgroup_id);
+}
+
+std::optional<std::uint64_t> entry_cgroup_id(std::string_view name) {
+  if (name.substr(0, kEntryPrefix.size()) != kEntryPrefix) return std::nullopt;
+  const std::string_view digits = name.substr(kEntryPrefix.size());
+  std::uint64_t id = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+  if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() || id == 0)
+    return std::nullopt;
+  return id;
 }
 std::string PinDir::staging_dir(const std::string& what) const {
   return version_dir() + "/" + std::string(kStagingMarker) + pin_name(what) + "-" +
@@ -153,7 +194,11 @@ void PinDir::remove_stale_staging() const {
     const std::string dir = version_dir() + "/" + name;
     // A staged link pin still attaches its program; unpinning alone releases it from a
     // kernel work item, later. Detach first so the cgroup is free when this returns.
+    // Records are symlinks, and bpf_obj_get follows them: a bundle path could name another
+    // container's link pin.
     for (const std::string& entry : list_dir(dir)) {
+      struct stat st {};
+      if (::lstat((dir + "/" + entry).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
       const int fd = bpf_obj_get((dir + "/" + entry).c_str());
       if (fd < 0) continue;
       bpf_link_detach(fd);  // fails harmlessly for programs and maps

@@ -12,7 +12,9 @@
 namespace ojh {
 
 // Runs whatever the annotation says now: poststop must clean up even if the value was
-// changed or is invalid, and it must be harmless when nothing was ever enforced.
+// changed or is invalid, and it must be harmless when nothing was ever enforced. It
+// releases only what belongs to the container the state names: another container may run
+// with the same id under another runtime or store (see release()).
 int run_poststop(const Options& opts, std::string& container_id) {
   restrict_capabilities(CapabilitySet::kAttachMounted);
   const State state = read_state(STDIN_FILENO);
@@ -23,8 +25,13 @@ int run_poststop(const Options& opts, std::string& container_id) {
   const Fd lock = pins->lock_exclusive();
   SharedObjects objs;
   if (!SharedObjects::open_existing(*pins, objs)) return 0;
-  if (release(*pins, objs, container_id))
-    log_info(container_id, "released host block (links unpinned, rules removed)");
+  const ReleaseResult result = release(*pins, objs, {state.id, state.bundle, state.pid});
+  if (result) log_info(container_id, "released host block (links unpinned, rules removed)");
+  if (result.kept)
+    log_info(container_id, "left " + std::to_string(result.kept) +
+                               " enforced container(s) with this id alone: another instance "
+                               "(another runtime or store), or a cgroup that is not gone yet "
+                               "(`oci-jail-hook gc` releases it once it is)");
   return 0;
 }
 

@@ -53,6 +53,11 @@ void print_json(const std::vector<EnforcedContainer>& containers,
     w.StartObject();
     w.Key("id");
     w.String(c.id.c_str());
+    w.Key("bundle");
+    if (c.bundle.empty())
+      w.Null();
+    else
+      w.String(c.bundle.c_str());
     w.Key("cgroup_id");
     w.Uint64(c.cgroup_id);
     w.Key("cgroup_alive");

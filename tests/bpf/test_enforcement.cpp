@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -68,9 +69,11 @@ struct Fixture {
     return total;
   }
 
-  bool pinned(const std::string& id) {
-    struct stat st {};
-    return ::stat(pins.container_dir(id).c_str(), &st) == 0;
+  // Entries pinned for that container id (on any cgroup).
+  std::size_t pinned(const std::string& id) {
+    std::size_t n = 0;
+    for (const EnforcedContainer& c : list_enforced(pins, objs)) n += c.id == id;
+    return n;
   }
 };
 
@@ -186,12 +189,12 @@ TEST_CASE_METHOD(Fixture, "release detaches, unpins and forgets the rules", "[bp
   const auto id = enforce(pins, objs, request("c.1", ctr)).cgroup_id;
   CHECK(pinned("c.1"));
   CHECK(list_enforced(pins, objs).at(0).id == "c.1");
-  CHECK(release(pins, objs, "c.1"));
+  CHECK(release(pins, objs, {"c.1", "", 0}));
   CHECK_FALSE(pinned("c.1"));
   CHECK(attached(ctr) == 0);
   CHECK(RuleMaps(objs.rules4.get(), objs.rules6.get()).list(id).empty());
   CHECK(run_in_cgroup(ctr, false, [&] { return tcp_connect("127.0.0.1", l4.port); }) == 0);
-  CHECK_FALSE(release(pins, objs, "c.1"));
+  CHECK_FALSE(release(pins, objs, {"c.1", "", 0}));
 }
 
 TEST_CASE_METHOD(Fixture, "release after the cgroup is gone still removes the rules", "[bpf]") {
@@ -208,7 +211,7 @@ TEST_CASE_METHOD(Fixture, "release after the cgroup is gone still removes the ru
     if (alive) ::usleep(50'000);
   }
   CHECK_FALSE(alive);
-  CHECK(release(pins, objs, "c1"));
+  CHECK(release(pins, objs, {"c1", "", 0}));
   CHECK(RuleMaps(objs.rules4.get(), objs.rules6.get()).list(id).empty());
 }
 
@@ -281,7 +284,7 @@ TEST_CASE("the programs load and attach with only the hook's capabilities", "[bp
       r.rules = metadata_rules();
       r.host_netns_cookie = current_netns_cookie();
       enforce(pins, objs, r);
-      return release(pins, objs, "caps") ? 0 : 2;
+      return release(pins, objs, {"caps", "", 0}) ? 0 : 2;
     } catch (const Error& e) {
       std::fprintf(stderr, "%s\n", e.what());
       return 1;
@@ -328,7 +331,7 @@ TEST_CASE_METHOD(Fixture, "exceptions open exactly one protocol, address and por
   CHECK(run_in_cgroup(ctr, false, [&] { return tcp_connect("::1", any6.port); }) == EPERM);
   CHECK(ExceptionMap(objs.allow.get()).list(list_enforced(pins, objs).at(0).cgroup_id).size() == 2);
   const auto id = list_enforced(pins, objs).at(0).cgroup_id;
-  REQUIRE(release(pins, objs, "c1"));
+  REQUIRE(release(pins, objs, {"c1", "", 0}));
   CHECK(ExceptionMap(objs.allow.get()).list(id).empty());
 }
 
@@ -625,4 +628,191 @@ TEST_CASE_METHOD(Fixture, "re-applying and refreshing never unblock a rule that 
   ::close(ready[0]);
   ::close(ready[1]);
   CHECK(leaked == 0);
+}
+
+namespace {
+
+// A process that sleeps in a cgroup until it is killed: a container's init, as the state's
+// pid names it.
+class Sleeper {
+ public:
+  explicit Sleeper(const std::string& cgroup) {
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      const std::string me = "0";
+      Fd procs(::open((cgroup + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+      if (!procs || ::write(procs.get(), me.data(), me.size()) != 1) ::_exit(1);
+      if (::write(ready[1], "x", 1) != 1) ::_exit(1);
+      for (;;) ::pause();
+    }
+    ::close(ready[1]);
+    char byte = 0;
+    REQUIRE(::read(ready[0], &byte, 1) == 1);
+    ::close(ready[0]);
+  }
+  ~Sleeper() { stop(); }
+  Sleeper(const Sleeper&) = delete;
+  Sleeper& operator=(const Sleeper&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Killed, but not reaped: what a container's init is until its parent waits for it.
+  void kill_only() {
+    ::kill(pid_, SIGKILL);
+    for (int i = 0; i < 200 && running_process(pid_); ++i) ::usleep(5'000);
+  }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = 0;
+  }
+
+ private:
+  pid_t pid_ = 0;
+};
+
+EnforceRequest instance(EnforceRequest r, const std::string& bundle, const Sleeper& init) {
+  r.bundle = bundle;
+  r.init_pid = init.pid();
+  return r;
+}
+
+std::vector<std::uint64_t> cgroups_of(const std::vector<EnforcedContainer>& listed,
+                                      const std::string& id) {
+  std::vector<std::uint64_t> out;
+  for (const EnforcedContainer& c : listed)
+    if (c.id == id) out.push_back(c.cgroup_id);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "one id on two cgroups: each poststop releases only its own",
+                 "[bpf][collision]") {
+  Listener l4 = Listener::open("127.0.0.1");
+  const std::string a = sandbox.make_cgroup("a");
+  const std::string b = sandbox.make_cgroup("b");
+  Sleeper init_a(a);
+  std::optional<Sleeper> init_b;
+  for (const bool same_bundle : {false, true}) {
+    CAPTURE(same_bundle);
+    init_b.emplace(b);
+    const std::string bundle_b = same_bundle ? "/bundles/x" : "/bundles/x-b";
+    const auto id_a =
+        enforce(pins, objs, instance(request("x", a), "/bundles/x", init_a)).cgroup_id;
+    const auto id_b = enforce(pins, objs, instance(request("x", b), bundle_b, *init_b)).cgroup_id;
+    CHECK(cgroups_of(list_enforced(pins, objs), "x") ==
+          std::vector<std::uint64_t>{std::min(id_a, id_b), std::max(id_a, id_b)});
+    CHECK(attached(a) == kPrograms.size());
+
+    // Neither has stopped: a poststop for x (no pid, as runc and podman send it) keeps both.
+    ReleaseResult r = release(pins, objs, {"x", bundle_b, 0});
+    CHECK(r.released == 0);
+    CHECK(r.kept == 2);
+
+    // b stops (its init exited, not yet reaped): its poststop releases b, never a.
+    init_b->kill_only();
+    r = release(pins, objs, {"x", bundle_b, 0});
+    CHECK(r.released == 1);
+    CHECK(r.kept == 1);
+    CHECK(cgroups_of(list_enforced(pins, objs), "x") == std::vector<std::uint64_t>{id_a});
+    CHECK(attached(a) == kPrograms.size());
+    CHECK(attached(b) == 0);
+    CHECK(run_in_cgroup(a, false, [&] { return tcp_connect("127.0.0.1", l4.port); }) == EPERM);
+    CHECK(RuleMaps(objs.rules4.get(), objs.rules6.get()).list(id_b).empty());
+    CHECK(RuleMaps(objs.rules4.get(), objs.rules6.get()).list(id_a).size() ==
+          metadata_rules().size());
+
+    // A state that names a's pid releases a, running or not.
+    CHECK(release(pins, objs, {"x", "/bundles/x", init_a.pid()}).released == 1);
+    CHECK(pinned("x") == 0);
+    CHECK(attached(a) == 0);
+    init_b.reset();
+  }
+}
+
+TEST_CASE_METHOD(Fixture, "a bundle that differs is another container's", "[bpf][collision]") {
+  const std::string a = sandbox.make_cgroup("a");
+  Sleeper init(a);
+  enforce(pins, objs, instance(request("x", a), "/bundles/a", init));
+  init.stop();  // stopped, but the poststop names another bundle
+  CHECK_FALSE(release(pins, objs, {"x", "/bundles/other", 0}));
+  CHECK(pinned("x") == 1);
+  CHECK(release(pins, objs, {"x", "/bundles/a", 0}).released == 1);
+}
+
+TEST_CASE_METHOD(Fixture, "a cgroup is enforced for one instance of one id", "[bpf][collision]") {
+  const std::string a = sandbox.make_cgroup("a");
+  Sleeper first(a);
+  Sleeper second(a);
+  CHECK_FALSE(enforce(pins, objs, instance(request("x", a), "/b", first)).already_enforced);
+  // The same instance again (create-runtime run twice): rules re-applied in place.
+  CHECK(enforce(pins, objs, instance(request("x", a), "/b", first)).already_enforced);
+  // Another instance with this id while the first runs: refused, the first untouched.
+  CHECK_THROWS_WITH(
+      enforce(pins, objs, instance(request("x", a), "/b", second)),
+      Catch::Matchers::ContainsSubstring("already enforced for another container with this id"));
+  CHECK_THROWS_WITH(enforce(pins, objs, instance(request("y", a), "/b", second)),
+                    Catch::Matchers::ContainsSubstring("already enforced for another container"));
+  CHECK(pinned("x") == 1);
+  CHECK(attached(a) == kPrograms.size());
+  // Once the first has exited, the cgroup is the second's: its records say so.
+  first.stop();
+  CHECK(enforce(pins, objs, instance(request("x", a), "/b2", second)).already_enforced);
+  const auto listed = list_enforced(pins, objs);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].init.pid == second.pid());
+  CHECK(listed[0].bundle == "/b2");
+  CHECK_FALSE(release(pins, objs, {"x", "/b2", 0}));  // the second still runs
+  CHECK(release(pins, objs, {"x", "/b2", second.pid()}).released == 1);
+}
+
+TEST_CASE_METHOD(Fixture, "entries of the previous layout are read, kept apart and released",
+                 "[bpf][collision]") {
+  // The previous version pinned containers/<id>/{links, cgroup-<id>/}: made here from an
+  // entry of this version by renaming it and dropping its records.
+  Listener l4 = Listener::open("127.0.0.1");
+  const std::string old_cg = sandbox.make_cgroup("old");
+  const std::string new_cg = sandbox.make_cgroup("new");
+  Sleeper old_init(old_cg);
+  const auto old_id = enforce(pins, objs, request("web.1", old_cg)).cgroup_id;
+  const std::string legacy = pins.containers_dir() + "/" + pin_name("web.1");
+  REQUIRE(::rename(pins.entry_dir(old_id).c_str(), legacy.c_str()) == 0);
+  for (const char* record : {"id", "bundle", "init"}) ::unlink((legacy + "/" + record).c_str());
+
+  auto listed = list_enforced(pins, objs);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].id == "web.1");
+  CHECK(listed[0].cgroup_id == old_id);
+  CHECK(listed[0].cgroup_alive);
+  CHECK(listed[0].links.size() == kPrograms.size());
+
+  // A container with the same id on another cgroup leaves the old one enforced.
+  Sleeper new_init(new_cg);
+  const auto new_id =
+      enforce(pins, objs, instance(request("web.1", new_cg), "/bundles/new", new_init)).cgroup_id;
+  CHECK(cgroups_of(list_enforced(pins, objs), "web.1") ==
+        std::vector<std::uint64_t>{std::min(old_id, new_id), std::max(old_id, new_id)});
+  CHECK(run_in_cgroup(old_cg, false, [&] { return tcp_connect("127.0.0.1", l4.port); }) == EPERM);
+  // Re-running create-runtime for the old container re-applies in its old entry.
+  CHECK(enforce(pins, objs, request("web.1", old_cg)).already_enforced);
+
+  // The new one stops: its poststop takes it, and the old one (whose cgroup lives) stays.
+  new_init.stop();
+  ReleaseResult r = release(pins, objs, {"web.1", "/bundles/new", 0});
+  CHECK(r.released == 1);
+  CHECK(r.kept == 1);
+  CHECK(attached(old_cg) == kPrograms.size());
+
+  // The old one stops and its cgroup is removed, as runtimes do before poststop.
+  old_init.stop();
+  REQUIRE(::rmdir(old_cg.c_str()) == 0);
+  r = release(pins, objs, {"web.1", "/bundles/old", 0});
+  CHECK(r.released == 1);
+  CHECK(list_enforced(pins, objs).empty());
+  CHECK(RuleMaps(objs.rules4.get(), objs.rules6.get()).policy_ids().empty());
 }

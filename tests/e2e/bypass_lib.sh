@@ -296,7 +296,7 @@ bp_refusal_case() {
   else
     e2e_fail "$title: expected '$want' in runc's output, got: $(tail -n 3 "$out" | tr '\n' ' ')"
   fi
-  if [[ $(bp_hook_status "$id") == null && ! -e $PIN_DIR/v1/containers/$id ]]; then
+  if [[ $(bp_hook_status "$id") == null && -z $(e2e_pin_entries "$PIN_DIR" "$id") ]]; then
     e2e_pass "$title: nothing is enforced or pinned for it"
   else
     e2e_fail "$title: the refused container left state: $(bp_hook_status "$id")"

@@ -66,7 +66,7 @@ say ""
 say "2. The same container with the annotation jail.block-host=true:"
 run_container jailed true
 grep -q ': blocked EPERM$' "$DEMO_OUT" && jailed_ok=1 || jailed_ok=0
-if [[ -e $PIN_DIR/v1/containers/demo-jailed-$$ ]]; then
+if [[ -n $(e2e_pin_entries "$PIN_DIR" "demo-jailed-$$") ]]; then
   say "  (the hook's pins for the deleted container are still there: poststop did not run?)"
   jailed_ok=0
 fi

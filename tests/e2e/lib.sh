@@ -237,6 +237,22 @@ _e2e_restore_pins() {  # BPFFS-WAS-MOUNTED PIN-DIR-EXISTED
   fi
 }
 
+# e2e_pin_entries PIN-DIR ID — the hook's pin entries of container ID, one directory a line:
+# entries named by cgroup (containers/cgroup:<cgroup id>) whose id record is ID, and an
+# entry an earlier version named after the id itself ('.' written as %2E).
+e2e_pin_entries() {
+  local entry
+  for entry in "$1"/v1/containers/*; do
+    [[ -d $entry ]] || continue
+    if [[ ${entry##*/} == cgroup:* ]]; then
+      [[ $(readlink "$entry/id" 2>/dev/null) == "$2" ]] && echo "$entry"
+    elif [[ ${entry##*/} == "${2//./%2E}" ]]; then
+      echo "$entry"
+    fi
+  done
+  return 0
+}
+
 # ---------------------------------------------------------------------------------------
 # Isolated view (defence in depth): the rest of the script runs in a test cgroup of its own,
 # with private mount and cgroup namespaces, cgroup2 mounted at /sys/fs/cgroup and a fresh

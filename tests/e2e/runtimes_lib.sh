@@ -43,7 +43,7 @@ rt_hook_links() {
 # other link of the hook, sit on CGROUP-DIR (the container's own cgroup), each pinned under
 # the container's pin directory; `oci-jail-hook status` lists it.
 rt_expect_enforced() {
-  local what=$1 id=$2 cg=$3 cgid got expected name link_cgroup
+  local what=$1 id=$2 cg=$3 cgid got expected name link_cgroup entry
   if ! cgid=$(stat -c %i "$cg" 2>/dev/null); then
     e2e_fail "$what: the container's cgroup $cg does not exist"
     return
@@ -57,8 +57,14 @@ rt_expect_enforced() {
     e2e_fail "$what: the hook's links on ${cg#/sys/fs/cgroup} are [${got//$'\n'/, }]," \
       "expected [${expected//$'\n'/, }]"
   fi
+  entry=$(e2e_pin_entries "$PIN_DIR" "$id")
+  if [[ $entry != "$PIN_DIR/v1/containers/cgroup:$cgid" ]]; then
+    e2e_fail "$what: the container's pin entries are [${entry//$'\n'/, }], expected" \
+      "$PIN_DIR/v1/containers/cgroup:$cgid"
+    return
+  fi
   for name in connect4 connect6 sendmsg4 sendmsg6 egress; do
-    link_cgroup=$(bpftool -j link show pinned "$PIN_DIR/v1/containers/$id/$name" 2>/dev/null |
+    link_cgroup=$(bpftool -j link show pinned "$entry/$name" 2>/dev/null |
       jq -r '.cgroup_id // empty') || true
     [[ $link_cgroup == "$cgid" ]] || {
       e2e_fail "$what: pin $name is not a link on the container's cgroup (${link_cgroup:-none})"
@@ -73,7 +79,7 @@ rt_expect_enforced() {
 # the hook's links are those of LINKS-BEFORE (rt_hook_links), status no longer lists it.
 rt_expect_cleaned() {
   local what=$1 id=$2 before=$3 after
-  e2e_check "$what: nothing pinned for the container" test ! -e "$PIN_DIR/v1/containers/$id"
+  e2e_check "$what: nothing pinned for the container" test -z "$(e2e_pin_entries "$PIN_DIR" "$id")"
   after=$(rt_hook_links)
   if [[ $after == "$before" ]]; then
     e2e_pass "$what: the hook's cgroup links are back to the baseline (${before:-none})"

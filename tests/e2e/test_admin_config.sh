@@ -84,10 +84,10 @@ expect "annotation-exceptions = false refuses jail.block-host.allow" 1 \
 #    fail-open never excuses it; what is not refused is enforced (then released).
 NOT_PERMITTED="is not permitted on this host (admin config:"
 enforced() {  # WHAT ID CONFIG — the last run exited 0 and ID is pinned; releases it
-  if [[ $RC == 0 && -d $PIN_DIR/v1/containers/$2 ]]; then
+  if [[ $RC == 0 && -n $(e2e_pin_entries "$PIN_DIR" "$2") ]]; then
     e2e_pass "$1"
   else
-    e2e_fail "$1: exit $RC, stderr '$ERR', pinned: $([[ -d $PIN_DIR/v1/containers/$2 ]] &&
+    e2e_fail "$1: exit $RC, stderr '$ERR', pinned: $([[ -n $(e2e_pin_entries "$PIN_DIR" "$2") ]] &&
       echo yes || echo no) (want exit 0, pinned)"
   fi
   "$HOOK" --config "$3" poststop <<<"$(state "$2")" >/dev/null 2>&1 ||

@@ -102,7 +102,7 @@ refused() {
     e2e_fail "$run: expected 'container $id: $5' in runc's output, got: $(tail -n 2 "$out")"
   fi
   e2e_check "$run: the container's command never ran" test ! -e "$MARKERS/$run"
-  e2e_check "$run: nothing pinned for it" test ! -e "$PIN_DIR/v1/containers/$id"
+  e2e_check "$run: nothing pinned for it" test -z "$(e2e_pin_entries "$PIN_DIR" "$id")"
 }
 
 # probed RUN NET HOOKS-DIR ANNOTATIONS-JSON RESOLV-FILE|- PROBE... — the container runs the

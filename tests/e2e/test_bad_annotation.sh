@@ -42,7 +42,7 @@ expect_refused() {  # RUN ANNOTATION
     e2e_fail "$what: message lacks the annotation or the allowed values: ${line#*stderr: }"
   fi
   e2e_check "$what: the container's command never ran" test ! -e "$MARKERS/$run"
-  e2e_check "$what: nothing pinned for the container" test ! -e "$PIN_DIR/v1/containers/$id"
+  e2e_check "$what: nothing pinned for the container" test -z "$(e2e_pin_entries "$PIN_DIR" "$id")"
 }
 
 expect_ran() {  # RUN ANNOTATION

@@ -52,15 +52,20 @@ expect_enforced() {  # WHAT ID LINKS-BEFORE
   else
     e2e_fail "$what: new cgroup links are [${got//$'\n'/, }], expected [${expected//$'\n'/, }]"
   fi
-  # The five link pins, each a link on the container's cgroup (other files may sit beside).
-  local name link_cgroup
+  # One pin entry, named by the container's cgroup: the five link pins, each a link on that
+  # cgroup (other files may sit beside), and the container id recorded in it.
+  local name link_cgroup entry
+  entry=$(e2e_pin_entries "$PIN_DIR" "$id")
+  e2e_check "$what: the container's pin entry is cgroup:$cgid (got '${entry//$'\n'/ }')" \
+    test "$entry" = "$PIN_DIR/v1/containers/cgroup:$cgid"
+  entry=$PIN_DIR/v1/containers/cgroup:$cgid
   for name in connect4 connect6 sendmsg4 sendmsg6 egress; do
-    link_cgroup=$(bpftool -j link show pinned "$PIN_DIR/v1/containers/$id/$name" 2>/dev/null |
+    link_cgroup=$(bpftool -j link show pinned "$entry/$name" 2>/dev/null |
       jq -r '.cgroup_id // empty') || true
     if [[ $link_cgroup == "$cgid" ]]; then
       e2e_pass "$what: pin $name is a link on the container's cgroup"
     else
-      e2e_fail "$what: pin $PIN_DIR/v1/containers/$id/$name: not a link on cgroup $cgid" \
+      e2e_fail "$what: pin $entry/$name: not a link on cgroup $cgid" \
         "(got '${link_cgroup:-no such pin}')"
     fi
   done
@@ -69,8 +74,8 @@ expect_enforced() {  # WHAT ID LINKS-BEFORE
 
 expect_cleaned() {  # WHAT ID LINKS-BEFORE
   local what=$1 id=$2 before=$3 after
-  e2e_check "$what: the container's pin directory is gone" \
-    test ! -e "$PIN_DIR/v1/containers/$id"
+  e2e_check "$what: the container's pin entry is gone" \
+    test -z "$(e2e_pin_entries "$PIN_DIR" "$id")"
   after=$(cgroup_link_ids)
   if [[ $after == "$before" ]]; then
     e2e_pass "$what: cgroup links are back to what they were ($before)"

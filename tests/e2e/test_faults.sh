@@ -83,7 +83,7 @@ e2e_log "reference: $(jq '.rules | length' <<<"$REFERENCE") rules"
 pinned_links_on() {  # PIN-DIR CGID
   local pin n=0
   for pin in "$1"/v1/containers/*/* "$1"/v1/staging-*/*; do
-    [[ -e $pin && ${pin##*/} != cgroup-* ]] || continue
+    [[ -f $pin && ! -L $pin ]] || continue  # link pins, not records
     [[ $(bpftool -j link show pinned "$pin" 2>/dev/null | jq -r '.cgroup_id // 0') == "$2" ]] &&
       n=$((n + 1))
   done
@@ -98,8 +98,9 @@ pinned_links_on() {  # PIN-DIR CGID
 #           next hook or gc removes them
 #   half    anything else
 classify() {  # PIN-DIR ID CGROUP-DIR
-  local pins=$1 id=$2 cg=$3 n p i dir=$1/v1/containers/$2 pinned=0 on_cgroup=0 cgid name
+  local pins=$1 id=$2 cg=$3 n p i dir pinned=0 on_cgroup=0 cgid name
   cgid=$(h_cgroup_id "$cg")
+  dir=$pins/v1/containers/cgroup:$cgid
   # Links whose last fd died with the hook are released by a kernel work item: wait until
   # the programs on the cgroup are exactly those that pinned links hold.
   for ((i = 0; i < 30; i++)); do
@@ -128,9 +129,10 @@ classify() {  # PIN-DIR ID CGROUP-DIR
     | {rules: (.rules | sort), exceptions: (.exceptions | sort)}')
   STATE_DETAIL="$n programs on the cgroup, $pinned link pins ($on_cgroup on the cgroup),"
   STATE_DETAIL+=" record $(find "$dir" -maxdepth 1 -name 'cgroup-*' -printf '%f' 2>/dev/null || true)"
+  STATE_DETAIL+=" id '$(readlink "$dir/id" 2>/dev/null || true)'"
   STATE_DETAIL+=", rules $([[ $rules == "$REFERENCE" ]] && echo "= reference" || echo "'$rules'")"
   if [[ $n == 5 && $pinned == 5 && $on_cgroup == 5 && -d $dir/cgroup-$cgid &&
-    $rules == "$REFERENCE" ]]; then
+    $(readlink "$dir/id" 2>/dev/null) == "$id" && $rules == "$REFERENCE" ]]; then
     STATE_CLASS=full
   else
     STATE_CLASS=half

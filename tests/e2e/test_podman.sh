@@ -189,7 +189,7 @@ detached_case() {
     # conmon starts `podman container cleanup` when the container exits; it runs poststop.
     local i
     for ((i = 0; i < 50; i++)); do
-      [[ -e $PIN_DIR/v1/containers/$id ]] || break
+      [[ -n $(e2e_pin_entries "$PIN_DIR" "$id") ]] || break
       sleep 0.1
     done
     rt_expect_cleaned "$run: after it exited (podman's cleanup)" "$id" "$before"

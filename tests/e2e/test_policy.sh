@@ -241,7 +241,8 @@ expect_refused() {  # RUN ANNOTATIONS-JSON MESSAGE (what the hook prints after "
     e2e_fail "bad $run: the hook's stderr is '$got', expected exactly '$expected'"
   fi
   e2e_check "bad $run: the container's command never ran" test ! -e "$MARKERS/$run"
-  e2e_check "bad $run: nothing pinned for the container" test ! -e "$PIN_DIR/v1/containers/$id"
+  e2e_check "bad $run: nothing pinned for the container" \
+    test -z "$(e2e_pin_entries "$PIN_DIR" "$id")"
 }
 
 KNOWN="jail.block-host, jail.block-host.allow, jail.block-host.cidrs, jail.block-host.mode"

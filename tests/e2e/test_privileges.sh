@@ -68,5 +68,6 @@ expect parse NoNewPrivs 1
 for f in CapEff CapPrm CapBnd; do expect attach "$f" "$WANT_ATTACH"; done
 for f in CapEff CapPrm CapInh CapAmb; do expect exit "$f" "$NONE"; done
 expect exit CapBnd "$WANT_ATTACH"
-e2e_check "the container is enforced" test -d /sys/fs/bpf/oci-jail-hook/v1/containers/privs
+e2e_check "the container is enforced" \
+  test -n "$(e2e_pin_entries /sys/fs/bpf/oci-jail-hook privs)"
 e2e_finish

@@ -291,7 +291,9 @@ links=$(h_links_of "$PINS")
 for ((i = 0; i < DOUBLES; i++)); do
   id=dbl-$i
   n_status=$(jq --arg id "$id" '[.containers[] | select(.id == $id)] | length' <<<"$status")
-  pins=$(find "$PINS/v1/containers/$id" -mindepth 1 -maxdepth 1 ! -name 'cgroup-*' | wc -l)
+  entry=$(e2e_pin_entries "$PINS" "$id")
+  pins=0
+  [[ -n $entry ]] && pins=$(find "$entry" -mindepth 1 -maxdepth 1 -type f | wc -l)
   n_links=$(grep -c "^$(h_cgroup_id "$H_CG2/$id") " <<<"$links" || true)
   rules_ok=$(jq --arg id "$id" --argjson ref "$(cat "$W/reference")" '.containers[]
     | select(.id == $id) | {rules: (.rules | sort), exceptions: (.exceptions | sort)} == $ref' \
