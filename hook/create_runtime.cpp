@@ -7,6 +7,7 @@
 #include "hook/dns.hpp"
 #include "hook/enforcement.hpp"
 #include "hook/host_network.hpp"
+#include "hook/late_resolv_conf.hpp"
 #include "hook/logging.hpp"
 #include "hook/phase_timer.hpp"
 #include "hook/pin_dir.hpp"
@@ -50,6 +51,9 @@ std::vector<Exception> admitted_dns(const AdminConfig& admin, const std::string&
   return dns.admitted;
 }
 
+// How long a bind-mounted resolv.conf that names no nameserver yet is followed.
+constexpr int kLateResolvConfSeconds = 30;
+
 // Everything that touches the kernel. Failures here are environment failures (no bpffs,
 // a kernel without a feature, a vanished cgroup), the only kind fail-open may excuse.
 void enforce_container(const Options& opts, const State& state, const ContainerPolicy& policy,
@@ -70,25 +74,35 @@ void enforce_container(const Options& opts, const State& state, const ContainerP
   request.exceptions = policy.exceptions;
   request.exceptions.insert(request.exceptions.end(), opts.admin.allow.begin(),
                             opts.admin.allow.end());
+  const auto read_dns = [&config, &state] { return dns_exceptions(config, state.bundle); };
+  const auto admit_dns = [&opts, &state](const std::vector<Exception>& wanted) {
+    return admitted_dns(opts.admin, state.id, wanted);
+  };
+  bool resolv_conf_pending = false;
   if (policy.allow_dns) {
-    const std::vector<Exception> dns =
-        admitted_dns(opts.admin, state.id, dns_exceptions(config, state.bundle));
+    const std::vector<Exception> found = read_dns();
+    const std::vector<Exception> dns = admit_dns(found);
     request.exceptions.insert(request.exceptions.end(), dns.begin(), dns.end());
+    // A bind-mounted resolv.conf with no nameserver yet: podman writes it later.
+    resolv_conf_pending = found.empty() && config.resolv_conf_source.has_value();
   }
   request.host_netns_cookie = current_netns_cookie();
   request.audit = policy.mode == PolicyMode::Audit;
 
-  const Fd lock = pins.lock_exclusive();
-  pins.remove_stale_staging();
-  phase("lock");
-  // Under the lock: addresses read before it could be older than those a concurrent
-  // refresh has just applied, and would overwrite them.
-  request.rules =
-      container_rules(without_interfaces(host_addresses(), opts.admin.ignore_interfaces), cidrs);
-  phase("host");
-  const SharedObjects objs = SharedObjects::open_or_load(pins);
-  phase("load");
-  const EnforceResult result = enforce(pins, objs, request);
+  // The lock is released before a follower of resolv.conf is forked (it would inherit it).
+  const EnforceResult result = [&] {
+    const Fd lock = pins.lock_exclusive();
+    pins.remove_stale_staging();
+    phase("lock");
+    // Under the lock: addresses read before it could be older than those a concurrent
+    // refresh has just applied, and would overwrite them.
+    request.rules =
+        container_rules(without_interfaces(host_addresses(), opts.admin.ignore_interfaces), cidrs);
+    phase("host");
+    const SharedObjects objs = SharedObjects::open_or_load(pins);
+    phase("load");
+    return enforce(pins, objs, request);
+  }();
   log_info(state.id, std::string(result.already_enforced ? "re-applied" : "enforcing") +
                          " host block (" + (request.audit ? "audit" : "enforce") +
                          " mode) on cgroup " + cgroup.path + ": " +
@@ -96,6 +110,9 @@ void enforce_container(const Options& opts, const State& state, const ContainerP
                          std::to_string(request.exceptions.size()) + " exceptions");
   for (const Rule& r : request.rules) log_debug("  block " + format_rule(r));
   for (const Exception& e : request.exceptions) log_debug("  allow " + format_exception(e));
+  if (resolv_conf_pending)
+    follow_late_resolv_conf(pins, state.id, result.cgroup_id, read_dns, admit_dns,
+                            kLateResolvConfSeconds);
 }
 
 }  // namespace
