@@ -194,8 +194,16 @@ hook_cgroups() {
   bpftool cgroup tree 2>/dev/null | awk '/^\// { cg = $1 } /ojh_/ && cg { print cg; cg = "" }'
 }
 
-# container_pins ID — the hook's pin directory of container ID.
-container_pins() { echo "$PINS/$1"; }
+# container_pins ID — the hook's pin entry of container ID: entries are named by cgroup
+# (cgroup:<cgroup id>) and record the id in a symlink "id". A path that does not exist when
+# the container has none, so that -e and -d say whether it has one.
+container_pins() {
+  local entry
+  for entry in "$PINS"/cgroup:*; do
+    [[ $(readlink "$entry/id" 2>/dev/null) == "$1" ]] && { echo "$entry"; return 0; }
+  done
+  echo "$PINS/no-entry-for-$1"
+}
 
 # hook_state — what the hook holds: its link count and its per-container pin directories.
 # Compared before and after a container rather than by id: podman deletes the --cidfile of
