@@ -13,7 +13,8 @@
 #     hook's one line ("the hook runs inside a user namespace (rootless podman?) ..."), the
 #     container's command never runs and podman removes the container;
 #   - the same with an admin config on the host (fail-open = true): inside the user
-#     namespace the hook does not read it, and fail-open does not excuse the refusal;
+#     namespace the hook reads only enforce-all from it (a key that can only refuse more),
+#     so fail-open does not excuse the refusal;
 #   - crun as the runtime too (its hooks' stderr goes to run.oci.hooks.stderr);
 #   - nothing is pinned.
 #
