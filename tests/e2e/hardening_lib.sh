@@ -204,3 +204,36 @@ h_object_pins() {
     echo 0
   fi
 }
+
+# h_synthetic_view "$@" — the preamble of a scenario with synthetic containers: the isolated
+# view (re-executes the script), the tools, the installed hooks, a work directory and the
+# fake host's network. Sets HOOK (the installed create-runtime hook) and W (the work dir).
+h_synthetic_view() {
+  e2e_require_root
+  e2e_enter_isolated_view "$@"
+  e2e_require_tools
+  e2e_require_hooks
+  e2e_make_workdir
+  e2e_setup_network
+  HOOK=$(e2e_hook_path createRuntime)
+  # shellcheck disable=SC2034  # for the scenario that calls this
+  W=$E2E_RUN_DIR
+}
+
+# h_hook ARGS... — the installed hook in the fake host's network namespace (where a runtime
+# runs it), with the test's pin directory.
+h_hook() { nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --pin-dir "$PIN_DIR" "$@"; }
+
+# h_wait_until SECONDS COMMAND... — runs COMMAND every 10 ms until it succeeds (prints the
+# milliseconds that took) or SECONDS pass (returns 1).
+h_wait_until() {
+  local start limit
+  start=$(h_ms)
+  limit=$((start + $1 * 1000))
+  shift
+  until "$@"; do
+    (($(h_ms) < limit)) || return 1
+    sleep 0.01
+  done
+  echo $(($(h_ms) - start))
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# shellcheck disable=SC2317  # checks are called through wait_until and eval
+# shellcheck disable=SC2317  # checks are called through h_wait_until and eval
 #
 # podman 5 writes the resolv.conf it bind-mounts into a container after the createRuntime
 # hooks (seen in the VM tier: aardvark-dns's gateway got no DNS exception). A synthetic
@@ -14,17 +14,8 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=hardening_lib.sh
 source "$(dirname "$0")/hardening_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_make_workdir
-e2e_setup_network
-HOOK=$(e2e_hook_path createRuntime)
-W=$E2E_RUN_DIR
-PINS=$PIN_DIR
+h_synthetic_view "$@"
 
-hook() { nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --pin-dir "$PINS" "$@"; }
 # udp53 — a connected UDP socket to the fake host's port 53 from the container: 1 = EPERM.
 udp53() {
   local rc=0
@@ -32,14 +23,6 @@ udp53() {
   echo "$rc"
 }
 dns_open() { [[ $(udp53) != 1 ]]; }
-wait_until() {  # SECONDS COMMAND...
-  local limit=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < limit)) || return 1
-    sleep 0.05
-  done
-}
 
 mkdir -p "$W/bundle"
 : >"$W/resolv.conf"
@@ -47,16 +30,16 @@ jq -n --arg src "$W/resolv.conf" '{ociVersion: "1.0.2", mounts: [{destination: "
   type: "bind", source: $src, options: ["bind", "ro"]}]}' >"$W/bundle/config.json"
 h_sleeper c1
 start=$SECONDS
-out=$(h_state c1 "$H_PID" "$W/bundle" | hook create-runtime 2>&1) || e2e_die "create-runtime: $out"
+out=$(h_state c1 "$H_PID" "$W/bundle" | h_hook create-runtime 2>&1) || e2e_die "create-runtime: $out"
 e2e_check "create-runtime returns at once with an empty resolv.conf ($((SECONDS - start)) s)" \
   test $((SECONDS - start)) -le 3
-e2e_defer "h_state c1 0 '$W/bundle' | nsenter --net='$E2E_HOST_NETNS' -- '$HOOK' --pin-dir '$PINS' poststop || true"
+e2e_defer "h_state c1 0 '$W/bundle' | nsenter --net='$E2E_HOST_NETNS' -- '$HOOK' --pin-dir '$PIN_DIR' poststop || true"
 
 e2e_check "before resolv.conf is written, DNS to the host is refused" test "$(udp53)" == 1
 echo "nameserver $E2E_HOST_V4" >"$W/resolv.conf"
-e2e_check "once it names $E2E_HOST_V4, port 53 there opens within a second" wait_until 1 dns_open
+e2e_check "once it names $E2E_HOST_V4, port 53 there opens within a second" h_wait_until 1 dns_open
 e2e_check "status lists the exceptions" eval \
-  "hook status --json | jq -e --arg e 'udp:$E2E_HOST_V4:53' '.containers[0].exceptions | index(\$e)' >/dev/null"
+  "h_hook status --json | jq -e --arg e 'udp:$E2E_HOST_V4:53' '.containers[0].exceptions | index(\$e)' >/dev/null"
 rc=0
 h_probe_from "$E2E_CT_NETNS" "$H_CG2/c1" connect tcp "$E2E_HOST_V4" 8080 || rc=$?
 e2e_check "other ports of the same host address stay refused" test "$rc" == 1

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# shellcheck disable=SC2317  # watching and blocked are called through wait_until and eval
+# shellcheck disable=SC2317  # watching and blocked are called through h_wait_until and eval
 #
 # `oci-jail-hook watch` makes the block follow the host's addresses, with no admin command.
 # A synthetic container (a sleeping process in a test cgroup) is enforced from the fake
@@ -18,66 +18,46 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=hardening_lib.sh
 source "$(dirname "$0")/hardening_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_make_workdir
-e2e_setup_network
-HOOK=$(e2e_hook_path createRuntime)
-W=$E2E_RUN_DIR
-PINS=$PIN_DIR
+h_synthetic_view "$@"
 PORT=18095
 NEW_V4=10.200.0.95
 NEW_V6=fd00:200::95
 
-hook() { nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --pin-dir "$PINS" "$@"; }
-watching() { hook status --json | jq -e '.address_watch' >/dev/null; }
+watching() { h_hook status --json | jq -e '.address_watch' >/dev/null; }
 # blocked ADDR — a TCP connect from the container's cgroup gets EPERM (the probe's exit 1).
 blocked() {
   local rc=0
   h_probe_from "$E2E_CT_NETNS" "$H_CG2/c1" connect tcp "$1" "$PORT" || rc=$?
   [[ $rc == 1 ]]
 }
-# wait_until SECONDS COMMAND... — polls every 10 ms; prints the milliseconds it took.
-wait_until() {
-  local limit=$(($(h_ms) + $1 * 1000)) start
-  start=$(h_ms)
-  shift
-  until "$@"; do
-    (($(h_ms) < limit)) || return 1
-    sleep 0.01
-  done
-  echo $(($(h_ms) - start))
-}
 
 h_bundle "$W/bundle"
 h_sleeper c1
-h_state c1 "$H_PID" "$W/bundle" | hook create-runtime || e2e_die "create-runtime failed"
-e2e_defer "h_state c1 0 '$W/bundle' | nsenter --net='$E2E_HOST_NETNS' -- '$HOOK' --pin-dir '$PINS' poststop || true"
+h_state c1 "$H_PID" "$W/bundle" | h_hook create-runtime || e2e_die "create-runtime failed"
+e2e_defer "h_state c1 0 '$W/bundle' | nsenter --net='$E2E_HOST_NETNS' -- '$HOOK' --pin-dir '$PIN_DIR' poststop || true"
 
 e2e_check "without a watcher, status says the addresses are not watched" eval '! watching'
 e2e_check "the new addresses are not refused yet (the probe can tell)" eval "! blocked $NEW_V4"
 
 # With the capability bounding set of the installed unit (oci-jail-hook-watch.service).
 nsenter --net="$E2E_HOST_NETNS" -- setpriv --bounding-set -all,+bpf,+net_admin,+sys_admin -- \
-  "$HOOK" --pin-dir "$PINS" watch 2>"$W/watch.err" &
+  "$HOOK" --pin-dir "$PIN_DIR" watch 2>"$W/watch.err" &
 WATCH=$!
 e2e_defer "kill $WATCH 2>/dev/null; wait $WATCH 2>/dev/null || true"
-e2e_check "status says the watcher runs" wait_until 10 watching
+e2e_check "status says the watcher runs" h_wait_until 10 watching
 
-second=$(timeout 10 nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --pin-dir "$PINS" watch 2>&1 || true)
+second=$(timeout 10 nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --pin-dir "$PIN_DIR" watch 2>&1 || true)
 e2e_check "a second watcher is refused: $second" \
   grep -q "another \`oci-jail-hook watch\` is running" <<<"$second"
 
 _e2e_ip "$E2E_HOST_NS" addr add "$NEW_V4/24" dev vh
-if ms=$(wait_until 1 blocked "$NEW_V4"); then
+if ms=$(h_wait_until 1 blocked "$NEW_V4"); then
   e2e_pass "an IPv4 address added to the host is refused after ${ms} ms"
 else
   e2e_fail "$NEW_V4, added to the host, was not refused within a second"
 fi
 _e2e_ip "$E2E_HOST_NS" addr add "$NEW_V6/64" dev vh nodad
-if ms=$(wait_until 1 blocked "$NEW_V6"); then
+if ms=$(h_wait_until 1 blocked "$NEW_V6"); then
   e2e_pass "an IPv6 address added to the host is refused after ${ms} ms"
 else
   e2e_fail "$NEW_V6, added to the host, was not refused within a second"
@@ -86,13 +66,13 @@ fi
 _e2e_ip "$E2E_HOST_NS" addr del "$NEW_V4/24" dev vh
 _e2e_ip "$E2E_HOST_NS" addr del "$NEW_V6/64" dev vh
 e2e_check "an address the host dropped is no longer refused (v4)" \
-  wait_until 1 eval "! blocked $NEW_V4"
+  h_wait_until 1 eval "! blocked $NEW_V4"
 e2e_check "an address the host dropped is no longer refused (v6)" \
-  wait_until 1 eval "! blocked $NEW_V6"
+  h_wait_until 1 eval "! blocked $NEW_V6"
 
 kill "$WATCH"
 wait "$WATCH" 2>/dev/null || true
-e2e_check "once the watcher is gone, status says so" wait_until 5 eval '! watching'
+e2e_check "once the watcher is gone, status says so" h_wait_until 5 eval '! watching'
 e2e_check "the watcher logged nothing but its start: $(tr '\n' ' ' <"$W/watch.err")" \
   eval "! grep -v 'following host address changes' '$W/watch.err' | grep -q ."
 e2e_finish
