@@ -123,7 +123,7 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
             kBypassCapabilities.end())
           throw Error(std::string(source) + ": allow-capabilities: " + quote_untrusted(cap) +
                       ": expected one of CAP_NET_RAW, CAP_SYS_ADMIN, CAP_SYS_MODULE, "
-                      "CAP_SYS_RAWIO, CAP_SYS_PTRACE");
+                      "CAP_SYS_RAWIO, CAP_SYS_PTRACE, CAP_NET_ADMIN");
         config.allow_capabilities.push_back(cap);
       }
     }

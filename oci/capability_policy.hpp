@@ -17,17 +17,21 @@ namespace ojh {
 //   CAP_SYS_MODULE  loads kernel code
 //   CAP_SYS_RAWIO   raw I/O ports and device memory
 //   CAP_SYS_PTRACE  can take over host processes where the PID namespace is shared
+//   CAP_NET_ADMIN   a NAT rule in the container's own netns rewrites an allowed destination
+//                   into a host address after connect() was judged (nftables DNAT)
 // A privileged container holds all of them.
-inline constexpr std::array<std::string_view, 5> kBypassCapabilities = {
-    "CAP_NET_RAW", "CAP_SYS_ADMIN", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_PTRACE"};
+inline constexpr std::array<std::string_view, 6> kBypassCapabilities = {
+    "CAP_NET_RAW",   "CAP_SYS_ADMIN",  "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO", "CAP_SYS_PTRACE", "CAP_NET_ADMIN"};
 
 // <linux/capability.h> numbers of the capabilities above.
-inline constexpr std::array<std::pair<unsigned long, std::string_view>, 5> kBypassCapabilityBits = {
+inline constexpr std::array<std::pair<unsigned long, std::string_view>, 6> kBypassCapabilityBits = {
     {{13, "CAP_NET_RAW"},
      {21, "CAP_SYS_ADMIN"},
      {16, "CAP_SYS_MODULE"},
      {17, "CAP_SYS_RAWIO"},
-     {19, "CAP_SYS_PTRACE"}}};
+     {19, "CAP_SYS_PTRACE"},
+     {12, "CAP_NET_ADMIN"}}};
 
 // A capability name as libcap would read it ("cap_net_raw", " NET_RAW", "13", "0x0d"):
 // "CAP_NET_RAW".

@@ -70,7 +70,7 @@ printf 'ociVersion: 1.0.2\n' >"$W/b-notjson/config.json"
 printf '{"linux":{},"linux":{}}' >"$W/b-dupkey/config.json"
 printf '{"linux":{"namespaces":{"type":"network"}}}' >"$W/b-ns/config.json"
 mkdir "$W/b-dir/config.json"
-for b in mountdup procdup capsetdup capstype capsnum sysadmin rawptrace capspell mountnul \
+for b in mountdup procdup capsetdup capstype capsnum sysadmin rawptrace netadmin capspell mountnul \
   cgbind cgproc cgrbindro; do mkdir -p "$W/b-$b"; done
 printf '{"mounts":[{"destination":"/etc/resolv.conf","source":"/a","source":"/b"}]}' \
   >"$W/b-mountdup/config.json"
@@ -84,6 +84,8 @@ printf '{"process":{"capabilities":{"bounding":["CAP_CHOWN","CAP_SYS_ADMIN"]}}}'
   >"$W/b-sysadmin/config.json"
 printf '{"process":{"capabilities":{"effective":["CAP_SYS_PTRACE"],"bounding":["CAP_NET_RAW"]}}}' \
   >"$W/b-rawptrace/config.json"
+# A NAT rule in its own netns would rewrite an allowed destination into a host address.
+printf '{"process":{"capabilities":{"effective":["cap_net_admin"]}}}' >"$W/b-netadmin/config.json"
 printf '{"root":{"path":"\xc3\x28"}}' >"$W/b-nonutf8/config.json"
 # crun reads "13junk" as CAP_NET_RAW (libcap stops at the first byte that cannot continue).
 printf '{"process":{"capabilities":{"bounding":["13junk"]}}}' >"$W/b-capspell/config.json"
@@ -244,6 +246,7 @@ bundle-caps-dup-set|create  |1|bundle @W@/b-capsetdup|container @ID@: config.jso
 bundle-caps-type   |create  |1|bundle @W@/b-capstype|container @ID@: config.json: "process.capabilities.bounding" must be an array
 bundle-caps-number |create  |1|bundle @W@/b-capsnum|container @ID@: config.json: capability names must be strings
 bundle-cap-sysadmin|create  |1|bundle @W@/b-sysadmin|container @ID@: the container may hold CAP_SYS_ADMIN, which can get around cgroup BPF (see docs/policy.md); drop it (podman --cap-drop=SYS_ADMIN) or accept the risk in the admin config (allow-capabilities = CAP_SYS_ADMIN)
+bundle-cap-netadmin|create  |1|bundle @W@/b-netadmin|container @ID@: the container may hold CAP_NET_ADMIN, which can get around cgroup BPF (see docs/policy.md); drop it (podman --cap-drop=NET_ADMIN) or accept the risk in the admin config (allow-capabilities = CAP_NET_ADMIN)
 bundle-cap-spelling|create  |1|bundle @W@/b-capspell|container @ID@: the container may hold CAP_NET_RAW, which can get around cgroup BPF (see docs/policy.md); drop it (podman --cap-drop=NET_RAW) or accept the risk in the admin config (allow-capabilities = CAP_NET_RAW)
 bundle-mount-nul   |create  |1|bundle @W@/b-mountnul|container @ID@: config.json: mount "source" holds a NUL byte
 bundle-cgroup-bind |create  |1|bundle @W@/b-cgbind|container @ID@: the container mounts a writable cgroup filesystem at "/h" (a bind mount of the host's cgroup tree), from where it could move out of the enforced cgroup; mount it read-only
@@ -257,7 +260,7 @@ conf-bad-cidr      |create  |1|conf 0644 block-cidrs = 10.0.0.1/8|@W@/conf-@ID@:
 conf-bad-allow     |create  |1|conf 0644 allow = tcp:10.0.0.1:65536|@W@/conf-@ID@: allow: entry "tcp:10.0.0.1:65536": port must be 1-65535
 conf-relative-pins |create  |1|conf 0644 pin-dir = pins|@W@/conf-@ID@: pin-dir="pins": expected an absolute path
 conf-dotdot-pins   |create  |1|conf 0644 pin-dir = /sys/fs/bpf/../x|@W@/conf-@ID@: pin-dir="/sys/fs/bpf/../x": expected an absolute path
-conf-bad-capability|create  |1|conf 0644 allow-capabilities = CAP_NET_ADMIN|@W@/conf-@ID@: allow-capabilities: "CAP_NET_ADMIN": expected one of CAP_NET_RAW, CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_PTRACE
+conf-bad-capability|create  |1|conf 0644 allow-capabilities = CAP_KILL|@W@/conf-@ID@: allow-capabilities: "CAP_KILL": expected one of CAP_NET_RAW, CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_PTRACE, CAP_NET_ADMIN
 conf-bad-ann-exc   |create  |1|conf 0644 annotation-exceptions = no|@W@/conf-@ID@: annotation-exceptions="no": expected "true" or "false"
 conf-long-ifname   |create  |1|conf 0644 ignore-interfaces = lo,averyveryverylongname|@W@/conf-@ID@: ignore-interfaces: "averyveryverylongname": expected an interface name (at most 15 characters)
 conf-no-exceptions |create  |1|fn exceptions_forbidden|container @ID@: annotation jail.block-host.allow is not permitted on this host (admin config: annotation-exceptions = false)

@@ -128,3 +128,14 @@ TEST_CASE("\"ro\" on an rbind of a directory above the cgroup mount is not read-
   // The cgroup mount itself is the top mount: "ro" reaches it.
   CHECK_NOTHROW(ojh::check_cgroup_mounts(config_with("/sys/fs/cgroup", R"(["rbind","ro"])")));
 }
+
+TEST_CASE("CAP_NET_ADMIN is refused: a DNAT rule rewrites a judged destination", "[capabilities]") {
+  CHECK(ojh::refused_capabilities({"CAP_NET_ADMIN"}, {}) ==
+        std::vector<std::string>{"CAP_NET_ADMIN"});
+  // Every spelling libcap takes: lower case, no prefix, its number.
+  for (const char* spelling : {"cap_net_admin", "NET_ADMIN", "12", "0xc"}) {
+    CAPTURE(spelling);
+    CHECK(ojh::refused_capabilities({spelling}, {}) == std::vector<std::string>{"CAP_NET_ADMIN"});
+  }
+  CHECK(ojh::refused_capabilities({"CAP_NET_ADMIN"}, {"CAP_NET_ADMIN"}).empty());
+}
