@@ -346,8 +346,13 @@ std::vector<EnforcedContainer> list_enforced(const PinDir& pins, const SharedObj
       c.rules = rules.list(c.cgroup_id);
       c.exceptions = ExceptionMap(objs.allow.get()).list(c.cgroup_id);
     }
+    // The policy storage lives as long as the cgroup: gone in between means the cgroup is.
+    if (c.cgroup_alive && bpf_map_lookup_elem(objs.policy.get(), &c.cgroup_id, &c.policy) != 0) {
+      if (errno != ENOENT)
+        throw Error("read the policy of cgroup " + std::to_string(c.cgroup_id), errno);
+      c.cgroup_alive = false;
+    }
     if (c.cgroup_alive) {
-      bpf_map_lookup_elem(objs.policy.get(), &c.cgroup_id, &c.policy);
       std::vector<ojh_counters> per_cpu(ncpus > 0 ? ncpus : 1);
       if (bpf_map_lookup_elem(objs.counters.get(), &c.cgroup_id, per_cpu.data()) == 0) {
         for (const ojh_counters& pc : per_cpu) {

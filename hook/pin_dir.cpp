@@ -55,11 +55,18 @@ std::vector<std::string> list_dir(const std::string& path) {
     if (errno == ENOENT) return names;
     throw Error("list " + path, errno);
   }
-  while (const dirent* e = ::readdir(dir.get())) {
+  // readdir() returns NULL at the end and on an error alike; only errno tells them apart,
+  // and a partial listing would make gc or status miss containers silently.
+  for (;;) {
+    errno = 0;
+    const dirent* e = ::readdir(dir.get());
+    if (!e) {
+      if (errno != 0) throw Error("list " + path, errno);
+      return names;
+    }
     const std::string name = e->d_name;
     if (name != "." && name != "..") names.push_back(name);
   }
-  return names;
 }
 
 void remove_pin_dir(const std::string& path) {
