@@ -21,18 +21,10 @@ source "$top/tests/e2e/lib.sh"
 # shellcheck source=../tests/e2e/hardening_lib.sh
 source "$top/tests/e2e/hardening_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_make_workdir
-e2e_setup_network
 SAMPLES=${1:-10}
-HOOK=$(e2e_hook_path createRuntime)
-W=$E2E_RUN_DIR
+h_synthetic_view "$@"
 PINS=$PIN_DIR
-
-hook() { nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --pin-dir "$PINS" "$@"; }
+hook() { h_hook "$@"; }
 
 h_bundle "$W/bundle"
 h_sleeper c1
