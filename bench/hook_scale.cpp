@@ -19,15 +19,22 @@
 #include <thread>
 #include <tuple>
 
-#include "bench/sandbox.hpp"
 #include "bench/stats.hpp"
 #include "bench/timed_exec.hpp"
 #include "bpf/block_host_abi.h"
 #include "hook/pin_dir.hpp"
 #include "hook/shared_objects.hpp"
 #include "oci/error.hpp"
+#include "oci/file.hpp"
+#include "tests/support/sandbox.hpp"
 
 namespace ojh::bench {
+using test::fork_in_cgroup;
+using test::remove_cgroup_tree;
+using test::Sandbox;
+using test::wait_exit_status;
+using test::write_file;
+
 namespace {
 
 struct HookRun {
@@ -127,7 +134,7 @@ void stop_container(Container& c) {
 // ---- kernel-side accounting -------------------------------------------------------------
 
 std::uint64_t fdinfo_memlock(int fd) {
-  const std::string text = read_text("/proc/self/fdinfo/" + std::to_string(fd));
+  const std::string text = read_file_bounded("/proc/self/fdinfo/" + std::to_string(fd), 1 << 20);
   const auto at = text.find("memlock:");
   return at == std::string::npos ? 0 : std::stoull(text.substr(at + 8));
 }
@@ -156,9 +163,9 @@ double memcg_kernel_bytes(const std::string& memcg) {
   if (memcg.empty()) return -1;
   struct stat st {};
   if (::stat((memcg + "/memory.kmem.usage_in_bytes").c_str(), &st) == 0)
-    return std::stod(read_text(memcg + "/memory.kmem.usage_in_bytes"));
+    return std::stod(read_file_bounded(memcg + "/memory.kmem.usage_in_bytes", 1 << 20));
   if (::stat((memcg + "/memory.stat").c_str(), &st) == 0) {
-    std::istringstream in(read_text(memcg + "/memory.stat"));
+    std::istringstream in(read_file_bounded(memcg + "/memory.stat", 1 << 20));
     std::string key;
     double value;
     while (in >> key >> value)
@@ -350,7 +357,7 @@ double pin_layout_bytes(const std::string& memcg, const std::string& dir, int ob
 
 int run_hook_scale(const HookScaleOptions& opt) {
   if (opt.count < opt.window) throw Error("--count must be at least --window");
-  Sandbox sandbox("scale");
+  Sandbox sandbox("bench-scale");
   char bundle_tmpl[] = "/tmp/ojh-bench-bundle-XXXXXX";
   if (!::mkdtemp(bundle_tmpl)) throw Error("mkdtemp", errno);
   const std::string bundle = bundle_tmpl;

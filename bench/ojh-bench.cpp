@@ -11,9 +11,9 @@
 
 #include "bench/hook_scale.hpp"
 #include "bench/runc_bench.hpp"
-#include "bench/sandbox.hpp"
 #include "bench/socket_bench.hpp"
 #include "oci/error.hpp"
+#include "tests/support/sandbox.hpp"
 
 namespace po = boost::program_options;
 using namespace ojh::bench;
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   try {
-    if (const std::string why = why_unsupported(); !why.empty()) {
+    if (const std::string why = ojh::test::why_unsupported(); !why.empty()) {
       std::fprintf(stderr, "ojh-bench: %s\n", why.c_str());
       return 77;
     }

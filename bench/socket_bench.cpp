@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,15 +22,38 @@
 #include <memory>
 #include <stdexcept>
 
-#include "bench/sandbox.hpp"
 #include "bench/stats.hpp"
 #include "hook/enforcement.hpp"
 #include "hook/host_network.hpp"
 #include "hook/rules.hpp"
 #include "oci/error.hpp"
+#include "tests/support/sandbox.hpp"
 
 namespace ojh::bench {
+using test::enter_private_netns;
+using test::fork_in_cgroup;
+using test::Sandbox;
+using test::wait_exit_status;
+
 namespace {
+
+void pin_to_cpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (::sched_setaffinity(0, sizeof(set), &set) != 0)
+    throw Error("pin to CPU " + std::to_string(cpu), errno);
+}
+
+int last_cpu() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
+  int last = 0;
+  for (int i = 0; i < CPU_SETSIZE; ++i)
+    if (CPU_ISSET(i, &set)) last = i;
+  return last;
+}
 
 // The allowed destination: an address on the worker's own lo. It sits in a /24 that the
 // 10,000-CIDR policy leaves out of a dense run of /24s, so its LPM lookup walks the deepest
@@ -544,7 +568,7 @@ int run_socket_rows(const SocketRowsOptions& opt) {
   const int cpu = opt.cpu >= 0 ? opt.cpu : last_cpu();
   if (cpu != 0) pin_to_cpu(0);  // the coordinator stays off the workers' CPU
 
-  Sandbox sandbox("sockets");
+  Sandbox sandbox("bench-sockets");
   const Cgroups cg{sandbox.make_cgroup("enforced"), sandbox.make_cgroup("enforced-cidrs"),
                    sandbox.make_cgroup("floor"), sandbox.make_cgroup("unenforced")};
   const FloorPrograms floor(cg.floor);

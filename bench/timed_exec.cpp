@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <ctime>
 
-#include "bench/sandbox.hpp"
 #include "oci/error.hpp"
 
 namespace ojh::bench {

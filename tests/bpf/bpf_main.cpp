@@ -6,8 +6,8 @@
 
 #include <cstdio>
 
-#include "tests/bpf/sandbox.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/support/sandbox.hpp"
 
 int main(int argc, char** argv) {
   if (const std::string why = ojh::test::why_unsupported(); !why.empty()) {

@@ -23,8 +23,9 @@
 #include "hook/rule_maps.hpp"
 #include "hook/rules.hpp"
 #include "oci/error.hpp"
-#include "tests/bpf/sandbox.hpp"
+#include "tests/bpf/probes.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/support/sandbox.hpp"
 
 using namespace ojh;
 using namespace ojh::test;
@@ -42,7 +43,7 @@ Rule rule(const char* text, unsigned prefixlen, ojh_rule_kind kind) {
 }
 
 struct Fixture {
-  Sandbox sandbox;
+  Sandbox sandbox{"bpftest"};
   PinDir pins = PinDir::open(sandbox.pin_dir());
   SharedObjects objs = SharedObjects::open_or_load(pins);
 
@@ -270,7 +271,7 @@ TEST_CASE_METHOD(Fixture, "shared objects are loaded once and reopened from pins
 TEST_CASE("the programs load and attach with only the hook's capabilities", "[bpf][caps]") {
   // The rest of this tier runs with full root; the verifier is stricter without
   // CAP_PERFMON/CAP_SYS_ADMIN (Spectre hardening), which is how the hook runs.
-  Sandbox sandbox;
+  Sandbox sandbox{"bpftest"};
   const std::string ctr = sandbox.make_cgroup("ctr");
   const int status = run_in_cgroup(sandbox.make_cgroup("hook"), false, [&] {
     try {
@@ -533,7 +534,7 @@ TEST_CASE_METHOD(Fixture, "refresh never overwrites or drops metadata and cidr r
 
 TEST_CASE("the compat egress program (kernels before 6.15) still blocks host loopback", "[bpf]") {
   // Forced here: this kernel has bpf_get_netns_cookie in cgroup_skb, older ones do not.
-  Sandbox sandbox;
+  Sandbox sandbox{"bpftest"};
   const PinDir pins = PinDir::open(sandbox.pin_dir());
   const SharedObjects objs = SharedObjects::open_or_load(pins, EgressVariant::Compat);
   bpf_prog_info info{};
