@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 
 #include "oci/admin_config.hpp"
+#include "oci/state.hpp"
 
 namespace ojh {
 
@@ -14,15 +18,26 @@ struct Options {
   bool json = false;
   bool timing = false;
   bool show_capabilities = false;
+  // The attach service's socket: where `serve` listens (without systemd's) and where a
+  // rootless hook, status or gc sends its request.
+  std::string attach_socket = "/run/oci-jail-hook/attach.sock";
+  // Not root of the host (a rootless runtime's user namespace, or a user's shell): every
+  // command that needs the kernel goes through the attach service.
+  bool rootless = false;
 };
 
 // Each returns the process exit status and throws ojh::Error for the one-line failure.
 // `container_id` is filled in as soon as it is known so the failure line can name it.
 int run_create_runtime(const Options& opts, std::string& container_id);
 int run_poststop(const Options& opts, std::string& container_id);
-int run_status(const Options& opts);
+// `owner`: only that user's containers (the attach service answering a user); else all.
+int run_status(const Options& opts, std::optional<uid_t> owner = std::nullopt);
 int run_refresh(const Options& opts);
-int run_gc(const Options& opts);
+int run_gc(const Options& opts, std::optional<uid_t> owner = std::nullopt);
 int run_watch(const Options& opts);  // returns only by throwing
+int run_serve(const Options& opts);  // returns only by throwing
+
+// poststop for a state already read, releasing only what `owner` enforced (0: root).
+int poststop_for(const Options& opts, const State& state, uid_t owner);
 
 }  // namespace ojh

@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "hook/create_runtime.hpp"
+
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <optional>
+#include <string>
+
+#include "hook/attach_client.hpp"
 #include "hook/capabilities.hpp"
 #include "hook/cgroup_namespace.hpp"
 #include "hook/commands.hpp"
@@ -21,19 +29,10 @@
 #include "oci/file.hpp"
 #include "oci/policy.hpp"
 #include "oci/state.hpp"
-#include "oci/user_namespace.hpp"
 
 namespace ojh {
 
 namespace {
-
-void require_initial_user_namespace() {
-  if (!is_initial_user_namespace(read_file_bounded("/proc/self/uid_map", 4096)))
-    throw Error(
-        "the hook runs inside a user namespace (rootless podman?): cgroup BPF programs can "
-        "only be attached by root of the host; rootless containers are not supported yet "
-        "(see docs/rootless.md)");
-}
 
 // With annotation-exceptions = false port 53 stays open only to trusted resolvers; a
 // nameserver the container's author chose is judged like any other destination, and the
@@ -51,13 +50,39 @@ std::vector<Exception> admitted_dns(const AdminConfig& admin, const std::string&
   return dns.admitted;
 }
 
+// What one rootless user's containers may hold, so that one user cannot take the shared
+// maps (and with them every other container's start) for themselves.
+std::optional<std::string> user_limit_refusal(const AdminConfig& admin, const PinDir& pins,
+                                              const SharedObjects& objs,
+                                              const EnforceRequest& request) {
+  struct stat st {};
+  if (::stat(request.cgroup_fs_path.c_str(), &st) != 0)
+    throw Error("stat " + request.cgroup_fs_path, errno);
+  const OwnerUsage usage =
+      owner_usage(pins, objs, request.owner_uid, static_cast<std::uint64_t>(st.st_ino));
+  const std::string who = "uid " + std::to_string(request.owner_uid);
+  if (usage.containers + 1 > admin.user_max_containers)
+    return who + " already has " + std::to_string(usage.containers) +
+           " enforced containers, the most the admin config allows (user-max-containers = " +
+           std::to_string(admin.user_max_containers) + ")";
+  const std::size_t wanted = request.rules.size() + request.exceptions.size();
+  if (usage.map_entries + wanted > admin.user_max_map_entries)
+    return who + "'s containers would hold " + std::to_string(usage.map_entries + wanted) +
+           " rules and exceptions, more than the admin config allows (user-max-map-entries = " +
+           std::to_string(admin.user_max_map_entries) + ")";
+  return std::nullopt;
+}
+
 // How long a bind-mounted resolv.conf that names no nameserver yet is followed.
 constexpr int kLateResolvConfSeconds = 30;
 
 // Everything that touches the kernel. Failures here are environment failures (no bpffs,
-// a kernel without a feature, a vanished cgroup), the only kind fail-open may excuse.
-void enforce_container(const Options& opts, const State& state, const ContainerPolicy& policy,
-                       const BundleConfig& config, const CgroupTarget& cgroup) {
+// a kernel without a feature, a vanished cgroup), the only kind fail-open may excuse; a
+// user's limit is not one, and comes back as the refusal to report.
+std::optional<std::string> enforce_container(const Options& opts,
+                                             const ContainerToEnforce& container,
+                                             const ContainerPolicy& policy) {
+  const State& state = container.state;
   const PinDir pins = PinDir::open(opts.pin_dir);
   restrict_capabilities(CapabilitySet::kAttachMounted);
   report_capabilities("attach");
@@ -69,12 +94,17 @@ void enforce_container(const Options& opts, const State& state, const ContainerP
   EnforceRequest request;
   request.container_id = state.id;
   request.bundle = state.bundle;
-  request.init_pid = state.pid;
-  request.cgroup_fs_path = cgroup.fs_path;
+  request.init_pid = container.init_pid;
+  request.cgroup_fs_path = container.cgroup.fs_path;
+  request.owner_uid = container.owner_uid;
   request.exceptions = policy.exceptions;
   request.exceptions.insert(request.exceptions.end(), opts.admin.allow.begin(),
                             opts.admin.allow.end());
-  const auto read_dns = [&config, &state] { return dns_exceptions(config, state.bundle); };
+  const std::optional<uid_t> file_owner =
+      container.owner_uid ? std::optional<uid_t>(container.owner_uid) : std::nullopt;
+  const auto read_dns = [&container, file_owner] {
+    return dns_exceptions(container.config, container.state.bundle, file_owner);
+  };
   const auto admit_dns = [&opts, &state](const std::vector<Exception>& wanted) {
     return admitted_dns(opts.admin, state.id, wanted);
   };
@@ -84,13 +114,14 @@ void enforce_container(const Options& opts, const State& state, const ContainerP
     const std::vector<Exception> dns = admit_dns(found);
     request.exceptions.insert(request.exceptions.end(), dns.begin(), dns.end());
     // A bind-mounted resolv.conf with no nameserver yet: podman writes it later.
-    resolv_conf_pending = found.empty() && config.resolv_conf_source.has_value();
+    resolv_conf_pending = found.empty() && container.config.resolv_conf_source.has_value();
   }
   request.host_netns_cookie = current_netns_cookie();
   request.audit = policy.mode == PolicyMode::Audit;
 
   // The lock is released before a follower of resolv.conf is forked (it would inherit it).
-  const EnforceResult result = [&] {
+  std::optional<std::string> refusal;
+  const EnforceResult result = [&]() -> EnforceResult {
     const Fd lock = pins.lock_exclusive();
     pins.remove_stale_staging();
     phase("lock");
@@ -101,27 +132,57 @@ void enforce_container(const Options& opts, const State& state, const ContainerP
     phase("host");
     const SharedObjects objs = SharedObjects::open_or_load(pins);
     phase("load");
+    if (request.owner_uid != 0) {
+      refusal = user_limit_refusal(opts.admin, pins, objs, request);
+      if (refusal) return {};
+    }
     return enforce(pins, objs, request);
   }();
-  log_info(state.id, std::string(result.already_enforced ? "re-applied" : "enforcing") +
-                         " host block (" + (request.audit ? "audit" : "enforce") +
-                         " mode) on cgroup " + cgroup.path + ": " +
-                         std::to_string(request.rules.size()) + " rules, " +
-                         std::to_string(request.exceptions.size()) + " exceptions");
+  if (refusal) return refusal;
+  log_info(
+      state.id,
+      std::string(result.already_enforced ? "re-applied" : "enforcing") + " host block (" +
+          (request.audit ? "audit" : "enforce") + " mode) on cgroup " + container.cgroup.path +
+          (request.owner_uid ? " for uid " + std::to_string(request.owner_uid) : std::string()) +
+          ": " + std::to_string(request.rules.size()) + " rules, " +
+          std::to_string(request.exceptions.size()) + " exceptions");
   for (const Rule& r : request.rules) log_debug("  block " + format_rule(r));
   for (const Exception& e : request.exceptions) log_debug("  allow " + format_exception(e));
   if (resolv_conf_pending)
     follow_late_resolv_conf(pins, state.id, result.cgroup_id, read_dns, admit_dns,
                             kLateResolvConfSeconds);
+  return std::nullopt;
 }
 
 }  // namespace
+
+int create_runtime_for(const Options& opts, const ContainerToEnforce& container,
+                       const ContainerPolicy& policy) {
+  // What the container may do is part of its policy too: a capability that gets around
+  // cgroup BPF is refused, fail-open or not.
+  check_capabilities(container.config.capabilities, opts.admin.allow_capabilities);
+  check_cgroup_mounts(container.config);
+  std::optional<std::string> refusal;
+  try {
+    refusal = enforce_container(opts, container, policy);
+  } catch (const Error& e) {
+    if (!opts.admin.fail_open) throw;
+    log_error(container.state.id, std::string("FAIL-OPEN (admin config): the container runs "
+                                              "UNPROTECTED: ") +
+                                      e.what());
+  }
+  if (refusal) throw Error(*refusal);
+  restrict_capabilities(CapabilitySet::kNone);
+  report_capabilities("exit");
+  return 0;
+}
 
 int run_create_runtime(const Options& opts, std::string& container_id) {
   report_capabilities("start");
   restrict_capabilities(CapabilitySet::kAttach);
   report_capabilities("parse");
-  const State state = read_state(STDIN_FILENO);
+  const std::string state_text = read_fd_bounded(STDIN_FILENO, kMaxStateBytes, "state JSON");
+  const State state = parse_state(state_text);
   container_id = state.id;
   // Policy mistakes are the container author's and always fail, fail-open or not; so do
   // annotations the admin config does not permit.
@@ -131,27 +192,16 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
     log_info(container_id, "jail.block-host is not \"true\": nothing to enforce");
     return 0;
   }
-  require_initial_user_namespace();
+  // Only root of the host can attach: a rootless runtime's hook asks the attach service,
+  // which checks the container itself and applies the admin config it can trust.
+  if (opts.rootless)
+    return run_through_attach_service(opts, {AttachCommand::CreateRuntime, state_text}, state.pid);
   // Which cgroup is a security decision (never the root, never one the hook shares; the
   // root of the container's cgroup namespace when it has one), so a refusal here is not an
   // environment failure either.
   const CgroupTarget cgroup = container_cgroup(state.pid);
-  // What the container may do is part of its policy too: a capability that gets around
-  // cgroup BPF is refused, fail-open or not.
-  const BundleConfig config = read_bundle_config(state.bundle);
-  check_capabilities(config.capabilities, opts.admin.allow_capabilities);
-  check_cgroup_mounts(config);
-  try {
-    enforce_container(opts, state, policy, config, cgroup);
-  } catch (const Error& e) {
-    if (!opts.admin.fail_open) throw;
-    log_error(container_id, std::string("FAIL-OPEN (admin config): the container runs "
-                                        "UNPROTECTED: ") +
-                                e.what());
-  }
-  restrict_capabilities(CapabilitySet::kNone);
-  report_capabilities("exit");
-  return 0;
+  return create_runtime_for(opts, {state, state.pid, cgroup, read_bundle_config(state.bundle), 0},
+                            policy);
 }
 
 }  // namespace ojh

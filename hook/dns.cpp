@@ -13,6 +13,7 @@
 
 #include "hook/fd.hpp"
 #include "hook/logging.hpp"
+#include "hook/regular_file.hpp"
 #include "oci/error.hpp"
 #include "oci/file.hpp"
 
@@ -21,33 +22,15 @@ namespace {
 
 constexpr std::size_t kMaxResolvConfBytes = 64 * 1024;
 
-// Reads `path` (relative to `dir`, resolved as `how` says) if it is a regular file. It is
-// first opened with O_PATH, which opens nothing for reading: a FIFO's open would wait for a
-// writer and a device's may block or act, either hanging the hook and the container start
-// with it. Only a regular file is then opened for reading, through the descriptor already
-// held, so the file checked is the file read.
-std::string read_regular_file(int dir, const char* path, open_how how, const std::string& what) {
-  how.flags |= O_PATH | O_CLOEXEC;
-  Fd handle(static_cast<int>(::syscall(SYS_openat2, dir, path, &how, sizeof(how))));
-  if (!handle) throw Error("open " + what, errno);
-  struct stat st {};
-  if (::fstat(handle.get(), &st) != 0) throw Error("stat " + what, errno);
-  if (!S_ISREG(st.st_mode)) throw Error(what + " is not a regular file");
-  const std::string reopen = "/proc/self/fd/" + std::to_string(handle.get());
-  Fd file(::open(reopen.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-  if (!file) throw Error("open " + what, errno);
-  return read_fd_bounded(file.get(), kMaxResolvConfBytes, what);
-}
-
 // The source of the runtime's bind mount onto /etc/resolv.conf: a path in the runtime's
 // mount namespace (podman's and CRI-O's own file). A symlink in its last component is not
 // followed, nor a magic link anywhere (/proc/<pid>/root/...), so a directory that someone
 // else can write cannot point the hook at another file.
-std::string read_mount_source(const std::string& source) {
+std::string read_mount_source(const std::string& source, std::optional<uid_t> owner) {
   open_how how{};
   how.flags = O_NOFOLLOW;
   how.resolve = RESOLVE_NO_MAGICLINKS;
-  return read_regular_file(AT_FDCWD, source.c_str(), how, source);
+  return read_regular_file(AT_FDCWD, source.c_str(), how, source, kMaxResolvConfBytes, owner);
 }
 
 // <root>/etc/resolv.conf with every symlink resolved as if <root> were "/".
@@ -56,7 +39,8 @@ std::string read_in_root(const std::string& root) {
   if (!dir) throw Error("open container root " + root, errno);
   open_how how{};
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return read_regular_file(dir.get(), "etc/resolv.conf", how, root + "/etc/resolv.conf");
+  return read_regular_file(dir.get(), "etc/resolv.conf", how, root + "/etc/resolv.conf",
+                           kMaxResolvConfBytes);
 }
 
 }  // namespace
@@ -75,11 +59,17 @@ std::vector<Exception> dns_exceptions_for(const std::vector<AddressBytes>& names
   return out;
 }
 
-std::vector<Exception> dns_exceptions(const BundleConfig& config, const std::string& bundle_dir) {
+std::vector<Exception> dns_exceptions(const BundleConfig& config, const std::string& bundle_dir,
+                                      std::optional<uid_t> owner) {
   std::string text;
   try {
     if (config.resolv_conf_source) {
-      text = read_mount_source(*config.resolv_conf_source);
+      text = read_mount_source(*config.resolv_conf_source, owner);
+    } else if (owner) {
+      log_debug(
+          "no DNS exception: a rootless container's resolv.conf is read only from the "
+          "runtime's bind mount");
+      return {};
     } else if (const auto root = container_root_dir(config, bundle_dir)) {
       text = read_in_root(*root);
     }

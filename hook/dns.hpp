@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +24,10 @@ namespace ojh {
 // Only a regular file is read (never a FIFO or device, which could block the hook), and
 // the bind-mount source not through a symlink in its last component nor a /proc magic link.
 // An unreadable, missing or refused file yields no exception: DNS is then blocked like the
-// rest.
-std::vector<Exception> dns_exceptions(const BundleConfig& config, const std::string& bundle_dir);
+// rest. For a rootless user's container (`owner`, the attach service) only the bind-mount
+// source is read, and only if that user owns it: root reads no file on a user's say-so.
+std::vector<Exception> dns_exceptions(const BundleConfig& config, const std::string& bundle_dir,
+                                      std::optional<uid_t> owner = std::nullopt);
 
 std::vector<Exception> dns_exceptions_for(const std::vector<AddressBytes>& nameservers);
 

@@ -52,6 +52,7 @@ constexpr std::string_view kCgroupRecord = "cgroup-";
 constexpr const char* kIdRecord = "id";
 constexpr const char* kBundleRecord = "bundle";
 constexpr const char* kInitRecord = "init";
+constexpr const char* kOwnerRecord = "owner";
 
 // The cgroup id a container's pins were made for. It is recorded in the name of an empty
 // directory beside the link pins because a link forgets its cgroup once the cgroup is
@@ -87,8 +88,21 @@ struct Entry {
   std::uint64_t cgroup_id = 0;
   std::string bundle;
   ProcessRef init;
+  uid_t owner_uid = 0;  // no record: root's
   bool legacy = false;  // made by an earlier version: named by container id, no records
 };
+
+// An owner record that does not parse would make the entry nobody's, so it is root's.
+uid_t parse_owner(const std::optional<std::string>& record) {
+  if (!record) return 0;
+  try {
+    std::size_t end = 0;
+    const unsigned long uid = std::stoul(*record, &end);
+    return end == record->size() && uid < 0xffffffffUL ? static_cast<uid_t>(uid) : 0;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
 
 Entry read_entry(const PinDir& pins, const std::string& name) {
   Entry e;
@@ -99,6 +113,7 @@ Entry read_entry(const PinDir& pins, const std::string& name) {
     e.bundle = read_record(e.dir, kBundleRecord).value_or("");
     if (const auto init = read_record(e.dir, kInitRecord))
       e.init = parse_process_ref(*init).value_or(ProcessRef{});
+    e.owner_uid = parse_owner(read_record(e.dir, kOwnerRecord));
   } else {
     e.legacy = true;
     e.id = container_id_from_pin_name(name);
@@ -143,7 +158,7 @@ bool legacy_cgroup_gone(const std::string& dir) {
 }
 
 bool belongs_to(const Entry& e, const StoppedContainer& c) {
-  if (e.id != c.id) return false;
+  if (e.id != c.id || e.owner_uid != c.owner_uid) return false;
   if (!e.bundle.empty() && !c.bundle.empty() && e.bundle != c.bundle) return false;
   if (e.legacy) return legacy_cgroup_gone(e.dir);
   if (e.init.pid == 0) return true;
@@ -209,7 +224,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
       release_entry(objs, e.dir, cgroup.id, e.id);
       continue;
     }
-    if (e.id != req.container_id)
+    if (e.id != req.container_id || e.owner_uid != req.owner_uid)
       throw Error("cgroup " + req.cgroup_fs_path + " is already enforced for another container (" +
                   e.id + "); refusing to share it");
     if (e.init.pid != 0 && init.pid != 0 && e.init != init && still_running(e.init))
@@ -287,6 +302,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     write_record(staging, kIdRecord, req.container_id);
     if (!req.bundle.empty()) write_record(staging, kBundleRecord, req.bundle);
     if (init.pid != 0) write_record(staging, kInitRecord, format_process_ref(init));
+    if (req.owner_uid != 0) write_record(staging, kOwnerRecord, std::to_string(req.owner_uid));
     if (::rename(staging.c_str(), final_dir.c_str()) != 0)
       throw Error("publish " + final_dir, errno);
     phase("pin");
@@ -313,7 +329,7 @@ ReleaseResult release(const PinDir& pins, const SharedObjects& objs,
                       const StoppedContainer& container) {
   ReleaseResult result;
   for (const Entry& e : read_entries(pins)) {
-    if (e.id != container.id) continue;
+    if (e.id != container.id || e.owner_uid != container.owner_uid) continue;
     if (belongs_to(e, container)) {
       release_entry(objs, e.dir, e.cgroup_id, e.id);
       ++result.released;
@@ -334,6 +350,7 @@ std::vector<EnforcedContainer> list_enforced(const PinDir& pins, const SharedObj
     c.pins = e.dir;
     c.bundle = e.bundle;
     c.init = e.init;
+    c.owner_uid = e.owner_uid;
     c.cgroup_id = e.cgroup_id;
     // Link pins are bpffs files; records are symlinks and directories.
     for (const std::string& name : list_dir(e.dir)) {
@@ -381,11 +398,13 @@ std::size_t refresh_host_rules(const PinDir& pins, const SharedObjects& objs,
   return updated;
 }
 
-GcResult collect_garbage(const PinDir& pins, const SharedObjects& objs) {
+GcResult collect_garbage(const PinDir& pins, const SharedObjects& objs,
+                         std::optional<uid_t> only_owner) {
   GcResult result;
   pins.remove_stale_staging();
   std::set<std::uint64_t> owned;
   for (const EnforcedContainer& c : list_enforced(pins, objs)) {
+    if (only_owner && c.owner_uid != *only_owner) continue;
     if (c.cgroup_alive) {
       owned.insert(c.cgroup_id);
       continue;
@@ -394,12 +413,14 @@ GcResult collect_garbage(const PinDir& pins, const SharedObjects& objs) {
     release_entry(objs, c.pins, c.cgroup_id, c.id);
     if (held_something) result.released.push_back(c.id);
   }
+  // Another user's containers are not in `owned`: their rules are not this user's to judge.
+  if (only_owner) return result;
   const RuleMaps rules(objs.rules4.get(), objs.rules6.get());
   const ExceptionMap exceptions(objs.allow.get());
   std::set<std::uint64_t> orphans;
-  for (std::uint64_t id : rules.policy_ids())
+  for (const auto& [id, count] : rules.entry_counts())
     if (!owned.count(id)) orphans.insert(id);
-  for (std::uint64_t id : exceptions.policy_ids())
+  for (const auto& [id, count] : exceptions.entry_counts())
     if (!owned.count(id)) orphans.insert(id);
   for (std::uint64_t id : orphans) {
     rules.erase(id);
@@ -407,6 +428,21 @@ GcResult collect_garbage(const PinDir& pins, const SharedObjects& objs) {
   }
   result.orphan_policies = orphans.size();
   return result;
+}
+
+OwnerUsage owner_usage(const PinDir& pins, const SharedObjects& objs, uid_t owner,
+                       std::uint64_t except_cgroup_id) {
+  std::set<std::uint64_t> cgroups;
+  for (const Entry& e : read_entries(pins))
+    if (e.owner_uid == owner && e.cgroup_id != except_cgroup_id && e.cgroup_id != 0)
+      cgroups.insert(e.cgroup_id);
+  OwnerUsage usage;
+  usage.containers = cgroups.size();
+  for (const auto& counts : {RuleMaps(objs.rules4.get(), objs.rules6.get()).entry_counts(),
+                             ExceptionMap(objs.allow.get()).entry_counts()})
+    for (const auto& [id, count] : counts)
+      if (cgroups.count(id)) usage.map_entries += count;
+  return usage;
 }
 
 }  // namespace ojh

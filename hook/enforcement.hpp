@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ struct EnforceRequest {
   std::vector<Exception> exceptions;  // allow annotation + DNS
   std::uint64_t host_netns_cookie = 0;
   bool audit = false;
+  uid_t owner_uid = 0;  // the user whose rootless container it is (the attach service); 0: root
 };
 
 struct EnforceResult {
@@ -44,8 +46,9 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
 // A container as a poststop state names it: it has stopped, and its cgroup is usually gone.
 struct StoppedContainer {
   std::string id;
-  std::string bundle;  // "" when the state has none
-  pid_t pid = 0;       // 0 when the state has none (runc and podman give none at poststop)
+  std::string bundle;   // "" when the state has none
+  pid_t pid = 0;        // 0 when the state has none (runc and podman give none at poststop)
+  uid_t owner_uid = 0;  // whose poststop: only that user's entries can be released
 };
 
 struct ReleaseResult {
@@ -60,15 +63,17 @@ struct ReleaseResult {
 // poststop is run for has exited, the init of another instance with the same id (another
 // runtime, another store, a second create of this id that failed) still runs. Entries made
 // by an earlier version record neither: they are released by id once their cgroup is gone.
-// Call with the pin directory locked.
+// Entries of another owner are never released (nor counted as kept). Call with the pin
+// directory locked.
 ReleaseResult release(const PinDir& pins, const SharedObjects& objs,
                       const StoppedContainer& container);
 
 struct EnforcedContainer {
   std::string id;
-  std::string pins;    // the entry's directory
-  std::string bundle;  // "" when not recorded (or made by an earlier version)
-  ProcessRef init;     // pid 0 when not recorded
+  std::string pins;     // the entry's directory
+  std::string bundle;   // "" when not recorded (or made by an earlier version)
+  ProcessRef init;      // pid 0 when not recorded
+  uid_t owner_uid = 0;  // 0: root's
   std::uint64_t cgroup_id = 0;
   std::vector<std::string> links;  // pin names
   bool cgroup_alive = false;
@@ -88,8 +93,22 @@ struct GcResult {
 // Cleans up after runtimes that skipped poststop (a crash, a killed conmon) and hooks that
 // died mid-way: pins of containers whose cgroup no longer exists, staging directories,
 // and rules or exceptions of policies that no pinned container records. Safe at any time:
-// a live container is never touched. Call with the pin directory locked.
-GcResult collect_garbage(const PinDir& pins, const SharedObjects& objs);
+// a live container is never touched. With `only_owner`, only that user's entries are
+// looked at (a user's gc through the attach service), and orphaned rules are left to root's
+// gc. Call with the pin directory locked.
+GcResult collect_garbage(const PinDir& pins, const SharedObjects& objs,
+                         std::optional<uid_t> only_owner = std::nullopt);
+
+struct OwnerUsage {
+  std::size_t containers = 0;
+  std::size_t map_entries = 0;  // rules and exceptions
+};
+
+// What the live containers of `owner` hold in the shared maps, leaving out the cgroup
+// `except_cgroup_id` (the one being re-applied). One walk of each map. Call with the pin
+// directory locked.
+OwnerUsage owner_usage(const PinDir& pins, const SharedObjects& objs, uid_t owner,
+                       std::uint64_t except_cgroup_id);
 
 // Replaces the host-address rules of every live container whose policy was made in the
 // network namespace `host_netns_cookie` with `host_rules`, without re-attaching anything.

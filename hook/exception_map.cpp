@@ -85,10 +85,10 @@ std::vector<Exception> ExceptionMap::list(std::uint64_t policy_id) const {
   return out;
 }
 
-std::set<std::uint64_t> ExceptionMap::policy_ids() const {
-  std::set<std::uint64_t> ids;
-  walk(fd_, [&](const ojh_exception_key& k) { ids.insert(policy_of(k)); });
-  return ids;
+std::map<std::uint64_t, std::size_t> ExceptionMap::entry_counts() const {
+  std::map<std::uint64_t, std::size_t> counts;
+  walk(fd_, [&](const ojh_exception_key& k) { ++counts[policy_of(k)]; });
+  return counts;
 }
 
 void ExceptionMap::replace(std::uint64_t policy_id, const std::vector<Exception>& wanted) const {

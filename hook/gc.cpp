@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <cstdio>
 
+#include "hook/attach_client.hpp"
 #include "hook/capabilities.hpp"
 #include "hook/commands.hpp"
 #include "hook/enforcement.hpp"
@@ -10,7 +11,8 @@
 
 namespace ojh {
 
-int run_gc(const Options& opts) {
+int run_gc(const Options& opts, std::optional<uid_t> owner) {
+  if (opts.rootless) return run_through_attach_service(opts, {AttachCommand::Gc, ""});
   restrict_capabilities(CapabilitySet::kAttachMounted);
   GcResult result;
   if (const auto pins = PinDir::open_existing(opts.pin_dir)) {
@@ -19,7 +21,7 @@ int run_gc(const Options& opts) {
     // leaves them (loaded) in a staging directory.
     pins->remove_stale_staging();
     SharedObjects objs;
-    if (SharedObjects::open_existing(*pins, objs)) result = collect_garbage(*pins, objs);
+    if (SharedObjects::open_existing(*pins, objs)) result = collect_garbage(*pins, objs, owner);
   }
   for (const std::string& id : result.released)
     log_info(id, "gc: cgroup gone, released its pins and rules");

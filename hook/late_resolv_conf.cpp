@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -73,6 +74,9 @@ void follow_late_resolv_conf(
   if (null >= 0) {
     for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) ::dup2(null, fd);
   }
+  // Nor any other descriptor: the attach service's client waits for the end of its
+  // connection, which a copy held here would delay by the whole follow.
+  ::syscall(SYS_close_range, 3U, ~0U, 0U);
   follow(pins, container_id, cgroup_id, read_exceptions, admit, seconds);
 }
 

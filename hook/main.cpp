@@ -34,6 +34,12 @@ constexpr const char* kUsage =
     "                  leftovers of interrupted hooks; safe to run any time\n"
     "  watch           follow the host's address changes and refresh at once (the\n"
     "                  oci-jail-hook-watch.service; runs until stopped)\n"
+    "  serve           the attach service: enforce rootless users' containers on their\n"
+    "                  hooks' behalf (oci-jail-hook.socket; runs until stopped)\n"
+    "\n"
+    "Run by a user other than root, or inside a user namespace (rootless podman),\n"
+    "create-runtime, poststop, status and gc go through the attach service and see only\n"
+    "that user's containers.\n"
     "\n"
     "Options";
 
@@ -50,7 +56,11 @@ int main(int argc, char** argv) {
       "file means defaults)")(
       "pin-dir", po::value(&opts.pin_dir)->default_value(opts.pin_dir),
       "bpffs directory for pinned programs and links (bpffs is mounted on its parent "
-      "when missing)")("json", po::bool_switch(&opts.json), "status: machine-readable output")(
+      "when missing)")(
+      "socket", po::value(&opts.attach_socket)->default_value(opts.attach_socket),
+      "the attach service's Unix socket: where serve listens without systemd, and where "
+      "rootless commands send their requests")("json", po::bool_switch(&opts.json),
+                                               "status: machine-readable output")(
       "verbose,v", po::bool_switch(&opts.verbose), "log every step and libbpf output to stderr")(
       "show-capabilities", po::bool_switch(&opts.show_capabilities),
       "create-runtime: print the capability sets at each phase to stderr")(
@@ -79,22 +89,28 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  if (::geteuid() != 0) {
-    std::fprintf(stderr, "oci-jail-hook: must run as root (it loads and attaches BPF programs)\n");
-    return 1;
+  if (opts.attach_socket.empty() || opts.attach_socket.front() != '/') {
+    std::fprintf(stderr, "oci-jail-hook: --socket must be an absolute path\n");
+    return 2;
   }
   if (opts.pin_dir.empty() || opts.pin_dir.front() != '/') {
     std::fprintf(stderr, "oci-jail-hook: --pin-dir must be an absolute path\n");
     return 2;
   }
   try {
-    // Inside a user namespace (rootless podman) the file's owner cannot be verified (root
-    // shows as nobody) and nothing can be enforced anyway: create-runtime then says why —
-    // for every container when enforce-all says so, the one setting safe to take unverified.
-    if (ojh::is_initial_user_namespace(ojh::read_file_bounded("/proc/self/uid_map", 4096)))
-      opts.admin = ojh::load_admin_config(config_path, vm.count("config") > 0);
-    else
+    // Root of a user namespace is not root to the kernel's BPF and cgroup checks.
+    opts.rootless = ::geteuid() != 0 || !ojh::is_initial_user_namespace(
+                                            ojh::read_file_bounded("/proc/self/uid_map", 4096));
+    if (opts.rootless && (command == "refresh" || command == "watch" || command == "serve"))
+      throw ojh::Error(command +
+                       " must run as root of the host (it loads and attaches BPF programs)");
+    // For a rootless user the attach service applies the admin config it reads as root.
+    // Here only enforce-all is taken, unverified (inside a user namespace root's file shows
+    // as owned by nobody): it can only send more containers to the service.
+    if (opts.rootless)
       opts.admin.enforce_all = ojh::load_enforce_all_unverified(config_path);
+    else
+      opts.admin = ojh::load_admin_config(config_path, vm.count("config") > 0);
   } catch (const ojh::Error& e) {
     ojh::log_init(opts.verbose, ojh::LogLevel::Info);
     ojh::log_error("", e.what());
@@ -116,6 +132,7 @@ int main(int argc, char** argv) {
     if (command == "refresh") return ojh::run_refresh(opts);
     if (command == "gc") return ojh::run_gc(opts);
     if (command == "watch") return ojh::run_watch(opts);
+    if (command == "serve") return ojh::run_serve(opts);
     if (command.empty())
       std::fprintf(stderr, "oci-jail-hook: missing command (try --help)\n");
     else

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hook/process.hpp"
 
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstdint>
 
 #include "oci/error.hpp"
 #include "oci/file.hpp"
@@ -75,6 +81,50 @@ std::optional<ProcessRef> parse_process_ref(std::string_view text) {
   const auto start = parse_number<std::uint64_t>(text.substr(colon + 1));
   if (!pid || *pid <= 0 || !start) return std::nullopt;
   return ProcessRef{*pid, *start};
+}
+
+Fd open_pidfd(pid_t pid) {
+  Fd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!fd) throw Error("open a pidfd of process " + std::to_string(pid), errno);
+  return fd;
+}
+
+std::optional<pid_t> parse_pidfd_fdinfo(std::string_view fdinfo) {
+  constexpr std::string_view kKey = "Pid:";
+  while (!fdinfo.empty()) {
+    const std::size_t eol = fdinfo.find('\n');
+    std::string_view line = fdinfo.substr(0, eol);
+    fdinfo.remove_prefix(eol == std::string_view::npos ? fdinfo.size() : eol + 1);
+    if (!line.starts_with(kKey)) continue;
+    line.remove_prefix(kKey.size());
+    while (!line.empty() && (line.front() == '\t' || line.front() == ' ')) line.remove_prefix(1);
+    long long pid = 0;
+    const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), pid);
+    if (ec != std::errc() || end != line.data() + line.size() || pid <= 0 || pid > INT32_MAX)
+      return std::nullopt;
+    return static_cast<pid_t>(pid);
+  }
+  return std::nullopt;
+}
+
+pid_t pidfd_pid(int pidfd) {
+  const std::string fdinfo = read_file_bounded("/proc/self/fdinfo/" + std::to_string(pidfd), 4096);
+  const auto pid = parse_pidfd_fdinfo(fdinfo);
+  if (!pid)
+    throw Error(fdinfo.find("Pid:") == std::string::npos
+                    ? "the descriptor passed is not a pidfd"
+                    : "the container's process has exited or is in a pid namespace the "
+                      "service cannot see");
+  return *pid;
+}
+
+bool pidfd_exited(int pidfd) {
+  pollfd p{pidfd, POLLIN, 0};
+  int n;
+  do n = ::poll(&p, 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) throw Error("poll a pidfd", errno);
+  return n > 0;
 }
 
 }  // namespace ojh

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "hook/fd.hpp"
+
 namespace ojh {
 
 // One process for as long as it lives: a pid alone may name another process once the first
@@ -38,5 +40,22 @@ bool still_running(const ProcessRef& process);
 // "<pid>:<start time>", as a pin entry records it; parse_process_ref is its inverse.
 std::string format_process_ref(const ProcessRef& process);
 std::optional<ProcessRef> parse_process_ref(std::string_view text);
+
+// A pidfd names one process for as long as the descriptor is held: unlike a pid, it never
+// comes to name another. What the attach service receives from a rootless hook.
+Fd open_pidfd(pid_t pid);
+
+// The pid of a /proc/self/fdinfo/<pidfd> text ("Pid:\t<n>"), in the reader's pid
+// namespace; nullopt when it has none (not a pidfd), or when the process has exited (-1)
+// or lives in a pid namespace the reader cannot see (0).
+std::optional<pid_t> parse_pidfd_fdinfo(std::string_view fdinfo);
+
+// The pid of the process behind `pidfd`; ojh::Error when the descriptor is not a pidfd or
+// the process has exited.
+pid_t pidfd_pid(int pidfd);
+
+// Whether the process behind `pidfd` has exited (the pidfd polls readable): checked after
+// reading /proc/<pid>/..., so that what was read is known to be that process's.
+bool pidfd_exited(int pidfd);
 
 }  // namespace ojh

@@ -117,11 +117,11 @@ void RuleMaps::erase_one(std::uint64_t policy_id, const Rule& r) const {
   if (rc != 0 && errno != ENOENT) throw Error("delete rule " + format_rule(r), errno);
 }
 
-std::set<std::uint64_t> RuleMaps::policy_ids() const {
-  std::set<std::uint64_t> ids;
-  walk<ojh_lpm_key4>(rules4_, [&](const ojh_lpm_key4& k) { ids.insert(policy_of(k)); });
-  walk<ojh_lpm_key6>(rules6_, [&](const ojh_lpm_key6& k) { ids.insert(policy_of(k)); });
-  return ids;
+std::map<std::uint64_t, std::size_t> RuleMaps::entry_counts() const {
+  std::map<std::uint64_t, std::size_t> counts;
+  walk<ojh_lpm_key4>(rules4_, [&](const ojh_lpm_key4& k) { ++counts[policy_of(k)]; });
+  walk<ojh_lpm_key6>(rules6_, [&](const ojh_lpm_key6& k) { ++counts[policy_of(k)]; });
+  return counts;
 }
 
 void RuleMaps::apply(std::uint64_t policy_id, const RuleUpdate& update) const {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "hook/address_watch.hpp"
+#include "hook/attach_client.hpp"
 #include "hook/capabilities.hpp"
 #include "hook/commands.hpp"
 #include "hook/enforcement.hpp"
@@ -58,6 +59,8 @@ void print_json(const std::vector<EnforcedContainer>& containers,
       w.Null();
     else
       w.String(c.bundle.c_str());
+    w.Key("owner_uid");
+    w.Uint(c.owner_uid);
     w.Key("cgroup_id");
     w.Uint64(c.cgroup_id);
     w.Key("cgroup_alive");
@@ -112,7 +115,8 @@ void print_text(const std::vector<EnforcedContainer>& containers,
   if (containers.empty()) std::printf("no container is enforced\n");
   for (const EnforcedContainer& c : containers) {
     std::printf(
-        "%s: cgroup id %llu%s, mode %s, %zu links, %zu rules\n", c.id.c_str(),
+        "%s: %scgroup id %llu%s, mode %s, %zu links, %zu rules\n", c.id.c_str(),
+        c.owner_uid ? ("uid " + std::to_string(c.owner_uid) + ", ").c_str() : "",
         static_cast<unsigned long long>(c.cgroup_id),
         c.cgroup_alive ? ""
                        : " (cgroup gone: poststop did not run; `oci-jail-hook gc` releases it)",
@@ -133,7 +137,12 @@ void print_text(const std::vector<EnforcedContainer>& containers,
 
 }  // namespace
 
-int run_status(const Options& opts) {
+int run_status(const Options& opts, std::optional<uid_t> owner) {
+  if (opts.rootless) {
+    AttachRequest request{AttachCommand::Status, ""};
+    request.json = opts.json;
+    return run_through_attach_service(opts, request);
+  }
   restrict_capabilities(CapabilitySet::kAttachMounted);
   std::vector<EnforcedContainer> containers;
   std::optional<EgressVariant> egress;
@@ -143,6 +152,9 @@ int run_status(const Options& opts) {
     SharedObjects objs;
     if (SharedObjects::open_existing(*pins, objs)) {
       containers = list_enforced(*pins, objs);
+      if (owner)
+        std::erase_if(containers,
+                      [&](const EnforcedContainer& c) { return c.owner_uid != *owner; });
       egress = objs.egress_variant();
     }
   }

@@ -3,7 +3,6 @@
 // addresses. It subscribes to the kernel's address notifications and, after each burst of
 // them, runs `refresh` in a child process: the child drops every capability when it is done,
 // the watcher keeps only CAP_BPF and CAP_NET_ADMIN for the next one.
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -14,7 +13,6 @@
 
 #include <array>
 #include <cerrno>
-#include <cstdlib>
 #include <string>
 
 #include "hook/address_watch.hpp"
@@ -22,6 +20,7 @@
 #include "hook/commands.hpp"
 #include "hook/logging.hpp"
 #include "hook/pin_dir.hpp"
+#include "hook/systemd.hpp"
 #include "oci/error.hpp"
 
 namespace ojh {
@@ -80,19 +79,6 @@ void refresh_in_child(const Options& opts) {
   // itself stays, so that one bad moment does not stop every later update.
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     log_error("", "watch: a refresh failed; host-address rules may be stale until the next one");
-}
-
-// Tells systemd (Type=notify) that changes are being watched. libsystemd is opened here and
-// not linked, so that create-runtime, the hot path, never loads it.
-void notify_systemd_ready() {
-  if (!::getenv("NOTIFY_SOCKET")) return;
-  void* lib = ::dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-  if (!lib)
-    throw Error(std::string("NOTIFY_SOCKET is set but libsystemd cannot be loaded: ") +
-                ::dlerror());
-  using SdNotify = int (*)(int, const char*);
-  const auto sd_notify = reinterpret_cast<SdNotify>(::dlsym(lib, "sd_notify"));
-  if (!sd_notify || sd_notify(0, "READY=1") < 0) throw Error("tell systemd the watch is ready");
 }
 
 }  // namespace

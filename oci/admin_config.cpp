@@ -28,6 +28,20 @@ bool parse_bool(const std::string& key, const std::string& value, std::string_vi
               ": expected \"true\" or \"false\"");
 }
 
+std::size_t parse_limit(const std::string& key, const std::string& value, std::string_view source) {
+  std::size_t end = 0;
+  unsigned long n = 0;
+  try {
+    n = std::stoul(value, &end);
+  } catch (const std::exception&) {
+    end = 0;
+  }
+  if (end == 0 || end != value.size() || value[0] == '-' || n > 1000000)
+    throw Error(std::string(source) + ": " + key + "=" + quote_untrusted(value) +
+                ": expected a number from 0 to 1000000");
+  return n;
+}
+
 LogLevel parse_log_level(const std::string& value, std::string_view source) {
   if (value == "error") return LogLevel::Error;
   if (value == "warning") return LogLevel::Warning;
@@ -76,7 +90,9 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
       "trusted-nameservers", po::value<std::vector<std::string>>()->composing())(
       "enforce-all", po::value<std::string>())("ignore-interfaces",
                                                po::value<std::vector<std::string>>()->composing())(
-      "pin-dir", po::value<std::string>())("log-level", po::value<std::string>());
+      "pin-dir", po::value<std::string>())("log-level", po::value<std::string>())(
+      "user-max-containers", po::value<std::string>())("user-max-map-entries",
+                                                       po::value<std::string>());
 
   po::variables_map vm;
   std::istringstream in{std::string(text)};
@@ -152,6 +168,9 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
   }
   if (vm.count("log-level"))
     config.log_level = parse_log_level(vm["log-level"].as<std::string>(), source);
+  for (auto [key, limit] : {std::pair{"user-max-containers", &config.user_max_containers},
+                            std::pair{"user-max-map-entries", &config.user_max_map_entries}})
+    if (vm.count(key)) *limit = parse_limit(key, vm[key].as<std::string>(), source);
   return config;
 }
 

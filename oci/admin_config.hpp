@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,10 @@ namespace ojh {
 //   ignore-interfaces = kube-ipvs0     # repeatable; host interfaces whose addresses are
 //                                      # not host services (default: kube-ipvs0, where
 //                                      # kube-proxy in IPVS mode puts every Service IP)
+//   user-max-containers = 64           # rootless containers one user may have enforced at
+//                                      # once through the attach service (0: none)
+//   user-max-map-entries = 8192        # rules and exceptions those containers may hold in
+//                                      # the maps every container shares (65,536 entries)
 //   pin-dir = /sys/fs/bpf/oci-jail-hook
 //   log-level = info                   # error | warning | info | debug
 enum class LogLevel { Error, Warning, Info, Debug };
@@ -46,6 +51,8 @@ struct AdminConfig {
   std::vector<std::string> ignore_interfaces = {"kube-ipvs0"};
   std::optional<std::string> pin_dir;
   LogLevel log_level = LogLevel::Info;
+  std::size_t user_max_containers = 64;
+  std::size_t user_max_map_entries = 8192;
 };
 
 inline constexpr std::string_view kDefaultAdminConfigPath = "/etc/containers/oci-jail-hook.conf";

@@ -326,4 +326,21 @@ CgroupTarget resolve_cgroup_path(const std::string& host_path, const std::string
   return resolve_container_cgroup(mountinfo, "0::" + host_path + "\n", hook);
 }
 
+std::string user_delegated_cgroup(unsigned uid) {
+  const std::string u = std::to_string(uid);
+  return "/user.slice/user-" + u + ".slice/user@" + u + ".service";
+}
+
+bool within_user_delegation(std::string_view path, unsigned uid) {
+  const std::string base = user_delegated_cgroup(uid) + "/";
+  if (!path.starts_with(base) || path.size() == base.size()) return false;
+  for (std::string_view rest = path.substr(base.size() - 1); !rest.empty();) {
+    rest.remove_prefix(1);  // the '/'
+    const std::string_view component = rest.substr(0, rest.find('/'));
+    if (component.empty() || component == "." || component == "..") return false;
+    rest.remove_prefix(component.size());
+  }
+  return true;
+}
+
 }  // namespace ojh

@@ -62,4 +62,14 @@ std::string cgroup_namespace_root(std::string_view host_path, std::string_view p
 CgroupTarget resolve_cgroup_path(const std::string& host_path,
                                  const std::string& proc_root = "/proc");
 
+// The cgroup systemd delegates to the service manager of user `uid` (user@<uid>.service,
+// Delegate=yes): "/user.slice/user-<uid>.slice/user@<uid>.service".
+std::string user_delegated_cgroup(unsigned uid);
+
+// Whether `path` lies strictly below that cgroup: a cgroup the user's manager made for one
+// of the user's units (a rootless container's libpod-<id>.scope), never the delegated
+// cgroup itself. Paths as resolve_container_cgroup requires them (absolute, no "." or ".."
+// components, no empty ones).
+bool within_user_delegation(std::string_view path, unsigned uid);
+
 }  // namespace ojh

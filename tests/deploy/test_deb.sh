@@ -68,15 +68,20 @@ deploy_check "every file under /usr (nothing in /etc, /usr/local, /lib, /var, /o
         ! grep -q " /usr/local" "$DEPLOY_TMP/list"'
 deploy_check "no executable under /usr/share" \
   eval '! grep -E "^-..x|^-.....x|^-........x" "$DEPLOY_TMP/list" | grep -q " /usr/share/"'
-deploy_check "the watch unit in /usr/lib/systemd/system, 0644" \
-  has -rw-r--r-- /usr/lib/systemd/system/oci-jail-hook-watch.service
+UNITS="oci-jail-hook-watch.service oci-jail-hook.service oci-jail-hook.socket"
+for unit in $UNITS; do
+  deploy_check "unit $unit in /usr/lib/systemd/system, 0644" \
+    has -rw-r--r-- "/usr/lib/systemd/system/$unit"
+done
 deploy_check "no other systemd unit is installed" \
-  eval '! grep -E " /(usr/)?lib/systemd/" "$DEPLOY_TMP/list" | grep -v "/oci-jail-hook-watch.service$" |
-        grep -v "/$" | grep -q .'
-dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/oci-jail-hook-watch.service \
-  >"$DEPLOY_TMP/watch.service"
-deploy_check "the watch unit runs the installed binary" \
-  grep -qxF "ExecStart=$HOOK watch" "$DEPLOY_TMP/watch.service"
+  eval '! grep -E " /(usr/)?lib/systemd/" "$DEPLOY_TMP/list" |
+        grep -vE "/(${UNITS// /|})$" | grep -v "/$" | grep -q .'
+for service in oci-jail-hook-watch.service:watch oci-jail-hook.service:serve; do
+  dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/lib/systemd/system/${service%:*}" \
+    >"$DEPLOY_TMP/unit"
+  deploy_check "${service%:*} runs the installed binary" \
+    grep -qxF "ExecStart=$HOOK ${service#*:}" "$DEPLOY_TMP/unit"
+done
 
 dpkg-deb -I "$deb" >"$DEPLOY_TMP/info"
 field() { dpkg-deb -f "$deb" "$1"; }

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hook/regular_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "hook/fd.hpp"
+#include "oci/error.hpp"
+#include "oci/file.hpp"
+
+namespace ojh {
+
+std::string read_regular_file(int dir, const char* path, open_how how, const std::string& what,
+                              std::size_t max_bytes, std::optional<uid_t> owner) {
+  how.flags |= O_PATH | O_CLOEXEC;
+  Fd handle(static_cast<int>(::syscall(SYS_openat2, dir, path, &how, sizeof(how))));
+  if (!handle) throw Error("open " + what, errno);
+  struct stat st {};
+  if (::fstat(handle.get(), &st) != 0) throw Error("stat " + what, errno);
+  if (!S_ISREG(st.st_mode)) throw Error(what + " is not a regular file");
+  if (owner && st.st_uid != *owner)
+    throw Error(what + " belongs to uid " + std::to_string(st.st_uid) + ", not to uid " +
+                std::to_string(*owner));
+  const std::string reopen = "/proc/self/fd/" + std::to_string(handle.get());
+  Fd file(::open(reopen.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!file) throw Error("open " + what, errno);
+  return read_fd_bounded(file.get(), max_bytes, what);
+}
+
+}  // namespace ojh

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <optional>
+
+#include "hook/fd.hpp"
+
+namespace ojh {
+
+// systemd's protocols through libsystemd, which is opened when first needed and never
+// linked: create-runtime, the hot path, must not pay for loading it.
+
+// Tells systemd (Type=notify) that the service is ready; nothing without NOTIFY_SOCKET.
+void notify_systemd_ready();
+
+// The one socket systemd passed (socket activation, LISTEN_FDS); nullopt when the process
+// was not socket-activated. More than one is an ojh::Error.
+std::optional<Fd> socket_from_systemd();
+
+}  // namespace ojh
