@@ -6,7 +6,7 @@
 # refused; fail-open lets an environment failure through (loudly) but never a policy
 # mistake; what annotation-exceptions = false and enforce-all = true take away from authors
 # (test_admin_policy.sh shows the same with real containers and traffic); and the hook
-# refuses to run inside a user namespace (rootless podman), also for a container without
+# asks the attach service inside a user namespace (rootless podman), also for a container without
 # annotations where the admin config says enforce-all = true.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -145,22 +145,24 @@ run "$(config trusted-bad 0644 $'annotation-exceptions = false\ntrusted-nameserv
 expect "a bad trusted-nameservers entry names the key and the entry" 1 \
   'trusted-nameservers: entry "10.88.0.0/16"'
 
-# 4. Inside a user namespace (what rootless podman gives its hooks) the hook says why it
-#    cannot work instead of failing somewhere in the kernel.
+# 4. Inside a user namespace (what rootless podman gives its hooks) the hook asks the
+#    attach service; with none at the socket it says so instead of failing somewhere in the
+#    kernel (test_attach_service.sh runs a service).
+NO_SERVICE=(--socket "$E2E_RUN_DIR/no-service.sock")
 RC=0
 ERR=$(unshare --user --map-root-user "$HOOK" --config "$(config userns 0644 '')" \
-  create-runtime <<<"$(state c-rootless)" 2>&1 >/dev/null) || RC=$?
-expect "rootless (user namespace) is refused with a pointer to the docs" 1 \
-  "the hook runs inside a user namespace (rootless podman?)"
+  "${NO_SERVICE[@]}" create-runtime <<<"$(state c-rootless)" 2>&1 >/dev/null) || RC=$?
+expect "rootless (user namespace) without the attach service is refused with a pointer to the docs" 1 \
+  "rootless: the attach service is not running"
 # enforce-all reaches there too: the file's owner cannot be verified inside, but a setting
-# that only refuses more is safe to take from it, and the container could not be enforced.
+# that only sends more containers to the service is safe to take from it.
 RC=0
-ERR=$(unshare --user --map-root-user "$HOOK" --config "$ALL" \
+ERR=$(unshare --user --map-root-user "$HOOK" --config "$ALL" "${NO_SERVICE[@]}" \
   create-runtime <<<"$(state c-rootless-all '{}')" 2>&1 >/dev/null) || RC=$?
 expect "enforce-all = true: a container without annotations in a user namespace is refused" 1 \
-  "container c-rootless-all: the hook runs inside a user namespace (rootless podman?)"
+  "container c-rootless-all: rootless: the attach service is not running"
 RC=0
-ERR=$(unshare --user --map-root-user "$HOOK" --config "$NOEXC" \
+ERR=$(unshare --user --map-root-user "$HOOK" --config "$NOEXC" "${NO_SERVICE[@]}" \
   create-runtime <<<"$(state c-rootless-none '{}')" 2>&1 >/dev/null) || RC=$?
 expect "without enforce-all a container without annotations in a user namespace runs" 0 ""
 

@@ -285,7 +285,7 @@ pins-symlink       |create  |1|opt --pin-dir /sys/fs/bpf/ojh-symlink|container @
 # --- the process environment
 stdin-closed       |create  |1|fn stdin_closed     |read state JSON: Bad file descriptor
 stdin-directory    |create  |1|fn stdin_directory  |read state JSON: Is a directory
-user-namespace     |create  |1|fn user_namespace   |container @ID@: the hook runs inside a user namespace (rootless podman?): cgroup BPF programs can only be attached by root of the host; rootless containers are not supported yet (see docs/rootless.md)
+user-namespace     |create  |1|fn user_namespace   |container @ID@: rootless: the attach service is not running (connect @W@/no-service.sock: No such file or directory): an admin enables it with `systemctl enable --now oci-jail-hook.socket` (or runs `oci-jail-hook serve`); see docs/rootless.md
 poststop-truncated |poststop|1|raw {"ociVersion":"1.0.2","id":"x"|state JSON: invalid at offset 30: Missing a comma or '}' after an object member.
 # --- the command line (usage errors: exit 2)
 no-command         |-       |2|argv                |missing command (try --help)
@@ -368,7 +368,8 @@ run_exceptions_forbidden() {
 run_stdin_closed() { "$HOOK" create-runtime <&- >"$OUT" 2>"$ERR"; }
 run_stdin_directory() { "$HOOK" create-runtime </ >"$OUT" 2>"$ERR"; }
 run_user_namespace() {
-  unshare --user --map-root-user "$HOOK" create-runtime <<<"$VALID" >"$OUT" 2>"$ERR"
+  unshare --user --map-root-user "$HOOK" --socket "$W/no-service.sock" create-runtime \
+    <<<"$VALID" >"$OUT" 2>"$ERR"
 }
 
 # Replaces the placeholders in $1.

@@ -9,13 +9,15 @@
 #   - controls: without the annotation, and with jail.block-host=false (the hook runs and
 #     does nothing), the container runs, as root of a user namespace mapped onto the test
 #     user — rootless podman works here;
-#   - jail.block-host=true (also in audit mode) is refused: podman's error carries the
-#     hook's one line ("the hook runs inside a user namespace (rootless podman?) ..."), the
-#     container's command never runs and podman removes the container;
+#   - jail.block-host=true (also in audit mode) is refused without the attach service:
+#     podman's error carries the hook's one line ("rootless: the attach service is not
+#     running ..."), the container's command never runs and podman removes the container;
 #   - the same with an admin config on the host (fail-open = true): inside the user
-#     namespace the hook reads only enforce-all from it (a key that can only refuse more),
-#     so fail-open does not excuse the refusal;
+#     namespace the hook reads only enforce-all from it, so fail-open does not excuse it;
 #   - crun as the runtime too (its hooks' stderr goes to run.oci.hooks.stderr);
+#   - with the attach service running (`serve`, on a private /run/oci-jail-hook), the
+#     service refuses: without systemd the container has no cgroup of its own inside a
+#     tree delegated to the user (the VM tier runs the case where it is enforced);
 #   - nothing is pinned.
 #
 # The test runs in lib.sh's isolated view: the user's processes (podman's pause process,
@@ -33,9 +35,11 @@ RL_COMMENT="oci-jail-hook e2e test_rootless_podman"
 RL_USER=ojh-rl-$$  # at most 14 characters (PIDs have at most 7 digits)
 RL_SUBID_COUNT=65536
 RL_PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin
-USERNS_LINE="the hook runs inside a user namespace (rootless podman?): cgroup BPF programs can only"
-USERNS_LINE+=" be attached by root of the host; rootless containers are not supported yet"
-USERNS_LINE+=" (see docs/rootless.md)"
+# What the hook says when no attach service listens (docs/rootless.md); with one, what the
+# service refuses here (no systemd: no delegated cgroup tree).
+REFUSAL="rootless: the attach service is not running (connect /run/oci-jail-hook/attach.sock:"
+REFUSAL+=" No such file or directory): an admin enables it with \`systemctl enable --now"
+REFUSAL+=" oci-jail-hook.socket\`"
 
 e2e_require_root
 e2e_enter_isolated_view "$@"
@@ -226,6 +230,9 @@ rl_hooks_dir() {
 
 _rt_private_dir /dev/shm 1777  # podman's lock file, libpod_rootless_lock_<uid>
 _rt_private_dir /run/user 0755
+# Where the attach service listens (empty until the case that starts it): mounted before
+# podman's first run, whose mount namespace would not see a later mount.
+_rt_private_dir /run/oci-jail-hook 0755
 # /etc/containers as on the host, but without an admin config (until the case that adds one).
 ETC_COPY=$E2E_RUN_DIR/etc-containers
 mkdir "$ETC_COPY"
@@ -313,7 +320,7 @@ refused_case() {
   else
     e2e_pass "$name: rootless podman run failed"
   fi
-  rt_expect_hook_refusal "$name: the hook refused" "$file" "$(cid_of "$name")" "$USERNS_LINE"
+  rt_expect_hook_refusal "$name: the hook refused" "$file" "$(cid_of "$name")" "$REFUSAL"
   e2e_check "$name: the container's command never ran" test ! -e "$MARKERS/$name"
   e2e_check "$name: podman removed the container" no_container_left "$name"
 }
@@ -350,6 +357,20 @@ else
   refused_case crun-true "$HOOK_STDERR" --runtime crun --annotation jail.block-host=true \
     --annotation "run.oci.hooks.stderr=$HOOK_STDERR"
 fi
+
+# The attach service at the default socket, in the private /run/oci-jail-hook.
+"$(e2e_hook_path createRuntime)" --pin-dir "$PIN_DIR" serve 2>"$E2E_RUN_DIR/serve.log" &
+SERVE=$!
+e2e_defer "kill $SERVE 2>/dev/null || true"
+for ((i = 0; i < 100; i++)); do
+  [[ -S /run/oci-jail-hook/attach.sock ]] && break
+  sleep 0.1
+done
+[[ -S /run/oci-jail-hook/attach.sock ]] || e2e_die "serve did not listen: $(cat "$E2E_RUN_DIR/serve.log")"
+REFUSAL="cgroup"
+refused_case runc-served "$E2E_RUN_DIR/runc-served.out" "${RUNC[@]}" \
+  --annotation jail.block-host=true
+e2e_check "the attach service still runs" kill -0 "$SERVE"
 
 if compgen -G "$PIN_DIR/v1/containers/*" >/dev/null; then
   e2e_fail "pins were left: $(ls "$PIN_DIR/v1/containers")"
