@@ -89,9 +89,10 @@ AttachRequest parse_attach_request(std::string_view text) {
   json::require_unique_keys(doc, what, "");
   refuse_unknown(doc, what, {"version", "command", "state", "json"});
 
-  const auto member = [&doc](const char* key) -> const rapidjson::Value* {
-    const auto it = doc.FindMember(key);
-    return it == doc.MemberEnd() ? nullptr : &it->value;
+  const rapidjson::Value& root = doc;  // const iterators: RapidJSON 1.1's are ambiguous in C++20
+  const auto member = [&root](const char* key) -> const rapidjson::Value* {
+    const auto it = root.FindMember(key);
+    return it == root.MemberEnd() ? nullptr : &it->value;
   };
   const rapidjson::Value* version = member("version");
   if (!version) fail(what, "missing \"version\"");
@@ -146,15 +147,16 @@ AttachReply parse_attach_reply(std::string_view text) {
   if (!doc.IsObject()) fail(what, "top level must be an object");
   json::require_unique_keys(doc, what, "");
   refuse_unknown(doc, what, {"status", "stdout", "stderr"});
+  const rapidjson::Value& root = doc;  // const iterators: RapidJSON 1.1's are ambiguous in C++20
   AttachReply reply;
-  const auto status = doc.FindMember("status");
-  if (status == doc.MemberEnd() || !status->value.IsInt() || status->value.GetInt() < 0 ||
+  const auto status = root.FindMember("status");
+  if (status == root.MemberEnd() || !status->value.IsInt() || status->value.GetInt() < 0 ||
       status->value.GetInt() > 255)
     fail(what, "\"status\" must be an exit status (0-255)");
   reply.status = status->value.GetInt();
   for (auto [key, out] : {std::pair{"stdout", &reply.out}, std::pair{"stderr", &reply.err}}) {
-    const auto it = doc.FindMember(key);
-    if (it == doc.MemberEnd() || !it->value.IsString())
+    const auto it = root.FindMember(key);
+    if (it == root.MemberEnd() || !it->value.IsString())
       fail(what, "\"" + std::string(key) + "\" must be a string");
     *out = std::string(json::view(it->value));
   }

@@ -6,6 +6,7 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <cstddef>
 #include <set>
 
 #include "oci/error.hpp"
@@ -13,6 +14,40 @@
 
 namespace ojh::json {
 namespace {
+
+// Whether `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+// above U+10FFFF). kParseValidateEncodingFlag checks the raw text only: a \u escape of a
+// lone UTF-16 surrogate still decodes into bytes that are not UTF-8.
+bool is_utf8(const char* s, std::size_t n) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s);
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
+    if (c < 0x80) {
+      len = 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;  // U+D800..U+DFFF are surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      const unsigned char b = p[i + k];
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf)) return false;
+    }
+    i += len;
+  }
+  return true;
+}
 
 // Forwards SAX events to the document and aborts the parse once nesting exceeds the limit,
 // so neither parsing nor later traversal can exhaust the stack.
@@ -22,6 +57,7 @@ class DepthLimitedHandler {
       : doc_(doc), max_depth_(max_depth) {}
 
   bool too_deep() const { return too_deep_; }
+  bool bad_string() const { return bad_string_; }
 
   bool Null() { return doc_.Null(); }
   bool Bool(bool b) { return doc_.Bool(b); }
@@ -33,8 +69,12 @@ class DepthLimitedHandler {
   bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
     return doc_.RawNumber(s, n, copy);
   }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc_.Key(s, n, copy); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    return utf8(s, n) && doc_.String(s, n, copy);
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    return utf8(s, n) && doc_.Key(s, n, copy);
+  }
   bool StartObject() { return enter() && doc_.StartObject(); }
   bool EndObject(rapidjson::SizeType members) {
     --depth_;
@@ -55,9 +95,15 @@ class DepthLimitedHandler {
     return true;
   }
 
+  bool utf8(const char* s, rapidjson::SizeType n) {
+    bad_string_ = !is_utf8(s, n);
+    return !bad_string_;
+  }
+
   rapidjson::Document& doc_;
   unsigned max_depth_;
   unsigned depth_ = 0;
+  bool bad_string_ = false;
   bool too_deep_ = false;
 };
 
@@ -77,6 +123,7 @@ void parse(std::string_view text, std::string_view what, unsigned max_depth,
       rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
   rapidjson::ParseResult result;
   bool too_deep = false;
+  bool bad_string = false;
   auto generator = [&](rapidjson::Document& target) {
     rapidjson::MemoryStream memory(text.data(), text.size());
     rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(memory);
@@ -84,12 +131,17 @@ void parse(std::string_view text, std::string_view what, unsigned max_depth,
     rapidjson::Reader reader;
     result = reader.Parse<kFlags>(input, handler);
     too_deep = handler.too_deep();
+    bad_string = handler.bad_string();
     return !result.IsError();
   };
   doc.Populate(generator);
   if (too_deep) {
     fail(what, "nested deeper than " + std::to_string(max_depth) + " levels at offset " +
                    std::to_string(result.Offset()));
+  }
+  if (bad_string) {
+    fail(what, "invalid at offset " + std::to_string(result.Offset()) +
+                   ": a string escapes a lone UTF-16 surrogate (not UTF-8)");
   }
   if (result.IsError()) {
     fail(what, "invalid at offset " + std::to_string(result.Offset()) + ": " +

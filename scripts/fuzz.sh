@@ -34,7 +34,7 @@ seed=${FUZZ_SEED:-}
 runs=${FUZZ_RUNS:-}
 fresh=${FUZZ_FRESH:-0}
 read -ra harnesses <<<"${FUZZ_HARNESSES:-fuzz_state fuzz_policy fuzz_cgroup fuzz_admin_config \
-  fuzz_bundle_config fuzz_user_namespace fuzz_capability}"
+  fuzz_bundle_config fuzz_user_namespace fuzz_capability fuzz_attach_request}"
 
 if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
   echo "usage: $0 [SECONDS_PER_HARNESS]" >&2

@@ -123,6 +123,20 @@ TEST_CASE("admin config values are parsed with the annotation syntax", "[admin]"
   CHECK(c.log_level == ojh::LogLevel::Debug);
 }
 
+TEST_CASE("a rootless user's limits have defaults and bounds", "[admin]") {
+  const auto defaults = ojh::parse_admin_config("", "x");
+  CHECK(defaults.user_max_containers == 64);
+  CHECK(defaults.user_max_map_entries == 8192);
+  const auto c =
+      ojh::parse_admin_config("user-max-containers = 0\nuser-max-map-entries = 100\n", "x");
+  CHECK(c.user_max_containers == 0);
+  CHECK(c.user_max_map_entries == 100);
+  for (const char* bad : {"-1", "1e3", "12 x", "0x10", "1000001", "", "many"})
+    CHECK(error_of("user-max-containers = " + std::string(bad) + "\n") ==
+          "oci-jail-hook.conf: user-max-containers=\"" + std::string(bad) +
+              "\": expected a number from 0 to 1000000");
+}
+
 TEST_CASE("bad admin config values name the key and what is expected", "[admin]") {
   CHECK(error_of("fail-open = yes\n") ==
         R"(oci-jail-hook.conf: fail-open="yes": expected "true" or "false")");

@@ -541,3 +541,19 @@ TEST_CASE("config.json tells where the container's resolv.conf comes from", "[co
   CHECK_THROWS_WITH(ojh::parse_bundle_config(R"({"root":{"path":7}})"),
                     "config.json: \"root.path\" must be a string");
 }
+
+TEST_CASE("strings whose escapes decode to something other than UTF-8 are refused", "[state]") {
+  const auto with_value = [](const std::string& escaped) {
+    return R"({"ociVersion":"1.0.2","id":"c1","status":"creating","annotations":{"a":")" + escaped +
+           R"("}})";
+  };
+  // A lone low surrogate, a high surrogate at the end: RapidJSON's own check sees only the
+  // raw text, where both are plain ASCII.
+  CHECK_THROWS_WITH(ojh::parse_state(with_value("\\uDDDD")),
+                    Catch::Matchers::ContainsSubstring("lone UTF-16 surrogate"));
+  CHECK_THROWS(ojh::parse_state(with_value("x\\uD800")));
+  // A surrogate pair, and characters up to U+10FFFF, are fine.
+  CHECK(ojh::parse_state(with_value("\\uD83D\\uDE00")).annotations.at("a") == "\xF0\x9F\x98\x80");
+  CHECK(ojh::parse_state(with_value("\\u00e9\\uFFFD")).annotations.at("a") ==
+        "\xC3\xA9\xEF\xBF\xBD");
+}
