@@ -11,6 +11,8 @@
 #   - U's create-runtime goes through the service: the container's cgroup is enforced
 #     (TCP and UDP to the fake host refused with EPERM, nothing arrives; a control from an
 #     unenforced cgroup arrives), `status --json` shows owner_uid U, as root and as U;
+#   - U cannot detach the programs (bpftool, also as root of a user namespace) nor remove
+#     the pins;
 #   - another uid V sees none of it (status), cannot release it (poststop with U's state)
 #     nor collect it (gc): U's container stays enforced;
 #   - refused, each with its line: a cgroup outside U's delegated tree, a cgroup shared
@@ -154,6 +156,16 @@ e2e_expect_arrival "$TCP_LOG" control-tcp yes "control: a probe from an unenforc
 e2e_check "root's status --json: owner_uid is U" \
   test "$(owner_of "$ID" h_hook)" == "$U"
 e2e_check "U's status --json (through the service) lists it" listed_by "$U" "$ID"
+
+# U owns the cgroup but not the programs: the links are pinned in root's bpffs directory
+# and detaching a cgroup program needs CAP_NET_ADMIN of the initial user namespace.
+connect4_prog=$(bpftool -j cgroup show "$CT" | jq -r '[.[] | select(.attach_type == "cgroup_inet4_connect")][0].id')
+as_uid "$U" bpftool cgroup detach "$CT" cgroup_inet4_connect id "$connect4_prog" >/dev/null 2>&1 || true
+as_uid "$U" unshare --user --map-root-user -- \
+  bpftool cgroup detach "$CT" cgroup_inet4_connect id "$connect4_prog" >/dev/null 2>&1 || true
+as_uid "$U" rm -rf "$PIN_DIR" >/dev/null 2>&1 || true
+e2e_check "U cannot detach the programs nor unpin them: still enforced" blocked "$CT" after-detach
+e2e_check "the cgroup still runs the five programs" test "$(h_cgroup_prog_count "$CT")" == 5
 
 # ---------------------------------------------------------------------------------------
 e2e_check "V's status --json does not list U's container" eval '! listed_by "$V" "$ID"'
