@@ -4,7 +4,7 @@
 # build.sh ROOTFS TREE — builds the project's git TREE inside the guest's root file system
 # ROOTFS at native speed and installs it the way a user on that distro does:
 #   cmake -S . -B build && cmake --build build && cmake --install build --prefix /usr
-#   systemctl enable oci-jail-hook-watch.service
+#   systemctl enable oci-jail-hook-watch.service oci-jail-hook.socket
 # so the hooks.d JSON lands in /usr/share/containers/oci/hooks.d, podman's default.
 # It runs under bubblewrap (vm_in_root); the log is ROOTFS/var/log/ojh-build.log.
 set -euo pipefail
@@ -37,6 +37,9 @@ cmake --install build --prefix /usr
 if [ -f /usr/lib/systemd/system/oci-jail-hook-watch.service ]; then
   systemctl enable oci-jail-hook-watch.service
 fi
+# And the one admin step for rootless containers: the attach service their hooks ask
+# (socket-activated; \`systemctl enable --now\` on a running host).
+systemctl enable oci-jail-hook.socket
 mkdir -p /usr/local/libexec/ojh-vm
 cc -O2 -Wall -static -o /usr/local/libexec/ojh-vm/jail-probe tests/probe/jail-probe.c
 SCRIPT

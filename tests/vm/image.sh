@@ -33,7 +33,8 @@ key=$({
 } | sha256sum | cut -c1-16)
 image=$VM_CACHE/image-$suite-$key.img
 
-# configure_guest ROOTFS — what a copied file cannot say: users, id ranges, the hostname.
+# configure_guest ROOTFS — what a copied file cannot say: users, id ranges, lingering, the
+# hostname.
 configure_guest() {
   local root=$1
   echo ojh-vm >"$root/etc/hostname"
@@ -46,6 +47,25 @@ configure_guest() {
   vm_in_root "$root" --cap-add CAP_CHOWN -- /usr/sbin/useradd --system --no-create-home --shell /usr/sbin/nologin containers
   echo "containers:2147483647:2147483648" >"$root/etc/subuid"
   echo "containers:2147483647:2147483648" >"$root/etc/subgid"
+  # Two ordinary users for rootless podman (guest/test_rootless_podman.sh): subordinate ids
+  # of their own, a home for their container storage, and lingering, so that logind starts
+  # user@UID.service at boot and with it the delegated cgroup tree podman's systemd cgroup
+  # manager puts their containers in (what `loginctl enable-linger` writes).
+  local user uid=1000 first=100000
+  mkdir -p "$root/var/lib/systemd/linger"
+  for user in alice bob; do
+    # No automatic subordinate ranges (-K ...=0): the ones below are the only ones.
+    vm_in_root "$root" --cap-add CAP_CHOWN -- /usr/sbin/useradd --uid "$uid" --user-group \
+      --no-create-home --home-dir "/home/$user" --shell /bin/bash \
+      -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$user"
+    install -d -m 0700 -o "$uid" -g "$(awk -F: -v u="$user" '$1 == u { print $4 }' "$root/etc/passwd")" \
+      "$root/home/$user"
+    echo "$user:$first:65536" >>"$root/etc/subuid"
+    echo "$user:$first:65536" >>"$root/etc/subgid"
+    : >"$root/var/lib/systemd/linger/$user"
+    uid=$((uid + 1))
+    first=$((first + 65536))
+  done
 }
 
 vm_lock "image-$suite"

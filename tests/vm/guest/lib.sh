@@ -15,7 +15,8 @@
 # fails calls `fail CAUSE` and the scenario goes on, so one run reports every cause.
 # run-guest.sh has set up, before any test file runs: the dummy interface ojh0 with the
 # addresses below, TCP and UDP listeners on every address of the guest at $PORT (arrivals
-# in $LISTEN_LOG), and the image $IMAGE (busybox, jail-probe and ojh-probes, no registry).
+# in $LISTEN_LOG), and the image $IMAGE (busybox, jail-probe and ojh-probes, no registry),
+# for root and in the rootless storage of each of $ROOTLESS_USERS (as_user runs their podman).
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the constants are for the test files that source this one
 
@@ -37,8 +38,17 @@ ENFORCE=(--annotation jail.block-host=true)
 # podman's global options (--runtime, --cgroup-manager) for probes_run; a scenario sets it
 # with `local PODMAN_OPTS=(...)`.
 PODMAN_OPTS=()
+# The podman of probes_run, detached_run and container_cgroup: root's; a rootless scenario
+# sets `local PODMAN CID_DIR=DIR-THE-USER-OWNS; mapfile -t PODMAN < <(user_command USER podman)`.
+PODMAN=(podman)
 # Bounds one podman command: a hung container must fail its scenario, not the whole run.
 PODMAN_TIMEOUT=240
+# The image's ordinary users (tests/vm/image.sh): subordinate ids, lingering (so user@UID.service
+# and its delegated cgroup tree exist from boot), nothing else.
+ROOTLESS_USERS=(alice bob)
+# Where podman writes --cidfile (probes_run, detached_run, cid); a rootless scenario sets it
+# to a directory its user owns.
+CID_DIR=$STATE
 
 log() { printf '%s %s\n' "$(date +%T)" "$*"; }
 
@@ -81,6 +91,27 @@ run_logged() {
   timeout "$PODMAN_TIMEOUT" "$@"
 }
 
+# user_command USER [WORD...] — the words (one a line, for `mapfile -t`) that run WORD... as
+# USER the way a login of USER does: its home, its runtime directory and the bus of its user
+# manager, where podman's systemd cgroup manager makes the scopes of its containers.
+user_command() {
+  local user=$1 uid home
+  shift
+  uid=$(id -u "$user")
+  home=$(getent passwd "$user" | cut -d: -f6)
+  printf '%s\n' runuser -u "$user" -- env -i -C "$home" HOME="$home" USER="$user" LOGNAME="$user" \
+    PATH=/usr/local/bin:/usr/bin:/bin XDG_RUNTIME_DIR="/run/user/$uid" \
+    DBUS_SESSION_BUS_ADDRESS="unix:path=/run/user/$uid/bus" "$@"
+}
+
+# as_user USER COMMAND... — COMMAND as USER (user_command), bounded by PODMAN_TIMEOUT.
+as_user() {
+  local cmd
+  mapfile -t cmd < <(user_command "$1")
+  shift
+  timeout "$PODMAN_TIMEOUT" "${cmd[@]}" "$@"
+}
+
 # host_probes TAG ADDR... — the probe specs for ADDR over TCP (connect) and unconnected UDP
 # (sendto: the sendmsg path), each tagged so the listener log tells whose probe arrived.
 host_probes() {
@@ -97,17 +128,17 @@ own_loopback_probes() {
 }
 
 # probes_run TAG PODMAN-RUN-ARG... -- SPEC... — one `podman run --rm` of $IMAGE running
-# ojh-probes with the SPECs; its output is $STATE/TAG.out, the container id $STATE/TAG.cid.
+# ojh-probes with the SPECs; its output is $STATE/TAG.out, the container id $CID_DIR/TAG.cid.
 # Fails the scenario (and returns 1) when podman fails, with the hook's own line as cause.
 probes_run() {
   local tag=$1 args=() rc=0 since
   shift
   while [[ $1 != -- ]]; do args+=("$1"); shift; done
   shift
-  rm -f "$STATE/$tag.cid"
+  rm -f "$CID_DIR/$tag.cid"
   since=$(date +%s)
-  log "+ podman ${PODMAN_OPTS[*]} run --rm --cidfile $STATE/$tag.cid ${args[*]} $IMAGE /bin/ojh-probes $*"
-  timeout "$PODMAN_TIMEOUT" podman "${PODMAN_OPTS[@]}" run --rm --cidfile "$STATE/$tag.cid" "${args[@]}" "$IMAGE" \
+  log "+ ${PODMAN[*]} ${PODMAN_OPTS[*]} run --rm --cidfile $CID_DIR/$tag.cid ${args[*]} $IMAGE /bin/ojh-probes $*"
+  timeout "$PODMAN_TIMEOUT" "${PODMAN[@]}" "${PODMAN_OPTS[@]}" run --rm --cidfile "$CID_DIR/$tag.cid" "${args[@]}" "$IMAGE" \
     /bin/ojh-probes "$@" >"$STATE/$tag.out" 2>&1 || rc=$?
   cat "$STATE/$tag.out"
   # What the hook said (rules, exceptions, cgroup): the first clue when a probe surprises.
@@ -240,7 +271,7 @@ expect_released() {
 }
 
 # cid TAG — the container id podman wrote for TAG.
-cid() { cat "$STATE/$1.cid" 2>/dev/null; }
+cid() { cat "$CID_DIR/$1.cid" 2>/dev/null; }
 
 # gateway NETWORK [4|6] — the gateway of podman network NETWORK of that IP version.
 gateway() {
@@ -293,8 +324,8 @@ expect_resolved() {
 detached_run() {
   local tag=$1
   shift
-  rm -f "$STATE/$tag.cid"
-  run_logged podman run -d --cidfile "$STATE/$tag.cid" "$@" "$IMAGE" sleep 600 || {
+  rm -f "$CID_DIR/$tag.cid"
+  run_logged "${PODMAN[@]}" run -d --cidfile "$CID_DIR/$tag.cid" "$@" "$IMAGE" sleep 600 || {
     fail "$tag: podman run -d failed: $(hook_error "$(($(date +%s) - 60))" || echo 'see log')"
     return 1
   }
@@ -303,6 +334,6 @@ detached_run() {
 # container_cgroup ID — the cgroup2 directory of container ID's init process.
 container_cgroup() {
   local pid
-  pid=$(podman inspect -f '{{.State.Pid}}' "$1")
+  pid=$("${PODMAN[@]}" inspect -f '{{.State.Pid}}' "$1")
   echo "/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$pid/cgroup")"
 }

@@ -29,6 +29,7 @@ record_info() {
     echo "cgroup: $(stat -f -c %T /sys/fs/cgroup)"
     echo "cgroup manager: $(podman info --format '{{.Host.CgroupManager}}')"
     echo "network backend: $(podman info --format '{{.Host.NetworkBackend}}')"
+    echo "passt: $(dpkg-query -W -f '${Version}' passt 2>/dev/null || echo ?)"
     echo "lsm: $(cat /sys/kernel/security/lsm 2>/dev/null || echo ?)"
     echo "hook: $("$HOOK" --version 2>&1 | head -n 1)"
   } >"$RESULTS/info.txt" 2>&1
@@ -62,9 +63,10 @@ setup_listeners() {
 }
 
 # The containers' image: busybox-static with its applets, jail-probe and ojh-probes,
-# imported from a tarball, as no registry is reachable.
+# imported from a tarball, as no registry is reachable; root's, and each ordinary user's in
+# its rootless storage, once its user manager (started at boot: lingering) is up.
 setup_image() {
-  local root=$STATE/busybox
+  local root=$STATE/busybox user
   mkdir -p "$root/bin" "$root/tmp" "$root/etc"
   cp /bin/busybox "$PROBE" "$root/bin/"
   cp /share/ojh-probes "$root/bin/ojh-probes"
@@ -72,6 +74,10 @@ setup_image() {
     [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
   done
   tar -C "$root" -c . | podman import -q - "$IMAGE" >/dev/null
+  for user in "${ROOTLESS_USERS[@]}"; do
+    systemctl start "user@$(id -u "$user").service"
+    tar -C "$root" -c . | as_user "$user" podman import -q - "$IMAGE" >/dev/null
+  done
 }
 
 start=$SECONDS
