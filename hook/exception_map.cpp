@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "bpf/block_host_abi.h"
+#include "hook/rule_maps.hpp"
 #include "oci/error.hpp"
 
 namespace ojh {
@@ -48,6 +49,18 @@ std::vector<ojh_exception_key> keys_of(int fd, std::uint64_t policy_id) {
   return keys;
 }
 
+Exception exception_of(const ojh_exception_key& key) {
+  Exception e{};
+  e.protocol = key.protocol;
+  e.port = ntohs(key.port);
+  e.any_host_address = key.family == 0;
+  if (!e.any_host_address) {
+    e.address.family = key.family;
+    std::memcpy(e.address.bytes.data(), key.addr, key.family == AF_INET ? 4 : 16);
+  }
+  return e;
+}
+
 }  // namespace
 
 void ExceptionMap::insert(std::uint64_t policy_id, const std::vector<Exception>& exceptions) const {
@@ -55,7 +68,7 @@ void ExceptionMap::insert(std::uint64_t policy_id, const std::vector<Exception>&
   for (const Exception& e : exceptions) {
     const ojh_exception_key key = key_of(policy_id, e);
     if (bpf_map_update_elem(fd_, &key, &one, BPF_ANY) != 0)
-      throw Error("add exception " + format_exception(e), errno);
+      throw_insert_error("add exception " + format_exception(e), errno);
   }
 }
 
@@ -71,17 +84,13 @@ std::size_t ExceptionMap::erase(std::uint64_t policy_id) const {
 
 std::vector<Exception> ExceptionMap::list(std::uint64_t policy_id) const {
   std::vector<Exception> out;
-  for (const auto& key : keys_of(fd_, policy_id)) {
-    Exception e{};
-    e.protocol = key.protocol;
-    e.port = ntohs(key.port);
-    e.any_host_address = key.family == 0;
-    if (!e.any_host_address) {
-      e.address.family = key.family;
-      std::memcpy(e.address.bytes.data(), key.addr, key.family == AF_INET ? 4 : 16);
-    }
-    out.push_back(e);
-  }
+  for (const auto& key : keys_of(fd_, policy_id)) out.push_back(exception_of(key));
+  return out;
+}
+
+std::map<std::uint64_t, std::vector<Exception>> ExceptionMap::list_all() const {
+  std::map<std::uint64_t, std::vector<Exception>> out;
+  walk(fd_, [&](const ojh_exception_key& k) { out[policy_of(k)].push_back(exception_of(k)); });
   return out;
 }
 

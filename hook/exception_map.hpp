@@ -22,7 +22,9 @@ class ExceptionMap {
   // The policy's exceptions become exactly `wanted`: the new ones are written before the
   // stale ones are deleted, so an exception that stays never blinks.
   void replace(std::uint64_t policy_id, const std::vector<Exception>& wanted) const;
-  std::vector<Exception> list(std::uint64_t policy_id) const;
+  std::vector<Exception> list(std::uint64_t policy_id) const;  // walks the whole map
+  // Every policy's exceptions in one walk.
+  std::map<std::uint64_t, std::vector<Exception>> list_all() const;
   // The number of exceptions of every policy that has at least one, in one walk of the map.
   std::map<std::uint64_t, std::size_t> entry_counts() const;
 

@@ -11,6 +11,13 @@
 #include "oci/error.hpp"
 
 namespace ojh {
+void throw_insert_error(const std::string& what, int err) {
+  if (err == ENOSPC || err == E2BIG)
+    throw Refusal(what + ": the map every container's entries share is full (" +
+                  std::strerror(err) + "); release stopped containers with `oci-jail-hook gc`");
+  throw Error(what, err);
+}
+
 namespace {
 
 std::uint64_t policy_of(const ojh_lpm_key4& k) {
@@ -82,7 +89,7 @@ void RuleMaps::insert(std::uint64_t policy_id, const std::vector<Rule>& rules) c
     const int rc = with_key(rules4_, rules6_, policy_id, r, [&](int fd, const void* key) {
       return bpf_map_update_elem(fd, key, &value, BPF_ANY);
     });
-    if (rc != 0) throw Error("add rule " + format_rule(r), errno);
+    if (rc != 0) throw_insert_error("add rule " + format_rule(r), errno);
   }
 }
 
@@ -108,6 +115,20 @@ std::vector<Rule> RuleMaps::list(std::uint64_t policy_id) const {
     if (bpf_map_lookup_elem(rules4_, &key, &value) == 0) out.push_back(rule_from(key, value));
   for (const auto& key : keys_of<ojh_lpm_key6>(rules6_, policy_id))
     if (bpf_map_lookup_elem(rules6_, &key, &value) == 0) out.push_back(rule_from(key, value));
+  return out;
+}
+
+std::map<std::uint64_t, std::vector<Rule>> RuleMaps::list_all() const {
+  std::map<std::uint64_t, std::vector<Rule>> out;
+  ojh_rule value{};
+  walk<ojh_lpm_key4>(rules4_, [&](const ojh_lpm_key4& k) {
+    if (bpf_map_lookup_elem(rules4_, &k, &value) == 0)
+      out[policy_of(k)].push_back(rule_from(k, value));
+  });
+  walk<ojh_lpm_key6>(rules6_, [&](const ojh_lpm_key6& k) {
+    if (bpf_map_lookup_elem(rules6_, &k, &value) == 0)
+      out[policy_of(k)].push_back(rule_from(k, value));
+  });
   return out;
 }
 

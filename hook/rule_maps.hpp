@@ -5,11 +5,16 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "hook/rules.hpp"
 
 namespace ojh {
+
+// A failed insert into a shared map. A full map (ENOSPC from an LPM trie, E2BIG from a hash)
+// is what every container together holds, not an environment failure: a Refusal.
+[[noreturn]] void throw_insert_error(const std::string& what, int err);
 
 // The shared LPM tries, viewed per policy id (a container's cgroup id).
 class RuleMaps {
@@ -19,7 +24,9 @@ class RuleMaps {
   void insert(std::uint64_t policy_id, const std::vector<Rule>& rules) const;
   // Deletes every rule of the policy; returns how many were removed.
   std::size_t erase(std::uint64_t policy_id) const;
-  std::vector<Rule> list(std::uint64_t policy_id) const;
+  std::vector<Rule> list(std::uint64_t policy_id) const;  // walks the whole map
+  // Every policy's rules in one walk: listing N containers one by one would walk N times.
+  std::map<std::uint64_t, std::vector<Rule>> list_all() const;
   void erase_one(std::uint64_t policy_id, const Rule& rule) const;
   void erase_each(std::uint64_t policy_id, const std::vector<Rule>& rules) const;
   // Inserts, then erases (see RuleUpdate): never a moment without a rule that stays.

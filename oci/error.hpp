@@ -25,4 +25,12 @@ class Error : public std::runtime_error {
   int errno_;
 };
 
+// An Error that says no to the container itself — a limit reached, a cgroup another
+// container holds, maps that other containers filled — rather than an environment that
+// failed: the admin's fail-open never lets a container run unprotected because of it.
+class Refusal : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace ojh

@@ -7,7 +7,8 @@
 # rootless podman's container is), in a cgroup under /user.slice/user-U.slice/user@U.service
 # of the isolated view that belongs to U (what systemd delegates), and the installed hook
 # run as U inside a user namespace, as rootless podman runs it. The service runs in the fake
-# host's network namespace with an admin config of the test (user-max-containers = 2).
+# host's network namespace with an admin config of the test (user-max-containers = 2, and
+# fail-open = true, which excuses none of the refusals below).
 #   - U's create-runtime goes through the service: the container's cgroup is enforced
 #     (TCP and UDP to the fake host refused with EPERM, nothing arrives; a control from an
 #     unenforced cgroup arrives), `status --json` shows owner_uid U, as root and as U;
@@ -56,7 +57,8 @@ as_rootless_hook() {
 }
 
 # The service, with its own admin config (root-owned, as load_admin_config requires).
-printf 'user-max-containers = 2\n' >"$W/admin.conf"
+# fail-open is on: it must excuse neither a refused check nor a user's limit.
+printf 'user-max-containers = 2\nfail-open = true\n' >"$W/admin.conf"
 nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --config "$W/admin.conf" --pin-dir "$PIN_DIR" \
   --socket "$SOCK" serve 2>"$W/logs/serve.log" &
 SERVE=$!
@@ -196,7 +198,7 @@ e2e_check "refused: a process in another uid's user namespace" \
 rootless_container second "$DELEGATED/second.scope"
 e2e_check "a second container of U is enforced" create second
 rootless_container third "$DELEGATED/third.scope"
-e2e_check "refused: a third one beyond user-max-containers = 2" \
+e2e_check "refused: a third one beyond user-max-containers = 2 (fail-open or not)" \
   refused_with third "user-max-containers = 2"
 
 # send_raw UID PYTHON-BODY — a client written in python (as UID): sock is connected.
