@@ -24,11 +24,8 @@ source "$top/tests/e2e/hardening_lib.sh"
 SAMPLES=${1:-10}
 h_synthetic_view "$@"
 PINS=$PIN_DIR
-hook() { h_hook "$@"; }
-
 h_bundle "$W/bundle"
-h_sleeper c1
-h_state c1 "$H_PID" "$W/bundle" | hook create-runtime || e2e_die "create-runtime failed"
+h_enforced c1 "$W/bundle"
 
 # A connect() loop in the container's cgroup and netns: prints "ready", then, at the first
 # EPERM, the wall clock in nanoseconds (connect() is judged before routing, so the
@@ -95,9 +92,9 @@ measure() {  # LABEL — runs SAMPLES v4 and v6 samples against whatever watcher
 
 echo "| watcher | address added → first EPERM | |"
 echo "|---|---|---|"
-hook watch 2>"$W/watch.err" &
+h_hook watch 2>"$W/watch.err" &
 WATCH=$!
-until hook status --json | jq -e .address_watch >/dev/null; do sleep 0.05; done
+until h_hook status --json | jq -e .address_watch >/dev/null; do sleep 0.05; done
 measure "oci-jail-hook watch"
 kill "$WATCH"
 wait "$WATCH" 2>/dev/null || true
@@ -112,5 +109,4 @@ pkill -P "$MONITOR" 2>/dev/null || true
 kill "$MONITOR" 2>/dev/null || true
 wait "$MONITOR" 2>/dev/null || true
 
-h_state c1 0 "$W/bundle" | hook poststop >/dev/null
 e2e_finish >/dev/null

@@ -89,24 +89,11 @@ bp_setup_topology() {
 
   BP_PEER_NS=ojh-p-$$
   BP_PEER_NETNS=/run/netns/$BP_PEER_NS
-  ip netns add "$BP_PEER_NS" || e2e_die "ip netns add $BP_PEER_NS"
-  e2e_defer "ip netns del '$BP_PEER_NS'"
-  _e2e_ip "$BP_PEER_NS" link set lo up
-  _e2e_ip "$E2E_HOST_NS" link add vhp type veth peer name vp netns "$BP_PEER_NS"
-  _e2e_ip "$E2E_HOST_NS" link set vhp addrgenmode none
-  _e2e_ip "$BP_PEER_NS" link set vp addrgenmode none
-  _e2e_ip "$E2E_HOST_NS" addr add "$BP_HOST2_V4/24" dev vhp
-  _e2e_ip "$E2E_HOST_NS" addr add "$BP_HOST2_V6/64" dev vhp nodad
-  _e2e_ip "$BP_PEER_NS" addr add "$BP_PEER_V4/24" dev vp
-  _e2e_ip "$BP_PEER_NS" addr add "$BP_PEER_V6/64" dev vp nodad
-  # Link-local addresses, as on vh/vc: without one the fake host cannot send a neighbor
-  # solicitation for a packet it forwards (the kernel takes the source from the packet only
-  # when it is a local address), so once the peer's entry went stale, forwarded traffic to
-  # the peer's v6 address was dropped: a rare "must reach" failure of the controls.
-  _e2e_ip "$E2E_HOST_NS" addr add fe80::1/64 dev vhp nodad
-  _e2e_ip "$BP_PEER_NS" addr add fe80::2/64 dev vp nodad
-  _e2e_ip "$E2E_HOST_NS" link set vhp up
-  _e2e_ip "$BP_PEER_NS" link set vp up
+  e2e_add_netns "$BP_PEER_NS"
+  # With link-local addresses, as vh/vc (see e2e_add_veth): without them forwarded traffic to
+  # the peer's v6 address was dropped now and then, a "must reach" failure of the controls.
+  e2e_add_veth "$E2E_HOST_NS" vhp "$BP_HOST2_V4" "$BP_HOST2_V6" \
+    "$BP_PEER_NS" vp "$BP_PEER_V4" "$BP_PEER_V6"
   _e2e_ip "$BP_PEER_NS" route add "${E2E_CT_V4%.*}.0/24" via "$BP_HOST2_V4"
   _e2e_ip "$BP_PEER_NS" -6 route add "${E2E_CT_V6%::*}::/64" via "$BP_HOST2_V6"
   _e2e_ip "$E2E_CT_NS" route add "${BP_PEER_V4%.*}.0/24" via "$E2E_HOST_V4"
@@ -230,21 +217,21 @@ EOF
 # A bundle without our hooks (no annotation) is left alone.
 bp_bundle_use_admin_config() {  # FILE
   local config=$E2E_BUNDLE/config.json
-  _e2e_jq_inplace "$config" --arg hook "$BP_HOOK" --arg conf "$1" '
+  _e2e_jq_inplace "$config" --arg hook "$HOOK" --arg conf "$1" '
     if .hooks then
       .hooks |= with_entries(.value |= map(
         if .path == $hook then .args = [.args[0], "--config", $conf] + .args[1:] else . end))
     else . end' || e2e_die "adding --config to the hooks of $config"
-  if jq -e --arg hook "$BP_HOOK" '[.hooks[]?[]? | select(.path == $hook)] | length > 0' \
+  if jq -e --arg hook "$HOOK" '[.hooks[]?[]? | select(.path == $hook)] | length > 0' \
     "$config" >/dev/null; then
-    jq -e --arg hook "$BP_HOOK" --arg conf "$1" '
+    jq -e --arg hook "$HOOK" --arg conf "$1" '
       all(.hooks[][] | select(.path == $hook); .args[1:3] == ["--config", $conf])' \
       "$config" >/dev/null || e2e_die "not every hook of $config got --config $1"
   fi
 }
 
 bp_hook_status() {  # ID — the container's object in `status --json`, or null
-  "$BP_HOOK" --pin-dir "$PIN_DIR" status --json |
+  "$HOOK" --pin-dir "$PIN_DIR" status --json |
     jq -c --arg id "$1" 'first(.containers[] | select(.id == $id)) // null'
 }
 
@@ -311,56 +298,28 @@ bp_refusal_case() {
 
 # bp_container_script RUN MAIN-ARRAY SUB-ARRAY
 bp_container_script() {
-  local run=$1 i class args
-  local -n main_probes=$2 sub_probes=$3
-  cat <<'EOF'
-wait_for() {
-  i=0
-  while [ ! -e "/shared/$1" ]; do
-    [ $i -ge 1200 ] && { echo "container: gave up waiting for /shared/$1"; exit 1; }
-    sleep 0.1; i=$((i + 1))
-  done
-}
-echo container-started
-touch /shared/ready
-wait_for go-main
-EOF
-  for i in "${!main_probes[@]}"; do
-    IFS='|' read -r class args <<<"${main_probes[i]}"
-    echo "echo \"result m$i: \$(jail-probe $args '$run/m$i' 2>&1)\""
-  done
+  local run=$1
+  e2e_sh_wait_for 120
+  echo "echo container-started"
+  echo "touch /shared/ready"
+  echo "wait_for /shared/go-main"
+  _bp_probe_lines "$run" m "$2"
   echo "touch /shared/main-done"
-  echo "wait_for go-sub"
+  echo "wait_for /shared/go-sub"
   echo "echo \"cgroup: \$(grep '^0::' /proc/self/cgroup)\""
-  for i in "${!sub_probes[@]}"; do
-    IFS='|' read -r class args <<<"${sub_probes[i]}"
-    echo "echo \"result s$i: \$(jail-probe $args '$run/s$i' 2>&1)\""
-  done
+  _bp_probe_lines "$run" s "$3"
   echo "touch /shared/sub-done"
-  echo "wait_for go-exit"
+  echo "wait_for /shared/go-exit"
   echo "echo container-done"
 }
 
-bp_wait_file() {  # FILE TENTHS RUNC-PID — fails early when runc exited
-  local file=$1 tenths=$2 pid=$3 i
-  for ((i = 0; i < tenths; i++)); do
-    [[ -e $file ]] && return 0
-    kill -0 "$pid" 2>/dev/null || { [[ -e $file ]]; return; }
-    sleep 0.1
+_bp_probe_lines() {  # RUN PREFIX ARRAY-NAME — one "result PREFIX<i>: ..." line a probe
+  local run=$1 prefix=$2 i class args
+  local -n probes=$3
+  for i in "${!probes[@]}"; do
+    IFS='|' read -r class args <<<"${probes[i]}"
+    echo "echo \"result $prefix$i: \$(jail-probe $args '$run/$prefix$i' 2>&1)\""
   done
-  return 1
-}
-
-bp_runc_wait() {  # PID TENTHS — runc's exit status, 124 when it is still running
-  local pid=$1 tenths=$2 i rc=0
-  for ((i = 0; i < tenths; i++)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      wait "$pid" || rc=$?
-      return "$rc"
-    fi
-    sleep 0.1
-  done
-  return 124
 }
 
 # Moves every process of the container into <container cgroup>/sub. Processes forked
@@ -409,10 +368,8 @@ bp_start() {
   [[ $variant == netraw ]] && bp_bundle_use_admin_config "$BP_ADMIN_CONFIG"
 
   e2e_log "$(bp_elapsed) s: $run: starting the container"
-  e2e_runc run --bundle "$E2E_BUNDLE" "$id" </dev/null >"$out" 2>&1 &
-  pid=$!
-  e2e_defer "wait $pid || true"
-  e2e_defer "e2e_runc delete -f '$id'"
+  e2e_runc_start "$id" "$E2E_BUNDLE" "$out"
+  pid=$E2E_RUNC_PID
   BP_RUNS+=("$run")
   BP_RUN_SPEC[$run]="$variant|$topo|$mode|$main_name|$sub_name"
   BP_RUN_PID[$run]=$pid
@@ -438,7 +395,7 @@ bp_run_mode() {  # RUN
 bp_run_batch() {
   local run pid shared out what mode rc
   for run in "${BP_RUNS[@]}"; do
-    if bp_wait_file "$(bp_run_dir "$run")/ready" 300 "${BP_RUN_PID[$run]}"; then
+    if e2e_wait_file "$(bp_run_dir "$run")/ready" 300 "${BP_RUN_PID[$run]}"; then
       BP_RUN_STARTED[$run]=1
     else
       e2e_fail "$(bp_run_what "$run"): the container did not start: $(tail -n 3 \
@@ -453,7 +410,7 @@ bp_run_batch() {
   done
   for run in "${BP_RUNS[@]}"; do
     [[ ${BP_RUN_STARTED[$run]} == 1 ]] || continue
-    bp_wait_file "$(bp_run_dir "$run")/main-done" 1200 "${BP_RUN_PID[$run]}" ||
+    e2e_wait_file "$(bp_run_dir "$run")/main-done" 1200 "${BP_RUN_PID[$run]}" ||
       e2e_fail "$(bp_run_what "$run"): the container never finished its main probes"
     if bp_move_to_subcgroup "$(bp_run_id "$run")"; then
       BP_RUN_MOVED[$run]=1
@@ -464,7 +421,7 @@ bp_run_batch() {
   done
   for run in "${BP_RUNS[@]}"; do
     [[ ${BP_RUN_STARTED[$run]} == 1 ]] || continue
-    bp_wait_file "$(bp_run_dir "$run")/sub-done" 600 "${BP_RUN_PID[$run]}" ||
+    e2e_wait_file "$(bp_run_dir "$run")/sub-done" 600 "${BP_RUN_PID[$run]}" ||
       e2e_fail "$(bp_run_what "$run"): the container never finished its sub-cgroup probes"
     [[ $(bp_run_mode "$run") != none ]] &&
       { BP_RUN_AFTER[$run]=$(bp_hook_status "$(bp_run_id "$run")") || BP_RUN_AFTER[$run]=null; }
@@ -475,7 +432,7 @@ bp_run_batch() {
     what=$(bp_run_what "$run")
     out=$(bp_run_out "$run")
     rc=0
-    bp_runc_wait "${BP_RUN_PID[$run]}" 300 || rc=$?
+    e2e_wait_exit "${BP_RUN_PID[$run]}" 300 || rc=$?
     if ((rc == 0)); then
       e2e_pass "$what: runc run succeeded"
     else

@@ -14,12 +14,7 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=runtimes_lib.sh
 source "$(dirname "$0")/runtimes_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network 2>/dev/null
+e2e_runc_view "$@"
 
 PORT=8080
 say() { printf '%s\n' "$@"; }

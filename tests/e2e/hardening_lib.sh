@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash disable=SC2016  # sh -c and jq programs are single-quoted on purpose
 #
-# Helpers shared by the hardening scenarios (test_bad_input, test_races, test_faults,
-# test_cycles): synthetic "containers" (a sleeping process in a test cgroup of the isolated
-# view), OCI states for them, and the accounting the scenarios compare before and after:
-# cgroup links, the hook's BPF objects, pins and rule-map entries. Source it after lib.sh.
+# The fixtures of the scenarios that feed the installed hook states of their own and of the
+# hardening scenarios (bad input, races, faults, cycles, upgrades): synthetic "containers" (a
+# sleeping process in a test cgroup of the isolated view), OCI states for them, the hook run
+# as a runtime runs it, runc with several state roots, and the accounting the scenarios
+# compare before and after: cgroup links, the hook's BPF objects, pins and rule-map entries.
+# Source it after lib.sh, whose fixtures these build on.
 
 # The cgroup2 mount of the isolated view (its root is the test's own cgroup).
 H_CG2=/sys/fs/cgroup
@@ -205,24 +207,68 @@ h_object_pins() {
   fi
 }
 
-# h_synthetic_view "$@" — the preamble of a scenario with synthetic containers: the isolated
-# view (re-executes the script), the tools, the installed hooks, a work directory and the
-# fake host's network. Sets HOOK (the installed create-runtime hook) and W (the work dir).
-h_synthetic_view() {
-  e2e_require_root
-  e2e_enter_isolated_view "$@"
-  e2e_require_tools
-  e2e_require_hooks
-  e2e_make_workdir
-  e2e_setup_network
-  HOOK=$(e2e_hook_path createRuntime)
-  # shellcheck disable=SC2034  # for the scenario that calls this
-  W=$E2E_RUN_DIR
+# Containers under several runc state roots ($W/runc-NAME): two runtimes, or two stores, on
+# one node.
+# h_runc_in ROOT-NAME ARGS... — runc with that state root, in the fake host's netns.
+h_runc_in() {
+  local root=$W/runc-$1
+  shift
+  mkdir -p "$root"
+  e2e_in_netns "$E2E_HOST_NETNS" runc --root "$root" "$@"
 }
 
-# h_hook ARGS... — the installed hook in the fake host's network namespace (where a runtime
-# runs it), with the test's pin directory.
-h_hook() { nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --pin-dir "$PIN_DIR" "$@"; }
+# h_runc_detach ROOT-NAME BUNDLE ID — `runc run --detach` there, its output in
+# $W/run-ROOT-NAME.out; the container is deleted at exit. Returns runc's exit status.
+h_runc_detach() {
+  local rc=0
+  e2e_defer "h_runc_in $1 delete -f '$3'"
+  h_runc_in "$1" run --detach --bundle "$2" "$3" </dev/null >"$W/run-$1.out" 2>&1 || rc=$?
+  return "$rc"
+}
+
+# h_exec_refused STEP WHAT ROOT-NAME ID TAG — `runc exec` of jail-probe in container ID: TCP
+# and UDP to the fake host ($E2E_HOST_V4, port $PORT) are refused (the probe exits 1); the
+# probes are tagged STEP-TAG-tcp and STEP-TAG-udp.
+h_exec_refused() {
+  local step=$1 what=$2 root=$3 id=$4 tag=$5 proto rc out
+  for proto in tcp udp; do
+    rc=0
+    out=$(h_runc_in "$root" exec "$id" /bin/jail-probe connect "$proto" "$E2E_HOST_V4" "$PORT" \
+      "$step-$tag-$proto" 2>&1) || rc=$?
+    e2e_check "$step: $what: $proto to the fake host is refused (exit $rc: $out)" test "$rc" = 1
+  done
+}
+
+# h_synthetic_view "$@" — the fixture of a scenario with synthetic containers that it probes:
+# lib.sh's e2e_hook_view (isolated view, installed hooks, work directory; HOOK and W), the
+# tools and the fake host's network.
+h_synthetic_view() {
+  e2e_hook_view "$@"
+  e2e_require_tools
+  e2e_setup_network
+}
+
+# h_hook_at PIN-DIR ARGS... — the hook ($HOOK) in the fake host's network namespace (where a
+# runtime runs it), with that pin directory.
+h_hook_at() {
+  local pins=$1
+  shift
+  nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --pin-dir "$pins" "$@"
+}
+
+# h_hook ARGS... — the same with the test's pin directory.
+h_hook() { h_hook_at "$PIN_DIR" "$@"; }
+
+# h_enforced CGNAME BUNDLE — a synthetic container (h_sleeper CGNAME, its state names the
+# container CGNAME) that the hook enforces now and releases (poststop) at exit. The hook's
+# output is captured: create-runtime must not leave anything holding the caller's pipes.
+h_enforced() {
+  local out
+  h_sleeper "$1"
+  out=$(h_state "$1" "$H_PID" "$2" | h_hook create-runtime 2>&1) ||
+    e2e_die "create-runtime of $1: $out"
+  e2e_defer "h_state '$1' 0 '$2' | h_hook poststop || true"
+}
 
 # h_wait_until SECONDS COMMAND... — runs COMMAND every 10 ms until it succeeds (prints the
 # milliseconds that took) or SECONDS pass (returns 1).

@@ -9,6 +9,11 @@
 # Everything a helper creates is registered with e2e_defer and undone, newest first, by the
 # EXIT trap, also when a test fails half way.
 #
+# A scenario starts with one fixture (below, "Scenario fixtures") and then reads as what it
+# checks: e2e_runc_view "$@" for real runc containers, e2e_hook_view "$@" for states fed to
+# the installed hook by hand, h_synthetic_view "$@" (hardening_lib.sh) for those with the fake
+# host network as well.
+#
 # Environment:
 #   HOOK_PREFIX  install prefix of oci-jail-hook (cmake --install --prefix)
 #   HOOKS_DIR    hooks.d JSON directory (default $HOOK_PREFIX/share/containers/oci/hooks.d)
@@ -72,6 +77,14 @@ e2e_check() {  # e2e_check DESCRIPTION COMMAND...
   local what=$1
   shift
   if "$@"; then e2e_pass "$what"; else e2e_fail "$what"; fi
+}
+
+# e2e_expect_none WHAT FAILURE ITEM... — passes WHAT when no ITEM is given, else fails with
+# FAILURE and the first five ITEMs (what went wrong, one an item).
+e2e_expect_none() {
+  local what=$1 failure=$2
+  shift 2
+  if (($# == 0)); then e2e_pass "$what"; else e2e_fail "$failure: ${*:1:5}"; fi
 }
 
 # Prints the closing line and exits 0 when every assertion passed.
@@ -332,6 +345,52 @@ e2e_make_rootfs() {
 }
 
 # ---------------------------------------------------------------------------------------
+# Scenario fixtures: the first thing a scenario calls, with the script's arguments (the
+# isolated view re-executes the script). Each sets HOOK (the installed create-runtime hook)
+# and W (the work directory, E2E_RUN_DIR).
+
+# e2e_hook_view "$@" — the isolated view, the installed hooks.d files and a work directory:
+# for scenarios that feed the installed hook states of their own (no runtime, no network).
+e2e_hook_view() {
+  e2e_require_root
+  e2e_enter_isolated_view "$@"
+  e2e_require_hooks
+  e2e_make_workdir
+  _e2e_fixture_vars
+}
+
+# e2e_runc_view "$@" — the isolated view, every tool, the installed hooks.d files, a work
+# directory with a busybox rootfs and runc state, and the fake host's network. Also sets
+# MARKERS, a directory for a bind mount at /markers where a container's command leaves a
+# file: the proof that it ran.
+e2e_runc_view() {
+  e2e_require_root
+  e2e_enter_isolated_view "$@"
+  e2e_require_tools
+  e2e_require_hooks
+  e2e_init
+  e2e_setup_network
+  _e2e_fixture_vars
+  MARKERS=$E2E_RUN_DIR/markers
+  mkdir -p "$MARKERS"
+}
+
+# shellcheck disable=SC2034  # for the scenario that calls the fixture
+_e2e_fixture_vars() {
+  HOOK=$(e2e_hook_path createRuntime)
+  W=$E2E_RUN_DIR
+}
+
+# e2e_require_commands COMMAND... — skips the scenario unless every COMMAND is installed (for
+# scenarios that need fewer than e2e_require_tools).
+e2e_require_commands() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || e2e_skip "$tool not installed"
+  done
+}
+
+# ---------------------------------------------------------------------------------------
 # Network: a fake host netns and a container netns joined by a veth. No default route
 # anywhere; the container reaches only the fake host.
 #
@@ -355,23 +414,10 @@ e2e_setup_network() {
   if ! mountpoint -q /run/netns 2>/dev/null; then
     e2e_defer '[[ -z $(ls -A /run/netns 2>/dev/null) ]] && umount /run/netns || true'
   fi
-  ip netns add "$E2E_HOST_NS" || e2e_die "ip netns add $E2E_HOST_NS"
-  e2e_defer "ip netns del '$E2E_HOST_NS'"
-  ip netns add "$E2E_CT_NS" || e2e_die "ip netns add $E2E_CT_NS"
-  e2e_defer "ip netns del '$E2E_CT_NS'"
-
-  _e2e_ip "$E2E_HOST_NS" link set lo up
-  _e2e_ip "$E2E_CT_NS" link set lo up
-  _e2e_ip "$E2E_HOST_NS" link add vh type veth peer name vc netns "$E2E_CT_NS"
-  # Only the addresses below; no autoconfigured link-local with DAD to wait for.
-  _e2e_ip "$E2E_HOST_NS" link set vh addrgenmode none
-  _e2e_ip "$E2E_CT_NS" link set vc addrgenmode none
-  _e2e_ip "$E2E_HOST_NS" addr add "$E2E_HOST_V4/24" dev vh
-  _e2e_ip "$E2E_HOST_NS" addr add "$E2E_HOST_V6/64" dev vh nodad
-  _e2e_ip "$E2E_HOST_NS" addr add "$E2E_HOST_LL/64" dev vh nodad
-  _e2e_ip "$E2E_CT_NS" addr add "$E2E_CT_V4/24" dev vc
-  _e2e_ip "$E2E_CT_NS" addr add "$E2E_CT_V6/64" dev vc nodad
-  _e2e_ip "$E2E_CT_NS" addr add fe80::2/64 dev vc nodad
+  e2e_add_netns "$E2E_HOST_NS"
+  e2e_add_netns "$E2E_CT_NS"
+  e2e_add_veth "$E2E_HOST_NS" vh "$E2E_HOST_V4" "$E2E_HOST_V6" \
+    "$E2E_CT_NS" vc "$E2E_CT_V4" "$E2E_CT_V6"
   # The metadata-like addresses live on a dummy; kernels without the dummy driver get
   # them on the fake host's lo, which is just as much "the host".
   E2E_META_DEV=meta0
@@ -383,14 +429,40 @@ e2e_setup_network() {
   _e2e_ip "$E2E_HOST_NS" addr add "$E2E_SLIRP_V4/32" dev "$E2E_META_DEV"
   _e2e_ip "$E2E_HOST_NS" addr add "$E2E_META_V6/128" dev "$E2E_META_DEV" nodad
   _e2e_ip "$E2E_HOST_NS" link set "$E2E_META_DEV" up
-  _e2e_ip "$E2E_HOST_NS" link set vh up
-  _e2e_ip "$E2E_CT_NS" link set vc up
   _e2e_ip "$E2E_CT_NS" route add "$E2E_META_V4/32" via "$E2E_HOST_V4"
   _e2e_ip "$E2E_CT_NS" route add "$E2E_SLIRP_V4/32" via "$E2E_HOST_V4"
   _e2e_ip "$E2E_CT_NS" -6 route add "$E2E_META_V6/128" via "$E2E_HOST_V6"
   if ! _e2e_wait_v6_ready "$E2E_HOST_NS" || ! _e2e_wait_v6_ready "$E2E_CT_NS"; then
     e2e_die "IPv6 addresses stayed tentative"
   fi
+}
+
+# e2e_add_netns NAME — a network namespace with lo up, deleted at exit.
+e2e_add_netns() {
+  ip netns add "$1" || e2e_die "ip netns add $1"
+  e2e_defer "ip netns del '$1'"
+  _e2e_ip "$1" link set lo up
+}
+
+# e2e_add_veth NS-A DEV-A V4-A V6-A NS-B DEV-B V4-B V6-B — a veth pair from NS-A to NS-B, up,
+# with V4/24, V6/64 and a link-local address on each end (fe80::1 = E2E_HOST_LL on A, fe80::2
+# on B) and nothing else: no autoconfigured link-local with DAD to wait for. A router needs
+# its link-local: the kernel takes a neighbor solicitation's source from the packet only when
+# that is a local address, so without one a forwarded v6 packet is dropped once the
+# neighbor's entry went stale.
+e2e_add_veth() {
+  local ns_a=$1 dev_a=$2 v4_a=$3 v6_a=$4 ns_b=$5 dev_b=$6 v4_b=$7 v6_b=$8
+  _e2e_ip "$ns_a" link add "$dev_a" type veth peer name "$dev_b" netns "$ns_b"
+  _e2e_ip "$ns_a" link set "$dev_a" addrgenmode none
+  _e2e_ip "$ns_b" link set "$dev_b" addrgenmode none
+  _e2e_ip "$ns_a" addr add "$v4_a/24" dev "$dev_a"
+  _e2e_ip "$ns_a" addr add "$v6_a/64" dev "$dev_a" nodad
+  _e2e_ip "$ns_a" addr add "$E2E_HOST_LL/64" dev "$dev_a" nodad
+  _e2e_ip "$ns_b" addr add "$v4_b/24" dev "$dev_b"
+  _e2e_ip "$ns_b" addr add "$v6_b/64" dev "$dev_b" nodad
+  _e2e_ip "$ns_b" addr add fe80::2/64 dev "$dev_b" nodad
+  _e2e_ip "$ns_a" link set "$dev_a" up
+  _e2e_ip "$ns_b" link set "$dev_b" up
 }
 
 _e2e_ip() {  # NETNS IP-ARGS...
@@ -609,6 +681,180 @@ e2e_runc_run() {
   return "$rc"
 }
 
+# e2e_sh_wait_for SECONDS — the definition of `wait_for FILE` for a container script (busybox
+# sh): waits for FILE, which the test makes in a bind-mounted directory, and ends the script
+# when it has not come after SECONDS.
+e2e_sh_wait_for() {
+  cat <<EOF
+wait_for() {
+  i=0
+  while [ ! -e "\$1" ]; do
+    sleep 0.05
+    i=\$((i + 1))
+    [ \$i -lt $(($1 * 20)) ] || { echo "timed out waiting for \$1"; exit 1; }
+  done
+}
+EOF
+}
+
+# A container's own listeners: jail-probe listeners on the container's own addresses, which
+# its script starts before its probes; their log comes back through the container's output.
+# e2e_sh_own_listeners PORT "PROTO ADDR"... — the script lines that start them, all logging
+# to /tmp/own.log, and wait up to 5 s until each listens.
+e2e_sh_own_listeners() {
+  local port=$1 spec
+  shift
+  for spec in "$@"; do
+    echo "jail-probe listen $spec $port /tmp/own.log >>/tmp/own.ready 2>&1 &"
+    echo 'pids="$pids $!"'
+  done
+  cat <<EOF
+i=0
+while [ "\$(grep -c listening /tmp/own.ready)" -lt $# ] && [ \$i -lt 50 ]; do
+  sleep 0.1; i=\$((i + 1))
+done
+EOF
+}
+
+# e2e_sh_own_log SECONDS — the script lines that wait SECONDS (UDP arrivals are logged
+# asynchronously), print the log as "own-log: " lines and end the listeners.
+e2e_sh_own_log() {
+  echo "sleep $1"
+  echo "sed 's/^/own-log: /' /tmp/own.log"
+  echo 'kill $pids'
+}
+
+# e2e_own_log OUTFILE LOGFILE — the own listeners' log out of the container's output.
+e2e_own_log() { sed -n 's/^own-log: //p' "$1" >"$2"; }
+
+# e2e_runc_start ID BUNDLE OUTFILE — `runc run` in the background, for a container that keeps
+# running while the test acts on the host (its script talks to the test through files in a
+# bind-mounted directory: e2e_bundle_bind); sets E2E_RUNC_PID. The container is deleted
+# (killing it) at exit, then runc is waited for.
+e2e_runc_start() {
+  local id=$1 bundle=$2 out=$3
+  e2e_runc run --bundle "$bundle" "$id" </dev/null >"$out" 2>&1 &
+  E2E_RUNC_PID=$!
+  e2e_defer "wait $E2E_RUNC_PID || true"
+  e2e_defer "e2e_runc delete -f '$id'"
+}
+
+# e2e_wait_file FILE [TENTHS [PID]] — waits for FILE to exist (default 10 s); fails when it
+# does not, early when process PID (a background runc) exits without making it.
+e2e_wait_file() {
+  local file=$1 tenths=${2:-100} pid=${3:-} i
+  for ((i = 0; i < tenths; i++)); do
+    [[ -e $file ]] && return 0
+    [[ -z $pid ]] || kill -0 "$pid" 2>/dev/null || {
+      [[ -e $file ]]
+      return
+    }
+    sleep 0.1
+  done
+  return 1
+}
+
+# e2e_wait_exit PID [TENTHS] — waits for a background process (runc) to exit; returns its
+# status, or 124 when it is still running after TENTHS (default 10 s).
+e2e_wait_exit() {
+  local pid=$1 tenths=${2:-100} i rc=0
+  for ((i = 0; i < tenths; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" || rc=$?
+      return "$rc"
+    fi
+    sleep 0.1
+  done
+  return 124
+}
+
+# e2e_run_to_end RUN ID — foreground `runc run` of E2E_BUNDLE as container ID, its output in
+# $E2E_RUN_DIR/RUN.out: runc must succeed and the container's script get to its last line,
+# `echo container-done`.
+e2e_run_to_end() {
+  local run=$1 out=$E2E_RUN_DIR/$1.out
+  if e2e_runc_run "$2" "$E2E_BUNDLE" "$out"; then
+    e2e_pass "$run: runc run succeeded"
+  else
+    e2e_fail "$run: runc run failed: $(tail -n 3 "$out")"
+  fi
+  e2e_check "$run: the container ran to its end" grep -qx container-done "$out"
+}
+
+# e2e_lifecycle RUNTIME MAKE-BUNDLE ID-PREFIX BASELINE ENFORCED CLEANED — the three ways a
+# container ends, each with the hook's state checked while it runs and after it ended:
+#   create/delete  `create` (createRuntime runs), checks, `start`, it exits, `delete` (poststop)
+#   delete -f      a running container (`run --detach`) removed with `delete --force`
+#   NAME run       a foreground `run`: the runtime destroys the container and runs poststop
+# RUNTIME is e2e_runc or rt_crun (NAME is runc or crun), MAKE-BUNDLE the matching bundle maker
+# (e2e_make_bundle, rt_crun_bundle). The scenario's functions: BASELINE prints the state that
+# CLEANED compares with; ENFORCED WHAT ID BASELINE checks a running container (WHAT is
+# create/delete for one that is only created), CLEANED WHAT ID BASELINE one that ended.
+e2e_lifecycle() {
+  local runtime=$1 make_bundle=$2 prefix=$3 baseline=$4 enforced=$5 cleaned=$6
+  local name=${1##*_} id before rc=0
+  id=$prefix-delete
+  before=$("$baseline")
+  "$make_bundle" cleanup-delete host true "echo container-ran"
+  e2e_bundle_wire_hooks
+  if _e2e_lifecycle_start "$runtime" "$id" create/delete delete create; then
+    "$enforced" create/delete "$id" "$before"
+    "$runtime" start "$id"
+    e2e_check "create/delete: the container ran and stopped" _e2e_stopped "$runtime" "$id"
+    e2e_check "create/delete: $name delete succeeded" "$runtime" delete "$id"
+    "$cleaned" create/delete "$id" "$before"
+  fi
+
+  id=$prefix-force
+  before=$("$baseline")
+  "$make_bundle" cleanup-force host true "echo container-ran; sleep 60"
+  e2e_bundle_wire_hooks
+  if _e2e_lifecycle_start "$runtime" "$id" "delete -f" force run --detach; then
+    "$enforced" "delete -f" "$id" "$before"
+    e2e_check "delete -f: $name delete -f succeeded" "$runtime" delete --force "$id"
+    "$cleaned" "delete -f" "$id" "$before"
+  fi
+
+  id=$prefix-run
+  before=$("$baseline")
+  "$make_bundle" cleanup-run host true "echo container-ran"
+  e2e_bundle_wire_hooks
+  e2e_defer "$runtime delete --force '$id'"
+  "$runtime" run --bundle "$E2E_BUNDLE" "$id" </dev/null >"$E2E_RUN_DIR/run.out" 2>&1 || rc=$?
+  e2e_check "$name run: the container ran" test "$rc" == 0
+  "$cleaned" "$name run" "$id" "$before"
+}
+
+_e2e_lifecycle_start() {  # RUNTIME ID WHAT OUT-NAME VERB... — VERB of E2E_BUNDLE as ID
+  local runtime=$1 id=$2 what=$3 out=$E2E_RUN_DIR/$4.out
+  shift 4
+  e2e_defer "$runtime delete --force '$id'"
+  "$runtime" "$@" --bundle "$E2E_BUNDLE" "$id" </dev/null >"$out" 2>&1 && return 0
+  e2e_fail "$what: ${runtime##*_} $* failed: $(tail -n 2 "$out")"
+  return 1
+}
+
+_e2e_stopped() {  # RUNTIME ID — waits up to 10 s for the container to have stopped
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $("$1" state "$2" 2>/dev/null | jq -r .status) == stopped ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# e2e_status_lists ID / e2e_status_omits ID — `oci-jail-hook status` succeeds and names the
+# container ID, or does not.
+e2e_status_lists() {
+  local status
+  status=$("$(e2e_hook_path createRuntime)" status 2>&1) && [[ $status == *"$1"* ]]
+}
+
+e2e_status_omits() {
+  local status
+  status=$("$(e2e_hook_path createRuntime)" status 2>&1) && [[ $status != *"$1"* ]]
+}
+
 # e2e_expect_line FILE LINE DESCRIPTION — FILE has LINE exactly.
 e2e_expect_line() {
   if grep -qxF -- "$2" "$1"; then
@@ -618,20 +864,4 @@ e2e_expect_line() {
     got=$(grep -F -- "${2%%: *}:" "$1" | head -n 1)
     e2e_fail "$3 (expected '$2', got '${got:-nothing}')"
   fi
-}
-
-# ---------------------------------------------------------------------------------------
-# A "container" without a runtime, for feeding the installed hook synthetic states: a
-# sleeping process in the cgroup /sys/fs/cgroup/NAME of the isolated view and a bundle
-# directory with a minimal config.json. Sets E2E_SLEEPER (its pid) and E2E_BUNDLE.
-e2e_synthetic_container() {  # NAME
-  mkdir "/sys/fs/cgroup/$1"
-  e2e_defer "e2e_remove_cgroup_tree /sys/fs/cgroup/$1"
-  sleep 300 >/dev/null 2>&1 &
-  E2E_SLEEPER=$!
-  e2e_defer "kill $E2E_SLEEPER"
-  echo "$E2E_SLEEPER" >"/sys/fs/cgroup/$1/cgroup.procs"
-  E2E_BUNDLE=$E2E_RUN_DIR/bundle-$1
-  mkdir -p "$E2E_BUNDLE"
-  echo '{}' >"$E2E_BUNDLE/config.json"
 }

@@ -4,8 +4,8 @@
 # Helpers for the policy tests (jail.block-host.allow/.cidrs/.mode/.dns, DNS exceptions,
 # `oci-jail-hook refresh`). Source it after lib.sh: it builds on its bundles, listeners and
 # cleanup, and adds what those tests need beyond a plain on/off switch — any set of
-# annotations, a rootfs or resolv.conf of their own, containers that keep running while the
-# test acts on the host, table-driven probes, and the hook's own stderr out of runc's log.
+# annotations, a rootfs or resolv.conf of their own, table-driven probes, and the hook's own
+# stderr out of runc's log.
 
 declare -A PL_LOG    # "PROTO ADDR PORT" -> log file of the listener there
 declare -A PL_NETNS  # "PROTO ADDR PORT" -> netns path of that listener
@@ -15,6 +15,14 @@ pl_listen() {
   e2e_listen "$@"
   PL_LOG["$2 $3 $4"]=$E2E_LISTEN_LOG
   PL_NETNS["$2 $3 $4"]=$1
+}
+
+# pl_with_expect EXPECT PROBE... — each "VERB PROTO ADDR PORT" probe with EXPECT (reached or
+# blocked) appended, one a line.
+pl_with_expect() {
+  local expect=$1
+  shift
+  printf "%s $expect\n" "$@"
 }
 
 # pl_listen_alias PROTO ADDR PORT ALIAS — probes to PROTO ALIAS PORT land at that listener too
@@ -124,44 +132,6 @@ pl_make_rootfs() {
   local applet
   e2e_make_rootfs "$1"
   for applet in rm mv cp ln; do ln -sf busybox "$1/bin/$applet"; done
-}
-
-# ---------------------------------------------------------------------------------------
-# Containers that keep running while the test acts on the host. The container script talks
-# to the test through files in a bind-mounted directory (lib.sh: e2e_bundle_bind).
-
-# pl_runc_start ID BUNDLE OUTFILE — `runc run` in the background; sets PL_RUNC_PID. The
-# container is deleted (killing it) at exit, then runc is waited for.
-pl_runc_start() {
-  local id=$1 bundle=$2 out=$3
-  e2e_runc run --bundle "$bundle" "$id" </dev/null >"$out" 2>&1 &
-  PL_RUNC_PID=$!
-  e2e_defer "wait $PL_RUNC_PID || true"
-  e2e_defer "e2e_runc delete -f '$id'"
-}
-
-# pl_wait_file FILE [TENTHS] — waits for FILE to exist (default 10 s); fails when it does not.
-pl_wait_file() {
-  local file=$1 tenths=${2:-100} i
-  for ((i = 0; i < tenths; i++)); do
-    [[ -e $file ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-# pl_runc_wait PID [TENTHS] — waits for a background runc to exit; returns its status, or
-# 124 when it is still running after TENTHS (default 10 s).
-pl_runc_wait() {
-  local pid=$1 tenths=${2:-100} i rc=0
-  for ((i = 0; i < tenths; i++)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      wait "$pid" || rc=$?
-      return "$rc"
-    fi
-    sleep 0.1
-  done
-  return 124
 }
 
 # ---------------------------------------------------------------------------------------

@@ -72,7 +72,7 @@ rt_expect_enforced() {
     }
   done
   e2e_pass "$what: the five link pins of the container are links on its cgroup"
-  e2e_check "$what: 'oci-jail-hook status' lists the container" _rt_status_has "$id"
+  e2e_check "$what: 'oci-jail-hook status' lists the container" e2e_status_lists "$id"
 }
 
 # rt_expect_cleaned WHAT ID LINKS-BEFORE — nothing left for container ID: no pin directory,
@@ -86,17 +86,7 @@ rt_expect_cleaned() {
   else
     e2e_fail "$what: the hook's cgroup links were [${before//$'\n'/; }], are [${after//$'\n'/; }]"
   fi
-  e2e_check "$what: 'oci-jail-hook status' no longer lists the container" _rt_status_lacks "$id"
-}
-
-_rt_status_has() {
-  local status
-  status=$("$(e2e_hook_path createRuntime)" status 2>&1) && [[ $status == *"$1"* ]]
-}
-
-_rt_status_lacks() {
-  local status
-  status=$("$(e2e_hook_path createRuntime)" status 2>&1) && [[ $status != *"$1"* ]]
+  e2e_check "$what: 'oci-jail-hook status' no longer lists the container" e2e_status_omits "$id"
 }
 
 # rt_expect_hook_refusal WHAT FILE ID PATTERN... — FILE holds the hook's one-line refusal for
@@ -229,6 +219,21 @@ _rt_ulimit_at_most() {  # ULIMIT-OPTION MAX
 rt_podman() {
   nsenter --net="$E2E_HOST_NETNS" -- "${RT_PODMAN[@]}" --log-level error "$@"
 }
+
+# rt_podman_run RUN OUTFILE ARGS... — `podman run --rm` with the options every run here needs,
+# logged the way a user would type it; the container id goes to $E2E_RUN_DIR/RUN.cid
+# (rt_podman_cid RUN). Returns podman's exit status.
+rt_podman_run() {
+  local run=$1 out=$2 rc=0
+  shift 2
+  rm -f "$E2E_RUN_DIR/$run.cid"
+  rt_log_command "${RT_PODMAN[@]}" run --rm "${RT_PODMAN_RUN[@]}" "$@"
+  rt_podman run --rm --cidfile "$E2E_RUN_DIR/$run.cid" --name "ojh-$$-$run" \
+    "${RT_PODMAN_RUN[@]}" "$@" </dev/null >"$out" 2>&1 || rc=$?
+  return "$rc"
+}
+
+rt_podman_cid() { cat "$E2E_RUN_DIR/$1.cid" 2>/dev/null || echo "unknown-$1"; }
 
 # rt_podman_import_busybox — lib.sh's busybox rootfs as the image localhost/ojh-busybox.
 rt_podman_import_busybox() {

@@ -11,25 +11,18 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=hardening_lib.sh
+source "$(dirname "$0")/hardening_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-for tool in jq unshare; do
-  command -v "$tool" >/dev/null || e2e_skip "$tool not installed"
-done
-e2e_require_hooks
-e2e_make_workdir
-HOOK=$(e2e_hook_path createRuntime)
+e2e_require_commands jq unshare
+e2e_hook_view "$@"
 
 # The "container": a sleeping process in a cgroup of its own inside the isolated view.
-e2e_synthetic_container ctr
-SLEEPER=$E2E_SLEEPER
+h_bundle "$W/bundle"
+h_sleeper ctr
+SLEEPER=$H_PID
 
-state() {  # ID [ANNOTATIONS-JSON]
-  jq -cn --arg id "$1" --argjson pid "$SLEEPER" --arg b "$E2E_BUNDLE" \
-    --argjson a "${2:-{\"jail.block-host\":\"true\"\}}" \
-    '{ociVersion:"1.0.2", id:$id, status:"creating", pid:$pid, bundle:$b, annotations:$a}'
-}
+state() { h_state "$1" "$SLEEPER" "$W/bundle" "${2:-}"; }  # ID [ANNOTATIONS-JSON]
 
 config() {  # NAME MODE TEXT — a config file owned by root
   local f=$E2E_RUN_DIR/$1.conf

@@ -24,12 +24,7 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=policy_lib.sh
 source "$(dirname "$0")/policy_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network
+e2e_runc_view "$@"
 
 ENFORCE_ALL_DIR=$HOOK_PREFIX/share/oci-jail-hook/hooks.d-enforce-all
 PORT=18120
@@ -44,9 +39,6 @@ for proto in tcp udp; do
     pl_listen "$E2E_HOST_NETNS" "$proto" "$addr" 53
   done
 done
-
-MARKERS=$E2E_RUN_DIR/markers
-mkdir -p "$MARKERS"
 
 # The hook reads the host's resolver configuration from /etc/resolv.conf of its mount
 # namespace; in the isolated view (a private mount namespace) that file names only the stub,

@@ -9,15 +9,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network
-
-MARKERS=$E2E_RUN_DIR/markers
-mkdir -p "$MARKERS"
+e2e_runc_view "$@"
 
 run_case() {  # RUN ANNOTATION
   local run=$1 annotation=$2 id out

@@ -19,15 +19,8 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=hardening_lib.sh
 source "$(dirname "$0")/hardening_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-for tool in jq bpftool unshare; do
-  command -v "$tool" >/dev/null || e2e_skip "$tool not installed"
-done
-e2e_require_hooks
-e2e_make_workdir
-HOOK=$(e2e_hook_path createRuntime)
-W=$E2E_RUN_DIR
+e2e_require_commands jq bpftool unshare
+e2e_hook_view "$@"
 PIN_ROOT=/sys/fs/bpf
 
 # ---------------------------------------------------------------------------------------

@@ -35,14 +35,8 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=bypass_lib.sh
 source "$(dirname "$0")/bypass_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network
+e2e_runc_view "$@"
 bp_setup_topology
-BP_HOOK=$(e2e_hook_path createRuntime)
 BP_CG2=$(e2e_cgroup2_mount) || e2e_die "no cgroup2 mount"
 bp_write_admin_config
 bp_start_listeners

@@ -30,18 +30,11 @@ source "$(dirname "$0")/policy_lib.sh"
 # shellcheck source=runtimes_lib.sh
 source "$(dirname "$0")/runtimes_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network
+e2e_runc_view "$@"
 rt_crun_setup
 
 PORT=18095
 OWN_PORT=19095
-MARKERS=$E2E_RUN_DIR/markers
-mkdir -p "$MARKERS"
 
 for proto in tcp udp; do
   for addr in 127.0.0.1 ::1 "$E2E_HOST_V4"; do
@@ -64,12 +57,6 @@ OWN_NET_PROBES=(
 # Blocked probes for the cgroup cases, where the container moves itself first.
 MOVED_PROBES=("connect tcp 127.0.0.1 $PORT blocked" "sendto udp 127.0.0.1 $PORT blocked"
   "connect tcp $E2E_HOST_V4 $PORT blocked")
-
-with_expect() {  # EXPECT PROBE... — each probe with EXPECT appended, one per line
-  local expect=$1
-  shift
-  printf "%s $expect\n" "$@"
-}
 
 # A rw cgroup2 mount in E2E_BUNDLE: what a container needs to manage its own cgroups.
 bundle_cgroup_rw() {
@@ -99,25 +86,16 @@ probe_case() {
   local run=$1 net=$2 annotation=$3 expect=$4 out=$E2E_RUN_DIR/$1.out script
   shift 4
   local probes=() own=()
-  mapfile -t probes < <(with_expect "$expect" "$@")
+  mapfile -t probes < <(pl_with_expect "$expect" "$@")
   script="echo container-started"
   if [[ $net == own ]]; then
     own=("connect tcp 127.0.0.1 $OWN_PORT reached" "sendto udp ::1 $OWN_PORT reached")
     pl_listen_log tcp 127.0.0.1 "$OWN_PORT" "$E2E_RUN_DIR/$run.own.log"
     pl_listen_log udp ::1 "$OWN_PORT" "$E2E_RUN_DIR/$run.own.log"
-    script+="
-jail-probe listen tcp 127.0.0.1 $OWN_PORT /tmp/own.log >>/tmp/own.ready 2>&1 &
-jail-probe listen udp ::1 $OWN_PORT /tmp/own.log >>/tmp/own.ready 2>&1 &
-i=0
-while [ \"\$(grep -c listening /tmp/own.ready)\" -lt 2 ] && [ \$i -lt 50 ]; do
-  sleep 0.1; i=\$((i + 1))
-done"
+    script+=$'\n'"$(e2e_sh_own_listeners "$OWN_PORT" "tcp 127.0.0.1" "udp ::1")"
   fi
-  script+="
-$(pl_probe_script "$run" "${probes[@]}" "${own[@]}")"
-  ((${#own[@]})) && script+="
-sleep 0.3
-sed 's/^/own-log: /' /tmp/own.log"
+  script+=$'\n'"$(pl_probe_script "$run" "${probes[@]}" "${own[@]}")"
+  ((${#own[@]})) && script+=$'\n'"$(e2e_sh_own_log 0.3)"
   script+="
 echo container-done"
   rt_crun_bundle "crun-$run" "$net" "$annotation" "$script"
@@ -127,7 +105,7 @@ echo container-done"
   else
     e2e_fail "$run: crun run failed: $(tail -n 2 "$out") $(cat "$RT_HOOK_STDERR")"
   fi
-  ((${#own[@]})) && sed -n 's/^own-log: //p' "$out" >"$E2E_RUN_DIR/$run.own.log"
+  ((${#own[@]})) && e2e_own_log "$out" "$E2E_RUN_DIR/$run.own.log"
   run_probes_check "$run" "$out" "${probes[@]}" "${own[@]}"
 }
 
@@ -271,63 +249,17 @@ case_capability_spellings() {
   rt_expect_cleaned "capability spellings" "$id" "$before"
 }
 
-wait_stopped() {  # ID
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ $(rt_crun state "$1" 2>/dev/null | jq -r .status) == stopped ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-# crun create (createRuntime runs) → start → exits → crun delete (poststop).
-case_delete() {
-  local id=ojh-cr-$$-delete before cg
-  before=$(rt_hook_links)
-  rt_crun_bundle cleanup-delete host true "echo container-ran"
-  e2e_bundle_wire_hooks
-  e2e_defer "rt_crun delete --force '$id'"
-  if ! rt_crun create --bundle "$E2E_BUNDLE" "$id" </dev/null >"$E2E_RUN_DIR/delete.out" 2>&1
-  then
-    e2e_fail "create/delete: crun create failed: $(tail -n 2 "$E2E_RUN_DIR/delete.out")"
-    return
+# The lifecycle (lib.sh: e2e_lifecycle) under crun, which puts a container without a
+# cgroupsPath into /<id> and reports one that is only created as "created".
+crun_enforced() {  # WHAT ID BASELINE
+  local cg
+  cg=$(container_cgroup "$2") || cg=unknown
+  if [[ $1 == create/delete ]]; then
+    e2e_check "create/delete: crun's state says \"created\"" \
+      test "$(rt_crun state "$2" | jq -r .status)" == created
+    e2e_check "create/delete: crun put the container into /$2" test "$cg" == "/sys/fs/cgroup/$2"
   fi
-  e2e_check "create/delete: crun's state says \"created\"" \
-    test "$(rt_crun state "$id" | jq -r .status)" == created
-  cg=$(container_cgroup "$id") || cg=unknown
-  e2e_check "create/delete: crun put the container into /$id" test "$cg" == "/sys/fs/cgroup/$id"
-  rt_expect_enforced create/delete "$id" "$cg"
-  rt_crun start "$id"
-  e2e_check "create/delete: the container ran and stopped" wait_stopped "$id"
-  e2e_check "create/delete: crun delete succeeded" rt_crun delete "$id"
-  rt_expect_cleaned create/delete "$id" "$before"
-}
-
-# A running container removed with crun delete -f.
-case_force_delete() {
-  local id=ojh-cr-$$-force before
-  before=$(rt_hook_links)
-  rt_crun_bundle cleanup-force host true "sleep 60"
-  e2e_bundle_wire_hooks
-  e2e_defer "rt_crun delete --force '$id'"
-  if ! rt_crun run --detach --bundle "$E2E_BUNDLE" "$id" </dev/null \
-    >"$E2E_RUN_DIR/force.out" 2>&1; then
-    e2e_fail "delete -f: crun run --detach failed: $(tail -n 2 "$E2E_RUN_DIR/force.out")"
-    return
-  fi
-  rt_expect_enforced "delete -f" "$id" "$(container_cgroup "$id" || echo unknown)"
-  e2e_check "delete -f: crun delete -f succeeded" rt_crun delete --force "$id"
-  rt_expect_cleaned "delete -f" "$id" "$before"
-}
-
-# Foreground crun run: crun deletes the container (and runs poststop) when it exits.
-case_run() {
-  local id=ojh-cr-$$-run before
-  before=$(rt_hook_links)
-  rt_crun_bundle cleanup-run host true "echo container-ran"
-  e2e_bundle_wire_hooks
-  e2e_check "crun run: the container ran" rt_crun_run "$id" "$E2E_RUN_DIR/run.out"
-  rt_expect_cleaned "crun run" "$id" "$before"
+  rt_expect_enforced "$1" "$2" "$cg"
 }
 
 # Controls first: they show the listeners and probes work before enforcement is judged.
@@ -346,8 +278,6 @@ moved_case delegate-cgroup /payload 'echo $$ >/sys/fs/cgroup/cgroup.procs' / '
   | .annotations["run.oci.delegate-cgroup"] = "payload"'
 case_bad_annotation
 case_capability_spellings
-case_delete
-case_force_delete
-case_run
+e2e_lifecycle rt_crun rt_crun_bundle "ojh-cr-$$" rt_hook_links crun_enforced rt_expect_cleaned
 
 e2e_finish

@@ -25,13 +25,7 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=hardening_lib.sh
 source "$(dirname "$0")/hardening_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network
-HOOK=$(e2e_hook_path createRuntime)
+e2e_runc_view "$@"
 CYCLES=${OJH_CYCLES:-1000}
 BUDGET_MS=$((${OJH_CYCLES_BUDGET:-240} * 1000))
 PORT=18081

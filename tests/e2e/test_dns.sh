@@ -16,12 +16,7 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=policy_lib.sh
 source "$(dirname "$0")/policy_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network
+e2e_runc_view "$@"
 
 NS_V4=$E2E_HOST_V4   # the nameserver the container is given
 NS_V6=$E2E_HOST_V6
@@ -114,12 +109,7 @@ echo container-done"
   [[ $mount == - ]] || pl_bundle_resolv_conf "$mount"
   pl_bundle_annotations "$annotations"
   e2e_bundle_wire_hooks
-  if e2e_runc_run "ojh-dns-$$-$run" "$E2E_BUNDLE" "$out"; then
-    e2e_pass "$run: runc run succeeded"
-  else
-    e2e_fail "$run: runc run failed: $(tail -n 3 "$out")"
-  fi
-  e2e_check "$run: the container ran to its end" grep -qx container-done "$out"
+  e2e_run_to_end "$run" "ojh-dns-$$-$run"
   pl_check_probes "$run" "$out" "$@"
 }
 

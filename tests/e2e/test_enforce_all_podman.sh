@@ -20,14 +20,9 @@ source "$(dirname "$0")/policy_lib.sh"
 # shellcheck source=runtimes_lib.sh
 source "$(dirname "$0")/runtimes_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
+e2e_runc_view "$@"
 if why=$(rt_podman_unavailable); then e2e_skip "$why"; fi
 ENFORCE_ALL_DIR=$HOOK_PREFIX/share/oci-jail-hook/hooks.d-enforce-all
-e2e_init
-e2e_setup_network
 
 # /etc/containers as on the host, plus the admin config the shipped hooks read.
 ETC_COPY=$E2E_RUN_DIR/etc-containers
@@ -44,31 +39,19 @@ DEFAULT_ONLY=("${RT_PODMAN[@]}")
 RT_PODMAN+=(--hooks-dir "$ENFORCE_ALL_DIR")
 
 PORT=18130
-MARKERS=$E2E_RUN_DIR/markers
-mkdir -p "$MARKERS"
 for proto in tcp udp; do pl_listen "$E2E_HOST_NETNS" "$proto" "$E2E_HOST_V4" "$PORT"; done
 TO_HOST=("connect tcp $E2E_HOST_V4 $PORT" "sendto udp $E2E_HOST_V4 $PORT")
 
-# podman_run RUN OUTFILE ARGS... — `podman run --rm` in the container netns; the container
-# id goes to $E2E_RUN_DIR/RUN.cid. Returns podman's exit status.
-podman_run() {
-  local run=$1 out=$2 rc=0
-  shift 2
-  rm -f "$E2E_RUN_DIR/$run.cid"
-  rt_log_command "${RT_PODMAN[@]}" run --rm "${RT_PODMAN_RUN[@]}" "$@"
-  rt_podman run --rm --cidfile "$E2E_RUN_DIR/$run.cid" --name "ojh-ea-$$-$run" \
-    "${RT_PODMAN_RUN[@]}" --network "ns:$E2E_CT_NETNS" "$@" </dev/null >"$out" 2>&1 || rc=$?
-  return "$rc"
-}
-cid_of() { cat "$E2E_RUN_DIR/$1.cid" 2>/dev/null || echo "unknown-$1"; }
+# Every container here runs in the container netns.
+CT_NET=(--network "ns:$E2E_CT_NETNS")
 
 # probe_case RUN EXPECT [PODMAN-RUN-ARGS...] — the probes to the host, each with EXPECT.
 probe_case() {
   local run=$1 expect=$2 out=$E2E_RUN_DIR/$1.out probes=() before
   shift 2
-  mapfile -t probes < <(printf "%s $expect\n" "${TO_HOST[@]}")
+  mapfile -t probes < <(pl_with_expect "$expect" "${TO_HOST[@]}")
   before=$(rt_hook_links)
-  if ! podman_run "$run" "$out" "$@" "$RT_IMAGE" sh -c "echo container-started
+  if ! rt_podman_run "$run" "$out" "${CT_NET[@]}" "$@" "$RT_IMAGE" sh -c "echo container-started
 $(pl_probe_script "$run" "${probes[@]}")
 echo container-done"; then
     e2e_fail "$run: podman run failed: $(tail -n 3 "$out" | tr '\n' ' ')"
@@ -77,7 +60,7 @@ echo container-done"; then
   e2e_pass "$run: podman run succeeded"
   e2e_check "$run: the container ran to its end" grep -qx container-done "$out"
   pl_check_probes "$run" "$out" "${probes[@]}"
-  rt_expect_cleaned "$run: after podman run --rm" "$(cid_of "$run")" "$before"
+  rt_expect_cleaned "$run: after podman run --rm" "$(rt_podman_cid "$run")" "$before"
 }
 
 [[ -f $ENFORCE_ALL_DIR/oci-jail-hook-create-runtime.json &&
@@ -89,16 +72,16 @@ probe_case unannotated blocked
 run=refused-false
 out=$E2E_RUN_DIR/$run.out
 before=$(rt_hook_links)
-if podman_run "$run" "$out" -v "$MARKERS:/markers" --annotation jail.block-host=false \
-  "$RT_IMAGE" touch "/markers/$run"; then
+if rt_podman_run "$run" "$out" "${CT_NET[@]}" -v "$MARKERS:/markers" \
+  --annotation jail.block-host=false "$RT_IMAGE" touch "/markers/$run"; then
   e2e_fail "$run: podman run succeeded"
 else
   e2e_pass "$run: podman run failed"
 fi
-rt_expect_hook_refusal "$run: in podman's output" "$out" "$(cid_of "$run")" \
+rt_expect_hook_refusal "$run: in podman's output" "$out" "$(rt_podman_cid "$run")" \
   "annotation jail.block-host=false is not permitted on this host (admin config: enforce-all = true)"
 e2e_check "$run: the container's command never ran" test ! -e "$MARKERS/$run"
-rt_expect_cleaned "$run" "$(cid_of "$run")" "$before"
+rt_expect_cleaned "$run" "$(rt_podman_cid "$run")" "$before"
 
 RT_PODMAN=("${DEFAULT_ONLY[@]}")
 probe_case default-files-only reached

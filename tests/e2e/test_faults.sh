@@ -29,27 +29,15 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=hardening_lib.sh
 source "$(dirname "$0")/hardening_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
 [[ -n ${FAULT_HOOK:-} && -x $FAULT_HOOK ]] ||
   e2e_skip "FAULT_HOOK (the test build oci-jail-hook-faults) not set or not executable"
-e2e_setup_network
-INSTALLED_HOOK=$(e2e_hook_path createRuntime)
+e2e_runc_view "$@"
+INSTALLED_HOOK=$HOOK
 HOOK=$FAULT_HOOK
-W=$E2E_RUN_DIR
 h_bundle "$W/bundle"
 PHASES=(parse resolve host lock load populate attach pin)
 BASE_PROGS=$(h_ojh_ids prog)
 BASE_MAPS=$(h_ojh_ids map)
-
-hook() {  # PIN-DIR ARGS... — in the fake host's network namespace, like runc's hooks
-  local pins=$1
-  shift
-  nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --pin-dir "$pins" "$@"
-}
 
 # The installed hook has no fault injection: whoever can set a hook's environment cannot stop
 # it half-way. With OJH_FAULT_KILL_AT set to every phase in turn it enforces and releases.
@@ -72,10 +60,10 @@ e2e_remove_cgroup_tree "$H_CG2/installed" || true
 # The rules a container gets when nothing went wrong.
 h_sleeper ref
 h_state ref "$H_PID" "$W/bundle" >"$W/state-ref"
-hook /sys/fs/bpf/ojh-ref create-runtime <"$W/state-ref" || e2e_die "reference not enforced"
+h_hook_at /sys/fs/bpf/ojh-ref create-runtime <"$W/state-ref" || e2e_die "reference not enforced"
 REFERENCE=$(h_status "$HOOK" /sys/fs/bpf/ojh-ref |
   jq -c '.containers[0] | {rules: (.rules | sort), exceptions: (.exceptions | sort)}')
-hook /sys/fs/bpf/ojh-ref poststop <"$W/state-ref" || e2e_die "reference not released"
+h_hook_at /sys/fs/bpf/ojh-ref poststop <"$W/state-ref" || e2e_die "reference not released"
 rm -rf /sys/fs/bpf/ojh-ref
 e2e_log "reference: $(jq '.rules | length' <<<"$REFERENCE") rules"
 
@@ -190,7 +178,7 @@ for phase in "${PHASES[@]}"; do
     cg=$H_CG2/$id
     h_state "$id" "$H_PID" "$W/bundle" >"$W/state-$id"
     rc=0
-    OJH_FAULT_KILL_AT=$phase hook "$pins" create-runtime <"$W/state-$id" 2>"$W/err-$id" ||
+    OJH_FAULT_KILL_AT=$phase h_hook_at "$pins" create-runtime <"$W/state-$id" 2>"$W/err-$id" ||
       rc=$?
     if [[ $rc == 137 ]]; then
       e2e_pass "$what: the hook died of SIGKILL after $phase"
@@ -206,7 +194,7 @@ for phase in "${PHASES[@]}"; do
     fi
 
     if [[ $recovery == gc ]]; then
-      out=$(hook "$pins" gc 2>&1) || e2e_fail "$what: gc failed: $out"
+      out=$(h_hook_at "$pins" gc 2>&1) || e2e_fail "$what: gc failed: $out"
       e2e_log "$what: gc: $out"
       staging=$(h_staging "$pins")
       e2e_check "$what: gc removed the staging leftovers" test -z "$staging"
@@ -220,7 +208,7 @@ for phase in "${PHASES[@]}"; do
     fi
 
     rc=0
-    hook "$pins" create-runtime <"$W/state-$id" 2>"$W/err2-$id" || rc=$?
+    h_hook_at "$pins" create-runtime <"$W/state-$id" 2>"$W/err2-$id" || rc=$?
     if [[ $rc == 0 ]]; then
       e2e_pass "$what: the next create-runtime succeeds"
     else
@@ -228,9 +216,9 @@ for phase in "${PHASES[@]}"; do
     fi
     expect_full "$what: after the next create-runtime" "$pins" "$id" "$cg"
     rc=0
-    hook "$pins" poststop <"$W/state-$id" 2>"$W/err3-$id" || rc=$?
+    h_hook_at "$pins" poststop <"$W/state-$id" 2>"$W/err3-$id" || rc=$?
     e2e_check "$what: poststop exits 0 (got $rc $(head -c 200 "$W/err3-$id"))" test "$rc" = 0
-    out=$(hook "$pins" gc 2>&1) || e2e_fail "$what: gc failed: $out"
+    out=$(h_hook_at "$pins" gc 2>&1) || e2e_fail "$what: gc failed: $out"
     expect_clean "$what: after poststop and gc" "$pins" "$cg"
   done
 done
@@ -295,14 +283,15 @@ fault_point() {  # COMMAND KIND N DESCRIPTION
   cg=$H_CG2/$id
   h_state "$id" "$H_PID" "$W/bundle" >"$W/state-$id"
   if [[ $command == poststop ]]; then
-    hook "$pins" create-runtime <"$W/state-$id" || problems+=("setup create-runtime failed")
+    h_hook_at "$pins" create-runtime <"$W/state-$id" || problems+=("setup create-runtime failed")
   fi
   rc=0
   nsenter --net="$E2E_HOST_NETNS" -- strace -f -qq -o /dev/null -e trace="$kind" \
     -e inject="$kind:signal=KILL:when=$n" "$HOOK" --pin-dir "$pins" "$command" \
     <"$W/state-$id" >/dev/null 2>"$W/err-$id" || rc=$?
   [[ $rc == 137 ]] || problems+=("not killed (exit $rc: $(head -c 120 "$W/err-$id"))")
-  out=$(hook "$pins" status 2>&1 >/dev/null) || problems+=("status fails on the leftovers: $out")
+  out=$(h_hook_at "$pins" status 2>&1 >/dev/null) ||
+    problems+=("status fails on the leftovers: $out")
   classify "$pins" "$id" "$cg"
   first="$STATE_CLASS ($(leftovers "$pins"))"
   if [[ $command == create-runtime ]]; then
@@ -310,7 +299,7 @@ fault_point() {  # COMMAND KIND N DESCRIPTION
     # Recovery alternates between gc first and the next create-runtime straight away.
     if ((FAULT_POINTS % 2 == 0)); then
       first+="; gc"
-      out=$(hook "$pins" gc 2>&1) || problems+=("gc failed: $out")
+      out=$(h_hook_at "$pins" gc 2>&1) || problems+=("gc failed: $out")
       classify "$pins" "$id" "$cg"
       [[ $STATE_CLASS == none || $STATE_CLASS == full ]] ||
         problems+=("$STATE_CLASS after gc: $STATE_DETAIL")
@@ -318,7 +307,7 @@ fault_point() {  # COMMAND KIND N DESCRIPTION
     fi
     first+="; create-runtime"
     rc=0
-    hook "$pins" create-runtime <"$W/state-$id" 2>"$W/err2-$id" || rc=$?
+    h_hook_at "$pins" create-runtime <"$W/state-$id" 2>"$W/err2-$id" || rc=$?
     [[ $rc == 0 ]] || problems+=("next create-runtime exits $rc: $(head -c 200 "$W/err2-$id")")
     classify "$pins" "$id" "$cg"
     [[ $STATE_CLASS == full ]] ||
@@ -328,9 +317,9 @@ fault_point() {  # COMMAND KIND N DESCRIPTION
   fi
   FAULT_POINTS=$((FAULT_POINTS + 1))
   rc=0
-  hook "$pins" poststop <"$W/state-$id" 2>"$W/err3-$id" || rc=$?
+  h_hook_at "$pins" poststop <"$W/state-$id" 2>"$W/err3-$id" || rc=$?
   [[ $rc == 0 ]] || problems+=("poststop exits $rc: $(head -c 200 "$W/err3-$id")")
-  out=$(hook "$pins" gc 2>&1) || problems+=("gc failed: $out")
+  out=$(h_hook_at "$pins" gc 2>&1) || problems+=("gc failed: $out")
   local links left maps
   links=$(h_links_of "$pins" | wc -l)
   left=$(h_leftover_pins "$pins")
@@ -356,13 +345,13 @@ if command -v strace >/dev/null && strace -qq -o /dev/null -e trace=getpid \
     h_state "trace-$command" "$H_PID" "$W/bundle" >"$W/state-trace-$command"
     pins=/sys/fs/bpf/ojh-trace-$command
     if [[ $command == poststop ]]; then
-      hook "$pins" create-runtime <"$W/state-trace-$command" || e2e_die "trace setup"
+      h_hook_at "$pins" create-runtime <"$W/state-trace-$command" || e2e_die "trace setup"
     fi
     kinds=(bpf mkdir rename rmdir unlink)
     nsenter --net="$E2E_HOST_NETNS" -- strace -f -qq -o "$W/trace-$command" \
       -e trace="$(IFS=,; echo "${kinds[*]}")" "$HOOK" --pin-dir "$pins" "$command" \
       <"$W/state-trace-$command" >/dev/null || e2e_die "traced $command failed"
-    [[ $command == poststop ]] || hook "$pins" poststop <"$W/state-trace-$command"
+    [[ $command == poststop ]] || h_hook_at "$pins" poststop <"$W/state-trace-$command"
     rm -rf "$pins"
     kill_points "$W/trace-$command" >"$W/points-$command"
     e2e_log "(c) $command: $(grep -c ' bpf(' "$W/trace-$command" || true) bpf() calls," \
@@ -410,7 +399,7 @@ for phase in "${PHASES[@]}"; do
       "$(head -c 300 "$W/runc-$phase.out")"
   fi
   e2e_runc delete -f "$id" >/dev/null 2>&1 || true
-  out=$(hook "$pins" gc 2>&1) || e2e_fail "$what: gc failed: $out"
+  out=$(h_hook_at "$pins" gc 2>&1) || e2e_fail "$what: gc failed: $out"
   e2e_log "$what: gc: $out"
   links=$(h_links_of "$pins" | wc -l)
   left=$(h_leftover_pins "$pins")

@@ -10,12 +10,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network
+e2e_runc_view "$@"
 
 PORT=18080
 DESTS=(127.0.0.1 ::1 0.0.0.0 :: ::ffff:127.0.0.1)
@@ -56,12 +51,7 @@ run_case() {  # RUN ANNOTATION EXPECT(reached|blocked)
   out=$E2E_RUN_DIR/$run.out
   e2e_make_bundle "hostnet-$run" host "$annotation" "$(container_script "$run")"
   e2e_bundle_wire_hooks
-  if e2e_runc_run "ojh-hn-$$-$run" "$E2E_BUNDLE" "$out"; then
-    e2e_pass "$run: runc run succeeded"
-  else
-    e2e_fail "$run: runc run failed: $(tail -n 3 "$out")"
-  fi
-  e2e_check "$run: the container ran to its end" grep -qx container-done "$out"
+  e2e_run_to_end "$run" "ojh-hn-$$-$run"
   for proto in tcp udp; do
     for family in v4 v6; do
       local addr=127.0.0.1

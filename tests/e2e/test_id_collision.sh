@@ -25,22 +25,10 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=hardening_lib.sh
 source "$(dirname "$0")/hardening_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network
-
-HOOK=$(e2e_hook_path createRuntime)
+e2e_runc_view "$@"
 ID=ojh-col-$$
 PORT=18070
-W=$E2E_RUN_DIR
-declare -A ROOT CGROUP
-for r in a b c; do
-  ROOT[$r]=$W/runc-$r
-  mkdir -p "${ROOT[$r]}"
-done
+declare -A CGROUP
 CGROUP[a]=$H_CG2/ojh-col-a
 CGROUP[b]=$H_CG2/ojh-col-b
 
@@ -48,12 +36,6 @@ e2e_listen "$E2E_HOST_NETNS" tcp "$E2E_HOST_V4" "$PORT"
 TCP_LOG=$E2E_LISTEN_LOG
 e2e_listen "$E2E_HOST_NETNS" udp "$E2E_HOST_V4" "$PORT"
 UDP_LOG=$E2E_LISTEN_LOG
-
-runc_in() {  # ROOT-NAME ARGS... — runc with that state root, in the fake host's netns
-  local root=${ROOT[$1]}
-  shift
-  e2e_in_netns "$E2E_HOST_NETNS" runc --root "$root" "$@"
-}
 
 # bundle NAME CGROUPS-PATH — a long-running container X in the container netns. A second
 # poststop hook after the hook under test appends the state runc gives poststop to
@@ -80,13 +62,6 @@ poststop_ran() {
   POSTSTOPS_SEEN=$n
 }
 
-start() {  # ROOT-NAME BUNDLE — runc run --detach X; returns runc's exit status
-  local rc=0
-  e2e_defer "runc_in $1 delete -f '$ID'"
-  runc_in "$1" run --detach --bundle "$2" "$ID" </dev/null >"$W/run-$1.out" 2>&1 || rc=$?
-  return "$rc"
-}
-
 # The listener logs are complete up to here once a marker sent now has arrived.
 barriers() {
   e2e_listener_barrier "$E2E_HOST_NETNS" tcp "$E2E_HOST_V4" "$PORT" "$TCP_LOG"
@@ -97,13 +72,9 @@ barriers() {
 # and nothing arrives; the hook's five programs on its cgroup. A control probe from the
 # container netns outside any enforced cgroup arrives (the path itself works).
 expect_a_enforced() {
-  local step=$1 proto rc out log
+  local step=$1 proto log
+  h_exec_refused "$step" "X under root A" a "$ID" a
   for proto in tcp udp; do
-    rc=0
-    out=$(runc_in a exec "$ID" /bin/jail-probe connect "$proto" "$E2E_HOST_V4" "$PORT" \
-      "$step-a-$proto" 2>&1) || rc=$?
-    e2e_check "$step: X under root A: $proto to the fake host is refused (exit $rc: $out)" \
-      test "$rc" = 1
     e2e_in_netns "$E2E_CT_NETNS" "$PROBE" connect "$proto" "$E2E_HOST_V4" "$PORT" \
       "$step-control-$proto" >/dev/null 2>&1 || true
   done
@@ -144,14 +115,15 @@ listed_cgroups() {
 # 1. ---------------------------------------------------------------------------------------
 bundle x-a /ojh-col-a
 BUNDLE_A=$E2E_BUNDLE
-start a "$BUNDLE_A" || e2e_die "X under root A did not start: $(tail -n 3 "$W/run-a.out")"
+h_runc_detach a "$BUNDLE_A" "$ID" ||
+  e2e_die "X under root A did not start: $(tail -n 3 "$W/run-a.out")"
 CGID_A=$(h_cgroup_id "${CGROUP[a]}")
 expect_a_enforced 1
 
 # 2. ---------------------------------------------------------------------------------------
 bundle x-b /ojh-col-b
 BUNDLE_B=$E2E_BUNDLE
-if start b "$BUNDLE_B"; then
+if h_runc_detach b "$BUNDLE_B" "$ID"; then
   e2e_pass "2: X under root B started"
 else
   e2e_fail "2: X under root B did not start: $(tail -n 3 "$W/run-b.out")"
@@ -165,7 +137,7 @@ e2e_check "2: status --json lists X on both cgroups ($CGID_A, $CGID_B; got '$(li
   test "$(listed_cgroups) " = "$expected"
 
 # 3. ---------------------------------------------------------------------------------------
-e2e_check "3: runc delete -f of X under root B" runc_in b delete -f "$ID"
+e2e_check "3: runc delete -f of X under root B" h_runc_in b delete -f "$ID"
 POSTSTOPS_SEEN=0
 poststop_ran "3: X under root B" "$BUNDLE_B"
 POSTSTOPS_SEEN=$(jq -s --arg id "$ID" --arg b "$BUNDLE_A" \
@@ -177,20 +149,20 @@ e2e_check "3: status --json lists X once, on A's cgroup (got '$(listed_cgroups)'
 
 # 4. ---------------------------------------------------------------------------------------
 rc=0
-start c "$BUNDLE_A" || rc=$?
+h_runc_detach c "$BUNDLE_A" "$ID" || rc=$?
 e2e_log "4: runc run of X under root C with A's bundle: exit $rc: $(tail -n 2 "$W/run-c.out")"
 e2e_check "4: X under root C in A's cgroup did not start (exit $rc)" test "$rc" != 0
 refusal=$(grep -o "oci-jail-hook: container $ID: [^\"\\]*" "$W/run-c.out" | head -n 1) || true
 e2e_check "4: the hook refused it: ${refusal:-no line from the hook}" \
   grep -q "already enforced for another container with this id" <<<"$refusal"
-runc_in c delete -f "$ID" >/dev/null 2>&1 || true
+h_runc_in c delete -f "$ID" >/dev/null 2>&1 || true
 poststop_ran "4: X under root C (A's bundle, no pid)" "$BUNDLE_A"
 expect_a_enforced 4
 e2e_check "4: status --json lists X once, on A's cgroup (got '$(listed_cgroups)')" \
   test "$(listed_cgroups)" = "$CGID_A"
 
 # 5. ---------------------------------------------------------------------------------------
-e2e_check "5: runc delete -f of X under root A" runc_in a delete -f "$ID"
+e2e_check "5: runc delete -f of X under root A" h_runc_in a delete -f "$ID"
 e2e_check "5: status --json no longer lists X (got '$(listed_cgroups)')" \
   test -z "$(listed_cgroups)"
 e2e_check "5: no link of the hook's programs is left" test -z "$(h_links_of "$PIN_DIR")"

@@ -28,12 +28,10 @@ mkdir -p "$W/bundle"
 : >"$W/resolv.conf"
 jq -n --arg src "$W/resolv.conf" '{ociVersion: "1.0.2", mounts: [{destination: "/etc/resolv.conf",
   type: "bind", source: $src, options: ["bind", "ro"]}]}' >"$W/bundle/config.json"
-h_sleeper c1
 start=$SECONDS
-out=$(h_state c1 "$H_PID" "$W/bundle" | h_hook create-runtime 2>&1) || e2e_die "create-runtime: $out"
+h_enforced c1 "$W/bundle"
 e2e_check "create-runtime returns at once with an empty resolv.conf ($((SECONDS - start)) s)" \
   test $((SECONDS - start)) -le 3
-e2e_defer "h_state c1 0 '$W/bundle' | nsenter --net='$E2E_HOST_NETNS' -- '$HOOK' --pin-dir '$PIN_DIR' poststop || true"
 
 e2e_check "before resolv.conf is written, DNS to the host is refused" test "$(udp53)" == 1
 echo "nameserver $E2E_HOST_V4" >"$W/resolv.conf"

@@ -10,12 +10,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network
+e2e_runc_view "$@"
 
 PORT=18081
 OWN_PORT=19000
@@ -38,17 +33,8 @@ done
 
 container_script() {  # RUN
   local run=$1 i method probe
-  cat <<EOF
-echo container-started
-for l in "tcp 127.0.0.1" "tcp ::1" "udp 127.0.0.1" "udp ::1"; do
-  jail-probe listen \$l $OWN_PORT /tmp/own.log >>/tmp/own.ready 2>&1 &
-  pids="\$pids \$!"
-done
-i=0
-while [ "\$(grep -c listening /tmp/own.ready)" -lt 4 ] && [ \$i -lt 50 ]; do
-  sleep 0.1; i=\$((i + 1))
-done
-EOF
+  echo "echo container-started"
+  e2e_sh_own_listeners "$OWN_PORT" "tcp 127.0.0.1" "tcp ::1" "udp 127.0.0.1" "udp ::1"
   for i in "${!CT_DESTS[@]}"; do
     for method in "${HOST_METHODS[@]}"; do
       echo "jail-probe $method ${CT_DESTS[i]} $PORT '$run/$method/${CT_DESTS[i]}' || true"
@@ -57,13 +43,8 @@ EOF
   for probe in "${OWN_PROBES[@]}"; do
     echo "jail-probe $probe $OWN_PORT '$run/own/$probe' || true"
   done
-  # UDP arrivals are logged asynchronously: give the own listeners a moment.
-  cat <<EOF
-sleep 0.5
-sed 's/^/own-log: /' /tmp/own.log
-kill \$pids
-echo container-done
-EOF
+  e2e_sh_own_log 0.5
+  echo "echo container-done"
 }
 
 run_case() {  # RUN ANNOTATION EXPECT(reached|blocked)
@@ -72,12 +53,7 @@ run_case() {  # RUN ANNOTATION EXPECT(reached|blocked)
   own_log=$E2E_RUN_DIR/$run.own.log
   e2e_make_bundle "ownnet-$run" own "$annotation" "$(container_script "$run")"
   e2e_bundle_wire_hooks
-  if e2e_runc_run "ojh-on-$$-$run" "$E2E_BUNDLE" "$out"; then
-    e2e_pass "$run: runc run succeeded"
-  else
-    e2e_fail "$run: runc run failed: $(tail -n 3 "$out")"
-  fi
-  e2e_check "$run: the container ran to its end" grep -qx container-done "$out"
+  e2e_run_to_end "$run" "ojh-on-$$-$run"
 
   for i in "${!HOST_ADDRS[@]}"; do
     for proto in tcp udp; do
@@ -98,7 +74,7 @@ run_case() {  # RUN ANNOTATION EXPECT(reached|blocked)
     done
   done
 
-  sed -n 's/^own-log: //p' "$out" >"$own_log"
+  e2e_own_log "$out" "$own_log"
   for probe in "${OWN_PROBES[@]}"; do
     e2e_expect_line "$out" "$probe $OWN_PORT: reached" "$run: own loopback $probe → reached"
     e2e_expect_arrival "$own_log" "$run/own/$probe" yes "$run: own loopback $probe"

@@ -31,19 +31,12 @@ source "$(dirname "$0")/policy_lib.sh"
 # shellcheck source=runtimes_lib.sh
 source "$(dirname "$0")/runtimes_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network
+e2e_runc_view "$@"
 rt_podman_setup
 rt_podman_import_busybox
 
 PORT=18090
 OWN_PORT=19090
-MARKERS=$E2E_RUN_DIR/markers
-mkdir -p "$MARKERS"
 
 for proto in tcp udp; do
   pl_listen "$E2E_HOST_NETNS" "$proto" 127.0.0.1 "$PORT"
@@ -65,27 +58,7 @@ OWN_NET_PROBES=(
   "connect tcp $E2E_HOST_V6 $PORT" "connect tcp $E2E_META_V4 $PORT"
   "connect tcp $E2E_META_V6 $PORT")
 
-with_expect() {  # EXPECT PROBE... — prints each probe with EXPECT appended, one per line
-  local expect=$1
-  shift
-  printf "%s $expect\n" "$@"
-}
-
-# podman_run RUN OUTFILE ARGS... — `podman run --rm` with the options every run here needs;
-# the container id goes to $E2E_RUN_DIR/RUN.cid. Returns podman's exit status.
-podman_run() {
-  local run=$1 out=$2 rc=0
-  shift 2
-  rm -f "$E2E_RUN_DIR/$run.cid"
-  rt_log_command "${RT_PODMAN[@]}" run --rm "${RT_PODMAN_RUN[@]}" "$@"
-  rt_podman run --rm --cidfile "$E2E_RUN_DIR/$run.cid" --name "ojh-pm-$$-$run" \
-    "${RT_PODMAN_RUN[@]}" "$@" </dev/null >"$out" 2>&1 || rc=$?
-  return "$rc"
-}
-
 quiet() { "$@" >/dev/null; }
-
-cid_of() { cat "$E2E_RUN_DIR/$1.cid" 2>/dev/null || echo "unknown-$1"; }
 
 # probe_case RUN NETWORK ANNOTATION EXPECT PROBE... — one `podman run --rm` that runs the
 # probes. NETWORK is a --network value, ANNOTATION a jail.block-host value or "-" for none.
@@ -94,39 +67,30 @@ probe_case() {
   local run=$1 network=$2 annotation=$3 expect=$4 out=$E2E_RUN_DIR/$1.out script before
   shift 4
   local probes=() own=() args=(--network "$network")
-  mapfile -t probes < <(with_expect "$expect" "$@")
+  mapfile -t probes < <(pl_with_expect "$expect" "$@")
   [[ $annotation != - ]] && args+=(--annotation "jail.block-host=$annotation")
   script="echo container-started"
   if [[ $network == ns:* ]]; then
     own=("connect tcp 127.0.0.1 $OWN_PORT reached" "sendto udp 127.0.0.1 $OWN_PORT reached")
     pl_listen_log tcp 127.0.0.1 "$OWN_PORT" "$E2E_RUN_DIR/$run.own.log"
     pl_listen_log udp 127.0.0.1 "$OWN_PORT" "$E2E_RUN_DIR/$run.own.log"
-    script+="
-jail-probe listen tcp 127.0.0.1 $OWN_PORT /tmp/own.log >>/tmp/own.ready 2>&1 &
-jail-probe listen udp 127.0.0.1 $OWN_PORT /tmp/own.log >>/tmp/own.ready 2>&1 &
-i=0
-while [ \"\$(grep -c listening /tmp/own.ready)\" -lt 2 ] && [ \$i -lt 50 ]; do
-  sleep 0.1; i=\$((i + 1))
-done"
+    script+=$'\n'"$(e2e_sh_own_listeners "$OWN_PORT" "tcp 127.0.0.1" "udp 127.0.0.1")"
   fi
-  script+="
-$(pl_probe_script "$run" "${probes[@]}" "${own[@]}")"
-  [[ ${#own[@]} -gt 0 ]] && script+="
-sleep 0.3
-sed 's/^/own-log: /' /tmp/own.log"
+  script+=$'\n'"$(pl_probe_script "$run" "${probes[@]}" "${own[@]}")"
+  ((${#own[@]})) && script+=$'\n'"$(e2e_sh_own_log 0.3)"
   script+="
 echo container-done"
   before=$(rt_hook_links)
-  if podman_run "$run" "$out" "${args[@]}" --tmpfs /tmp "$RT_IMAGE" sh -c "$script"; then
+  if rt_podman_run "$run" "$out" "${args[@]}" --tmpfs /tmp "$RT_IMAGE" sh -c "$script"; then
     e2e_pass "$run: podman run succeeded"
   else
     e2e_fail "$run: podman run failed: $(tail -n 3 "$out")"
   fi
   e2e_check "$run: the container ran to its end" grep -qx container-done "$out"
-  [[ ${#own[@]} -gt 0 ]] && sed -n 's/^own-log: //p' "$out" >"$E2E_RUN_DIR/$run.own.log"
+  ((${#own[@]})) && e2e_own_log "$out" "$E2E_RUN_DIR/$run.own.log"
   pl_check_probes "$run" "$out" "${probes[@]}" "${own[@]}"
   if [[ $annotation == true ]]; then
-    rt_expect_cleaned "$run: after podman run --rm" "$(cid_of "$run")" "$before"
+    rt_expect_cleaned "$run: after podman run --rm" "$(rt_podman_cid "$run")" "$before"
   fi
 }
 
@@ -138,15 +102,15 @@ refusal_case() {
   IFS='|' read -r -a patterns <<<"$2"
   shift 2
   before=$(rt_hook_links)
-  if podman_run "$run" "$out" -v "$MARKERS:/markers" "$@" "$RT_IMAGE" touch "/markers/$run"
+  if rt_podman_run "$run" "$out" -v "$MARKERS:/markers" "$@" "$RT_IMAGE" touch "/markers/$run"
   then
     e2e_fail "$run: podman run succeeded"
   else
     e2e_pass "$run: podman run failed"
   fi
-  rt_expect_hook_refusal "$run: in podman's output" "$out" "$(cid_of "$run")" "${patterns[@]}"
+  rt_expect_hook_refusal "$run: in podman's output" "$out" "$(rt_podman_cid "$run")" "${patterns[@]}"
   e2e_check "$run: the container's command never ran" test ! -e "$MARKERS/$run"
-  rt_expect_cleaned "$run" "$(cid_of "$run")" "$before"
+  rt_expect_cleaned "$run" "$(rt_podman_cid "$run")" "$before"
 }
 
 wait_exited() {  # ID
@@ -207,7 +171,7 @@ crun_cases() {
   fi
   local saved=("${RT_PODMAN_RUN[@]}")
   RT_PODMAN_RUN=(--runtime crun "${RT_PODMAN_RUN[@]:2}")  # in place of "--runtime runc"
-  if podman_run crun-works "$E2E_RUN_DIR/crun-works.out" --network none "$RT_IMAGE" true; then
+  if rt_podman_run crun-works "$E2E_RUN_DIR/crun-works.out" --network none "$RT_IMAGE" true; then
     probe_case crun-host-true host true blocked "${HOST_NET_PROBES[@]}"
   else
     printf 'NOTE: podman --runtime crun cannot run an unprivileged container here (%s):' \
@@ -219,7 +183,7 @@ crun_cases() {
   # crun drops the hooks' stderr; run.oci.hooks.stderr gets it to a file.
   local hook_err=$E2E_RUN_DIR/crun-privileged.hook-stderr before out=$E2E_RUN_DIR/crun-priv.out
   before=$(rt_hook_links)
-  if podman_run crun-priv "$out" --privileged --network host -v "$MARKERS:/markers" \
+  if rt_podman_run crun-priv "$out" --privileged --network host -v "$MARKERS:/markers" \
     --annotation jail.block-host=true --annotation "run.oci.hooks.stderr=$hook_err" \
     "$RT_IMAGE" touch /markers/crun-priv; then
     e2e_fail "crun --privileged: podman run succeeded"
@@ -228,10 +192,10 @@ crun_cases() {
   fi
   touch "$hook_err"
   rt_expect_hook_refusal "crun --privileged: in run.oci.hooks.stderr" \
-    "$hook_err" "$(cid_of crun-priv)" CAP_SYS_ADMIN CAP_NET_RAW
+    "$hook_err" "$(rt_podman_cid crun-priv)" CAP_SYS_ADMIN CAP_NET_RAW
   e2e_check "crun --privileged: the container's command never ran" \
     test ! -e "$MARKERS/crun-priv"
-  rt_expect_cleaned "crun --privileged" "$(cid_of crun-priv)" "$before"
+  rt_expect_cleaned "crun --privileged" "$(rt_podman_cid crun-priv)" "$before"
   RT_PODMAN_RUN=("${saved[@]}")
 }
 

@@ -19,12 +19,7 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=policy_lib.sh
 source "$(dirname "$0")/policy_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network
+e2e_runc_view "$@"
 
 OWN_PORT=19000
 # Addresses on the container netns's own lo: not the host's, so only a cidr rule blocks them.
@@ -37,32 +32,11 @@ for addr in "${OWN_ADDRS[@]}"; do
   fi
 done
 
-WAIT_FOR='wait_for() {
-  i=0
-  while [ ! -e "$1" ]; do
-    sleep 0.05
-    i=$((i + 1))
-    [ $i -lt 600 ] || { echo "timed out waiting for $1"; exit 1; }
-  done
-}'
+WAIT_FOR=$(e2e_sh_wait_for 30)
 
 # Listeners the container starts on its own addresses (tcp and udp on OWN_PORT).
-own_listeners_script() {
-  cat <<EOF
-n=0
-for a in 127.0.0.1 ${OWN_ADDRS[*]}; do
-  for p in tcp udp; do
-    jail-probe listen \$p \$a $OWN_PORT /tmp/own.log >>/tmp/own.ready 2>&1 &
-    pids="\$pids \$!"
-    n=\$((n + 1))
-  done
-done
-i=0
-while [ "\$(grep -c listening /tmp/own.ready)" -lt \$n ] && [ \$i -lt 50 ]; do
-  sleep 0.1; i=\$((i + 1))
-done
-EOF
-}
+OWN_LISTENERS=()
+for addr in 127.0.0.1 "${OWN_ADDRS[@]}"; do OWN_LISTENERS+=("tcp $addr" "udp $addr"); done
 
 # run_case RUN NET(own|host) ANNOTATIONS-JSON CHECK PROBE...
 # Runs the probes in a container that then waits; CHECK (a function, given RUN and the
@@ -76,20 +50,19 @@ run_case() {
   mkdir -p "$sync"
   for probe in "$@"; do [[ $probe == *" $OWN_PORT "* ]] && own=yes; done
   script="$WAIT_FOR"$'\n'"echo container-started"$'\n'
-  [[ $own == yes ]] && script+="$(own_listeners_script)"$'\n'
+  [[ $own == yes ]] && script+="$(e2e_sh_own_listeners "$OWN_PORT" "${OWN_LISTENERS[@]}")"$'\n'
   script+="$(pl_probe_script "$run" "$@")"$'\n'
-  # UDP arrivals are logged asynchronously: give the own listeners a moment.
-  [[ $own == yes ]] && script+="sleep 0.3; sed 's/^/own-log: /' /tmp/own.log; kill \$pids"$'\n'
+  [[ $own == yes ]] && script+="$(e2e_sh_own_log 0.3)"$'\n'
   script+="touch /sync/probed"$'\n'"wait_for /sync/go"$'\n'"echo container-done"
   e2e_make_bundle "policy-$run" "$net" - "$script"
   e2e_bundle_bind "$sync" /sync
   pl_bundle_annotations "$annotations"
   e2e_bundle_wire_hooks
-  pl_runc_start "$id" "$E2E_BUNDLE" "$out"
-  local runc_pid=$PL_RUNC_PID
-  if pl_wait_file "$sync/probed" 150; then
+  e2e_runc_start "$id" "$E2E_BUNDLE" "$out"
+  local runc_pid=$E2E_RUNC_PID
+  if e2e_wait_file "$sync/probed" 150; then
     if [[ $own == yes ]]; then
-      sed -n 's/^own-log: //p' "$out" >"$E2E_RUN_DIR/$run.own.log"
+      e2e_own_log "$out" "$E2E_RUN_DIR/$run.own.log"
       local addr
       for addr in 127.0.0.1 "${OWN_ADDRS[@]}"; do
         pl_listen_log tcp "$addr" "$OWN_PORT" "$E2E_RUN_DIR/$run.own.log"
@@ -102,7 +75,7 @@ run_case() {
     e2e_fail "$run: the container did not get through its probes: $(tail -n 3 "$out")"
   fi
   touch "$sync/go"
-  pl_runc_wait "$runc_pid" || rc=$?
+  e2e_wait_exit "$runc_pid" || rc=$?
   e2e_check "$run: runc run exited 0 (got $rc)" test "$rc" == 0
   e2e_check "$run: the container ran to its end" grep -qx container-done "$out"
   e2e_check "$run: status no longer lists the container" test "$(pl_status_of "$id")" == null
@@ -215,9 +188,6 @@ run_case audit-control host '{"jail.block-host": "true", "jail.block-host.mode":
 
 # ---------------------------------------------------------------------------------------
 # 3d. Invalid policies: refused before the container's command runs.
-
-MARKERS=$E2E_RUN_DIR/markers
-mkdir -p "$MARKERS"
 
 run_marker_case() {  # RUN ANNOTATIONS-JSON — sets RC
   local run=$1 annotations=$2

@@ -15,20 +15,16 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=hardening_lib.sh
+source "$(dirname "$0")/hardening_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-command -v jq >/dev/null || e2e_skip "jq not installed"
-e2e_require_hooks
-e2e_make_workdir
-HOOK=$(e2e_hook_path createRuntime)
+e2e_require_commands jq
+e2e_hook_view "$@"
 POSTSTOP=$(e2e_hook_path poststop)
 
-e2e_synthetic_container ctr
-SLEEPER=$E2E_SLEEPER
-STATE=$(jq -cn --argjson pid "$SLEEPER" --arg b "$E2E_BUNDLE" \
-  '{ociVersion:"1.0.2", id:"privs", status:"creating", pid:$pid, bundle:$b,
-    annotations:{"jail.block-host":"true"}}')
+h_bundle "$W/bundle"
+h_sleeper ctr
+STATE=$(h_state privs "$H_PID" "$W/bundle")
 e2e_defer "echo '$STATE' | '$POSTSTOP' poststop"
 
 # Bit numbers from <linux/capability.h>.

@@ -24,25 +24,12 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=hardening_lib.sh
 source "$(dirname "$0")/hardening_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_make_workdir
-e2e_setup_network
-HOOK=$(e2e_hook_path createRuntime)
+h_synthetic_view "$@"
 N=${OJH_RACE_N:-64}
 DOUBLES=8
-W=$E2E_RUN_DIR
 h_bundle "$W/bundle"
 PORT=18080
 e2e_listen "$E2E_HOST_NETNS" tcp 127.0.0.1 "$PORT"
-
-hook() {  # PIN-DIR ARGS... — the hook in the fake host's network namespace
-  local pins=$1
-  shift
-  nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --pin-dir "$pins" "$@"
-}
 
 # Containers: cgroup $H_CG2/<round>-<i>, a sleeper in it, a state file.
 make_containers() {  # ROUND COUNT
@@ -66,7 +53,7 @@ start_hooks() {  # PIN-DIR COMMAND ROUND COUNT [COPIES]
       # they reach the pin directory together rather than in the order they were forked.
       rm -f "$W/fifo-$id-$c"
       mkfifo "$W/fifo-$id-$c"
-      hook "$pins" "$command" <"$W/fifo-$id-$c" >"$W/out-$command-$id-$c" \
+      h_hook_at "$pins" "$command" <"$W/fifo-$id-$c" >"$W/out-$command-$id-$c" \
         2>"$W/err-$command-$id-$c" &
       RUN_PIDS+=($!)
       RUN_NAMES+=("$id/$c")
@@ -95,13 +82,13 @@ run_parallel() {  # PIN-DIR COMMAND ROUND COUNT [COPIES]
 # The rules and exceptions one container gets when enforced alone: the reference.
 reference() {  # PIN-DIR
   make_containers ref 1
-  hook "$1" create-runtime <"$W/state-ref-0" || e2e_die "reference container not enforced"
+  h_hook_at "$1" create-runtime <"$W/state-ref-0" || e2e_die "reference container not enforced"
   h_status "$HOOK" "$1" | jq -c '.containers[0] | {rules: (.rules | sort),
     exceptions: (.exceptions | sort)}' >"$W/reference"
   REF_V4=$(h_map_entries "$1" rules4)
   REF_V6=$(h_map_entries "$1" rules6)
   REF_ALLOW=$(h_map_entries "$1" allow)
-  hook "$1" poststop <"$W/state-ref-0" || e2e_die "reference container not released"
+  h_hook_at "$1" poststop <"$W/state-ref-0" || e2e_die "reference container not released"
   e2e_log "reference: $(jq -r '.rules | length' "$W/reference") rules ($REF_V4 v4, $REF_V6 v6)," \
     "$REF_ALLOW exceptions"
 }
@@ -114,11 +101,8 @@ check_enforced() {  # PIN-DIR ROUND COUNT WHAT
     [[ ${RCS[$id/0]} == 0 && ! -s $W/err-create-runtime-$id-0 ]] ||
       bad+=("$id: exit ${RCS[$id/0]} $(head -c 200 "$W/err-create-runtime-$id-0")")
   done
-  if ((${#bad[@]} == 0)); then
-    e2e_pass "$what: all $count create-runtime exited 0 without a word on stderr"
-  else
-    e2e_fail "$what: ${#bad[@]} hooks failed: ${bad[*]:0:5}"
-  fi
+  e2e_expect_none "$what: all $count create-runtime exited 0 without a word on stderr" \
+    "$what: ${#bad[@]} hooks failed" "${bad[@]}"
 
   status=$(h_status "$HOOK" "$pins")
   local listed
@@ -151,11 +135,8 @@ check_enforced() {  # PIN-DIR ROUND COUNT WHAT
     [[ $n == 5 && $(h_cgroup_prog_count "$cg") == 5 ]] || bad+=("$round-$i: $n links")
     want_links=$((want_links + 5))
   done
-  if ((${#bad[@]} == 0)); then
-    e2e_pass "$what: each cgroup has exactly 5 links of the shared programs and 5 programs"
-  else
-    e2e_fail "$what: wrong links on ${#bad[@]} cgroups: ${bad[*]:0:5}"
-  fi
+  e2e_expect_none "$what: each cgroup has exactly 5 links of the shared programs and 5 programs" \
+    "$what: wrong links on ${#bad[@]} cgroups" "${bad[@]}"
 
   local v4 v6 allow
   v4=$(h_map_entries "$pins" rules4)
@@ -182,11 +163,8 @@ check_enforced() {  # PIN-DIR ROUND COUNT WHAT
     h_probe_from "$E2E_HOST_NETNS" "$H_CG2/$round-$i" connect tcp 127.0.0.1 "$PORT" || rc=$?
     [[ $rc == 1 ]] || bad+=("$round-$i: probe exit $rc")
   done
-  if ((${#bad[@]} == 0)); then
-    e2e_pass "$what: a probe from each of the $count cgroups to the host's loopback is blocked"
-  else
-    e2e_fail "$what: probes not blocked: ${bad[*]:0:5}"
-  fi
+  e2e_expect_none "$what: a probe from each of the $count cgroups to the host's loopback is blocked" \
+    "$what: probes not blocked" "${bad[@]}"
 }
 
 check_released() {  # PIN-DIR ROUND COUNT WHAT
@@ -198,11 +176,8 @@ check_released() {  # PIN-DIR ROUND COUNT WHAT
     [[ ${RCS[$id/$c]} == 0 && ! -s $W/err-poststop-$id-$c ]] ||
       bad+=("$id/$c: exit ${RCS[$id/$c]} $(head -c 200 "$W/err-poststop-$id-$c")")
   done
-  if ((${#bad[@]} == 0)); then
-    e2e_pass "$what: every poststop exited 0"
-  else
-    e2e_fail "$what: ${#bad[@]} poststops failed: ${bad[*]:0:5}"
-  fi
+  e2e_expect_none "$what: every poststop exited 0" "$what: ${#bad[@]} poststops failed" \
+    "${bad[@]}"
   left=$(h_links_of "$pins" | wc -l)
   e2e_check "$what: no link runs our programs any more (got $left)" test "$left" = 0
   bad=()
@@ -210,11 +185,8 @@ check_released() {  # PIN-DIR ROUND COUNT WHAT
     n=$(h_wait_prog_count "$H_CG2/$round-$i" 0)
     [[ $n == 0 ]] || bad+=("$round-$i: $n programs")
   done
-  if ((${#bad[@]} == 0)); then
-    e2e_pass "$what: no program attached to any of the $count cgroups"
-  else
-    e2e_fail "$what: programs still attached: ${bad[*]:0:5}"
-  fi
+  e2e_expect_none "$what: no program attached to any of the $count cgroups" \
+    "$what: programs still attached" "${bad[@]}"
   left=$(h_status "$HOOK" "$pins" | jq '.containers | length')
   e2e_check "$what: status --json lists no container (got $left)" test "$left" = 0
   left=$(h_leftover_pins "$pins")

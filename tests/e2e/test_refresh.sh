@@ -23,12 +23,7 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=policy_lib.sh
 source "$(dirname "$0")/policy_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network
+e2e_runc_view "$@"
 
 PORT=18090
 NEW_V4=10.200.0.77
@@ -65,18 +60,9 @@ probes() {  # ROUND NAME — "VERB PROTO ADDR PORT EXPECT" lines
 container_script() {  # NAME
   local name=$1 round
   local -a round_probes
-  cat <<'EOF'
-wait_for() {
-  i=0
-  while [ ! -e "$1" ]; do
-    sleep 0.05
-    i=$((i + 1))
-    [ $i -lt 1200 ] || { echo "timed out waiting for $1"; exit 1; }
-  done
-}
-echo container-started
-touch /sync/started
-EOF
+  e2e_sh_wait_for 60
+  echo "echo container-started"
+  echo "touch /sync/started"
   for ((round = 1; round <= ROUNDS; round++)); do
     mapfile -t round_probes < <(probes "$round" "$name")
     echo "wait_for /sync/go-$round"
@@ -122,7 +108,7 @@ run_round() {  # ROUND
   local -a round_probes
   for name in "${NAMES[@]}"; do touch "${SYNC[$name]}/go-$round"; done
   for name in "${NAMES[@]}"; do
-    pl_wait_file "${SYNC[$name]}/done-$round" 150 ||
+    e2e_wait_file "${SYNC[$name]}/done-$round" 150 ||
       e2e_die "$name: round $round did not finish: $(tail -n 3 "${OUT[$name]}")"
   done
   for name in "${NAMES[@]}"; do
@@ -133,7 +119,7 @@ run_round() {  # ROUND
 
 refresh() {  # NETNS-PATH WHAT EXPECTED-STDOUT
   local out rc=0
-  out=$(e2e_in_netns "$1" "$(e2e_hook_path createRuntime)" refresh 2>&1) || rc=$?
+  out=$(e2e_in_netns "$1" "$HOOK" refresh 2>&1) || rc=$?
   if [[ $rc == 0 && $out == "$3" ]]; then
     e2e_pass "$2: refresh says '$3'"
   else
@@ -152,11 +138,11 @@ for name in "${NAMES[@]}"; do
   e2e_bundle_bind "${SYNC[$name]}" /sync
   pl_bundle_annotations "${ANNOTATIONS[$name]}"
   e2e_bundle_wire_hooks
-  pl_runc_start "${ID[$name]}" "$E2E_BUNDLE" "${OUT[$name]}"
-  RUNC_PID[$name]=$PL_RUNC_PID
+  e2e_runc_start "${ID[$name]}" "$E2E_BUNDLE" "${OUT[$name]}"
+  RUNC_PID[$name]=$E2E_RUNC_PID
 done
 for name in "${NAMES[@]}"; do
-  pl_wait_file "${SYNC[$name]}/started" ||
+  e2e_wait_file "${SYNC[$name]}/started" ||
     e2e_die "container $name did not start: $(tail -n 3 "${OUT[$name]}")"
   expect_rule "$name" yes "$GONE_V4/32 (host)" "at start"
   expect_rule "$name" yes "$E2E_META_V4/32 (metadata)" "at start"
@@ -214,7 +200,7 @@ run_round 3
 
 for name in "${NAMES[@]}"; do
   rc=0
-  pl_runc_wait "${RUNC_PID[$name]}" || rc=$?
+  e2e_wait_exit "${RUNC_PID[$name]}" || rc=$?
   e2e_check "$name: runc run exited 0 (got $rc)" test "$rc" == 0
   e2e_check "$name: the container ran to its end" grep -qx container-done "${OUT[$name]}"
   e2e_check "$name: status no longer lists the container" \

@@ -17,14 +17,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 E2E_VIEW=host
-e2e_require_root
-for tool in jq unshare bpftool timeout; do
-  command -v "$tool" >/dev/null || e2e_skip "$tool not installed"
-done
-e2e_require_hooks
-e2e_make_workdir
-
-HOOK=$(e2e_hook_path createRuntime)
+e2e_require_commands jq unshare bpftool timeout
+e2e_hook_view "$@"
 CG2=$(e2e_cgroup2_mount) || e2e_skip "no cgroup2 (unified) hierarchy mounted"
 TEST_CG=$CG2/ojh-e2e-refuse-$$
 mkdir "$TEST_CG" || e2e_die "cannot create $TEST_CG"

@@ -23,14 +23,9 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=hardening_lib.sh
 source "$(dirname "$0")/hardening_lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
-e2e_require_hooks
-e2e_init
-e2e_setup_network
+e2e_runc_view "$@"
 
-NEW_HOOK=$(e2e_hook_path createRuntime)
+NEW_HOOK=$HOOK
 PREV_HOOK=${OJH_PREV_HOOK:-}
 if [[ -n $PREV_HOOK ]]; then
   [[ -x $PREV_HOOK ]] || e2e_die "OJH_PREV_HOOK=$PREV_HOOK is not an executable"
@@ -41,28 +36,16 @@ else
 fi
 ID=up.old-$$
 PORT=18071
-W=$E2E_RUN_DIR
 # The path the bundles' hooks run: the "installed" binary that the upgrade replaces.
 INSTALLED=$W/bin/oci-jail-hook
 mkdir -p "$W/bin"
 ln -sfn "${PREV_HOOK:-$NEW_HOOK}" "$INSTALLED"
-declare -A ROOT
-for r in a b; do
-  ROOT[$r]=$W/runc-$r
-  mkdir -p "${ROOT[$r]}"
-done
 CG_OLD=$H_CG2/ojh-up-old
 
 e2e_listen "$E2E_HOST_NETNS" tcp "$E2E_HOST_V4" "$PORT"
 TCP_LOG=$E2E_LISTEN_LOG
 e2e_listen "$E2E_HOST_NETNS" udp "$E2E_HOST_V4" "$PORT"
 UDP_LOG=$E2E_LISTEN_LOG
-
-runc_in() {  # ROOT-NAME ARGS...
-  local root=${ROOT[$1]}
-  shift
-  e2e_in_netns "$E2E_HOST_NETNS" runc --root "$root" "$@"
-}
 
 # bundle NAME CGROUPS-PATH HOOK — a long-running container whose hooks run HOOK.
 bundle() {
@@ -75,9 +58,7 @@ bundle() {
 }
 
 start() {  # ROOT-NAME BUNDLE
-  e2e_defer "runc_in $1 delete -f '$ID'"
-  runc_in "$1" run --detach --bundle "$2" "$ID" </dev/null >"$W/run-$1.out" 2>&1 ||
-    e2e_die "runc run under root $1: $(tail -n 3 "$W/run-$1.out")"
+  h_runc_detach "$1" "$2" "$ID" || e2e_die "runc run under root $1: $(tail -n 3 "$W/run-$1.out")"
 }
 
 # The previous version's layout, from an entry of this version: what that version pinned.
@@ -98,14 +79,8 @@ listed() {  # JQ-FILTER — over the status objects of ID
 }
 
 expect_old_enforced() {  # STEP
-  local step=$1 proto rc out log n
-  for proto in tcp udp; do
-    rc=0
-    out=$(runc_in a exec "$ID" /bin/jail-probe connect "$proto" "$E2E_HOST_V4" "$PORT" \
-      "$step-old-$proto" 2>&1) || rc=$?
-    e2e_check "$step: the old container: $proto to the fake host is refused ($out)" \
-      test "$rc" = 1
-  done
+  local step=$1 proto log n
+  h_exec_refused "$step" "the old container" a "$ID" old
   e2e_listener_barrier "$E2E_HOST_NETNS" tcp "$E2E_HOST_V4" "$PORT" "$TCP_LOG"
   e2e_listener_barrier "$E2E_HOST_NETNS" udp "$E2E_HOST_V4" "$PORT" "$UDP_LOG"
   for proto in tcp udp; do
@@ -144,7 +119,7 @@ e2e_check "2: status --json lists both containers with the id" \
   test "$(listed 'map(.cgroup_id) | sort')" = \
   "$(jq -c -n --argjson a "$CGID_OLD" --argjson b "$CGID_NEW" '[$a, $b] | sort')"
 expect_old_enforced 2
-e2e_check "2: runc delete -f of the new one" runc_in b delete -f "$ID"
+e2e_check "2: runc delete -f of the new one" h_runc_in b delete -f "$ID"
 expect_old_enforced 2-deleted
 e2e_check "2: status --json lists the old one only" \
   test "$(listed 'map(.cgroup_id)')" = "[$CGID_OLD]"
@@ -171,7 +146,7 @@ e2e_check "3: nothing of it is left" test -z "$(e2e_pin_entries "$PIN_DIR" up.cr
 expect_old_enforced 3
 
 # 4. ---------------------------------------------------------------------------------------
-e2e_check "4: runc delete -f of the old one (this version's poststop)" runc_in a delete -f "$ID"
+e2e_check "4: runc delete -f of the old one (this version's poststop)" h_runc_in a delete -f "$ID"
 e2e_check "4: status --json no longer lists it" test "$(listed 'length')" = 0
 e2e_check "4: no pin entry is left ($(h_leftover_pins "$PIN_DIR" | tr '\n' ' '))" \
   test -z "$(h_leftover_pins "$PIN_DIR")"

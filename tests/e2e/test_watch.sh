@@ -32,9 +32,7 @@ blocked() {
 }
 
 h_bundle "$W/bundle"
-h_sleeper c1
-h_state c1 "$H_PID" "$W/bundle" | h_hook create-runtime || e2e_die "create-runtime failed"
-e2e_defer "h_state c1 0 '$W/bundle' | nsenter --net='$E2E_HOST_NETNS' -- '$HOOK' --pin-dir '$PIN_DIR' poststop || true"
+h_enforced c1 "$W/bundle"
 
 e2e_check "without a watcher, status says the addresses are not watched" eval '! watching'
 e2e_check "the new addresses are not refused yet (the probe can tell)" eval "! blocked $NEW_V4"
