@@ -74,10 +74,15 @@ setup_image() {
     [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
   done
   tar -C "$root" -c . | podman import -q - "$IMAGE" >/dev/null
+  local pids=() pid
   for user in "${ROOTLESS_USERS[@]}"; do
-    systemctl start "user@$(id -u "$user").service"
-    tar -C "$root" -c . | as_user "$user" podman import -q - "$IMAGE" >/dev/null
+    (
+      systemctl start "user@$(id -u "$user").service"
+      tar -C "$root" -c . | as_user "$user" podman import -q - "$IMAGE" >/dev/null
+    ) &
+    pids+=($!)
   done
+  for pid in "${pids[@]}"; do wait "$pid"; done
 }
 
 start=$SECONDS

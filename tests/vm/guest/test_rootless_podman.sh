@@ -355,7 +355,8 @@ garbage() {
   done
   # bob holds more stalled connections than the service serves for one user at once: the
   # others must not wait for him.
-  as_user "$USER2" python3 -c "$garbage_script" "$SOCKET" stall 12 15 >"$STATE/rl-stall.out" 2>&1 &
+  # 12 s: beyond the 10 s the service gives a request to arrive.
+  as_user "$USER2" python3 -c "$garbage_script" "$SOCKET" stall 12 12 >"$STATE/rl-stall.out" 2>&1 &
   stall=$!
   sleep 2
   start=$SECONDS
