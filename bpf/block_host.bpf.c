@@ -185,16 +185,19 @@ static __always_inline int parse_packet(struct __sk_buff* skb, struct ojh_destin
 }
 
 /* Shared by both egress variants: `know_netns` is whether the kernel lets cgroup_skb
- * programs read the socket's netns cookie (see judge). */
+ * programs read the socket's netns cookie (see judge). With OJH_POLICY_JUDGE_ALL_EGRESS it
+ * judges TCP and UDP too, on the destination as NAT in the container's netns left it. */
 static __always_inline int egress(struct __sk_buff* skb, int know_netns) {
+  /* Read first: whether TCP and UDP are judged here depends on it. */
+  const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
   struct bpf_sock* sk = skb->sk;
   if (!sk) return SKB_PASS;
   struct bpf_sock* full = bpf_sk_fullsock(sk);
-  /* Request and timewait minisockets only exist for TCP, which connect4/6 judged. */
+  /* The kernel runs cgroup egress with the full socket (a SYN-ACK of a request minisocket
+   * comes with its listener) and never for timewait ones: nothing is left out here. */
   if (!full) return SKB_PASS;
-  if (ojh_judged_by_sock_addr(full->type, full->protocol)) return SKB_PASS;
+  if (!ojh_egress_judges(policy->flags, full->type, full->protocol)) return SKB_PASS;
 
-  const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
   struct ojh_destination d;
   if (!parse_packet(skb, &d)) return SKB_PASS;
   return permitted(policy, judge(policy, skb, know_netns, &d), OJH_HOOK_EGRESS) ? SKB_PASS

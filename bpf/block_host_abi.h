@@ -52,6 +52,15 @@
  * sockets are left to connect/sendmsg so that replies on connections the host opened to
  * the container (port forwarding) keep flowing.
  *
+ * A policy with OJH_POLICY_JUDGE_ALL_EGRESS has the backstop judge every packet, TCP and
+ * UDP included (ojh_egress_judges). The hook sets it for a container that may hold
+ * CAP_NET_ADMIN: a NAT rule in its own netns (nftables DNAT in OUTPUT) rewrites a
+ * destination after connect/sendmsg judged it, and cgroup_skb egress runs after the
+ * OUTPUT and POSTROUTING hooks, so it sees the address the packet really goes to. The
+ * price: replies to host addresses are judged too (the container cannot serve a host
+ * client), and where the backstop cannot tell netns apart (the compat program, kernels
+ * before 6.15) TCP and UDP to the container's own loopback are refused as well.
+ *
  * Which program sees what: connect() of an AF_INET6 socket to ::ffff:a.b.c.d reaches
  * connect6 (judged here as a.b.c.d), while an unconnected sendto() of that socket to
  * ::ffff:a.b.c.d is handed by the kernel to the IPv4 UDP path and reaches sendmsg4.
@@ -102,6 +111,7 @@ enum ojh_hook_kind {
 
 enum ojh_policy_flags {
   OJH_POLICY_AUDIT = 1u << 0,
+  OJH_POLICY_JUDGE_ALL_EGRESS = 1u << 1, /* the backstop judges TCP/UDP packets too */
 };
 
 /* Value of the shared cgroup storage (key: the cgroup id, shared by all attach types). */
@@ -300,6 +310,14 @@ static inline int ojh_judged_by_sock_addr(__u32 sock_type, __u32 protocol) {
   if (sock_type == 1 && protocol == 6) return 1;
   if (sock_type == 2 && (protocol == 17 || protocol == 136)) return 1;
   return 0;
+}
+
+/* Whether the egress backstop judges a packet of a full socket of this kind. A policy that
+ * says "every packet" takes TCP and UDP from connect/sendmsg too: their verdict was on the
+ * address before any NAT rule of the container's netns rewrote it. */
+static inline int ojh_egress_judges(__u32 policy_flags, __u32 sock_type, __u32 protocol) {
+  if (policy_flags & OJH_POLICY_JUDGE_ALL_EGRESS) return 1;
+  return !ojh_judged_by_sock_addr(sock_type, protocol);
 }
 
 static inline int ojh_is_denial(enum ojh_verdict v) {

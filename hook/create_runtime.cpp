@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <optional>
 #include <string>
@@ -118,6 +119,10 @@ std::optional<std::string> enforce_container(const Options& opts,
   }
   request.host_netns_cookie = current_netns_cookie();
   request.audit = policy.mode == PolicyMode::Audit;
+  // Only reached when the admin config accepts CAP_NET_ADMIN (check_capabilities).
+  request.judge_all_egress = std::any_of(
+      container.config.capabilities.begin(), container.config.capabilities.end(),
+      [](const std::string& cap) { return canonical_capability(cap) == "CAP_NET_ADMIN"; });
 
   // The lock is released before a follower of resolv.conf is forked (it would inherit it).
   std::optional<std::string> refusal;

@@ -170,7 +170,8 @@ void write_policy(const SharedObjects& objs, std::uint64_t cgroup_id, const Enfo
   ojh_policy policy{};
   policy.policy_id = cgroup_id;
   policy.host_netns_cookie = req.host_netns_cookie;
-  policy.flags = req.audit ? OJH_POLICY_AUDIT : 0;
+  policy.flags =
+      (req.audit ? OJH_POLICY_AUDIT : 0) | (req.judge_all_egress ? OJH_POLICY_JUDGE_ALL_EGRESS : 0);
   if (bpf_map_update_elem(objs.policy.get(), &cgroup_id, &policy, BPF_ANY) != 0)
     throw Error("write container policy", errno);
 }

@@ -26,6 +26,10 @@ struct EnforceRequest {
   std::vector<Exception> exceptions;  // allow annotation + DNS
   std::uint64_t host_netns_cookie = 0;
   bool audit = false;
+  // Judge every packet at egress, TCP and UDP too, on its destination after NAT: for a
+  // container that may hold CAP_NET_ADMIN, whose own NAT rules could rewrite a destination
+  // that connect/sendmsg allowed into a host address.
+  bool judge_all_egress = false;
   uid_t owner_uid = 0;  // the user whose rootless container it is (the attach service); 0: root
 };
 

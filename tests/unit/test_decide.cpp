@@ -144,6 +144,31 @@ TEST_CASE("unknown rule kinds deny", "[decide]") {
   CHECK(ojh_decide(&p, kContainerNetns, 0, 99) == OJH_DENY_CIDR);
 }
 
+TEST_CASE("the egress backstop judges TCP and UDP only when the policy says so", "[decide]") {
+  // <linux/net.h>: SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3; IPPROTO_UDPLITE 136.
+  struct Socket {
+    __u32 type;
+    __u32 protocol;
+    bool left_to_sock_addr;  // connect/sendmsg judge its destinations
+  };
+  static constexpr Socket kSockets[] = {
+      {1, IPPROTO_TCP, true},   {2, IPPROTO_UDP, true},   {2, 136, true},
+      {3, IPPROTO_UDP, false},  {3, IPPROTO_ICMP, false}, {2, IPPROTO_ICMP, false},
+      {1, IPPROTO_SCTP, false}, {5, IPPROTO_SCTP, false}, {3, IPPROTO_RAW, false}};
+  for (const Socket s : kSockets) {
+    CAPTURE(s.type, s.protocol);
+    CHECK(ojh_egress_judges(0, s.type, s.protocol) == !s.left_to_sock_addr);
+    CHECK(ojh_egress_judges(OJH_POLICY_AUDIT, s.type, s.protocol) == !s.left_to_sock_addr);
+    // A container that may rewrite destinations after connect/sendmsg (CAP_NET_ADMIN: DNAT
+    // in its own netns) has every packet judged where its destination is final.
+    CHECK(ojh_egress_judges(OJH_POLICY_JUDGE_ALL_EGRESS, s.type, s.protocol) == 1);
+    CHECK(ojh_egress_judges(OJH_POLICY_JUDGE_ALL_EGRESS | OJH_POLICY_AUDIT, s.type, s.protocol) ==
+          1);
+  }
+  // Flags are bits of one word: the new one must not alias audit mode.
+  CHECK((OJH_POLICY_JUDGE_ALL_EGRESS & OJH_POLICY_AUDIT) == 0);
+}
+
 TEST_CASE("v4-mapped detection is exact", "[decide]") {
   const ojh_destination mapped = destination("::ffff:1.2.3.4");
   CHECK(mapped.family == OJH_AF_INET);
