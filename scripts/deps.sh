@@ -7,6 +7,7 @@ packages=(
   cmake g++ make pkg-config clang llvm
   libbpf-dev bpftool libcap-ng-dev rapidjson-dev libboost-program-options-dev catch2
   runc busybox-static iproute2 jq shellcheck
+  nftables  # tests/e2e/test_dnat.sh, the bpf tier's DNAT case: a container's own NAT rules
   python3-yaml dpkg-dev file lintian groff-base
   podman crun conmon netavark
   uidmap catatonit  # rootless podman: newuidmap/newgidmap, its pause process

@@ -54,6 +54,24 @@ int tcp_connect(const char* addr, int port) { return probe(addr, port, SOCK_STRE
 int udp_connect_send(const char* addr, int port) { return probe(addr, port, SOCK_DGRAM, true); }
 int udp_sendto(const char* addr, int port) { return probe(addr, port, SOCK_DGRAM, false); }
 
+int tcp_connect_within(const char* addr, int port, int timeout_ms) {
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!parse(addr, port, ss, len)) return EINVAL;
+  Fd s(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!s) return errno;
+  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&ss), len) == 0) return 0;
+  if (errno != EINPROGRESS) return errno;
+  pollfd p{s.get(), POLLOUT, 0};
+  const int ready = ::poll(&p, 1, timeout_ms);
+  if (ready < 0) return errno;
+  if (ready == 0) return ETIMEDOUT;
+  int err = 0;
+  socklen_t err_len = sizeof(err);
+  if (::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &err_len) != 0) return errno;
+  return err;
+}
+
 Listener Listener::open(const char* addr) {
   Listener l;
   sockaddr_storage ss;
@@ -78,6 +96,18 @@ bool Listener::udp_received() {
   char buf[64];
   pollfd p{udp.get(), POLLIN, 0};
   while (::poll(&p, 1, 200) > 0 && ::recv(udp.get(), buf, sizeof(buf), 0) >= 0) {
+    any = true;
+    p.revents = 0;
+  }
+  return any;
+}
+
+bool Listener::tcp_accepted() {
+  bool any = false;
+  pollfd p{tcp.get(), POLLIN, 0};
+  while (::poll(&p, 1, 200) > 0) {
+    Fd conn(::accept4(tcp.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn) break;
     any = true;
     p.revents = 0;
   }

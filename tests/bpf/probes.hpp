@@ -11,6 +11,9 @@ namespace ojh::test {
 int tcp_connect(const char* addr, int port);
 int udp_connect_send(const char* addr, int port);
 int udp_sendto(const char* addr, int port);
+// A TCP connect that gives up after `timeout_ms`: a SYN dropped at egress (cgroup_skb) is not
+// an error for connect(), which would retransmit for minutes. ETIMEDOUT when it gave up.
+int tcp_connect_within(const char* addr, int port, int timeout_ms);
 // A UDP datagram sent through a raw socket (IPPROTO_UDP, header built here): no sock_addr
 // hook sees it, only the egress backstop. 0 when sent, else the errno.
 int raw_udp_sendto(const char* addr, int port);
@@ -23,6 +26,7 @@ struct Listener {
   bool v6 = false;
   static Listener open(const char* addr);
   bool udp_received();  // drains: did any datagram arrive since the last call?
+  bool tcp_accepted();  // drains: did any connection complete since the last call?
 };
 
 }  // namespace ojh::test

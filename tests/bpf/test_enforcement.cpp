@@ -10,11 +10,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "hook/capabilities.hpp"
 #include "hook/enforcement.hpp"
@@ -387,6 +389,176 @@ TEST_CASE_METHOD(Fixture, "the egress backstop leaves TCP replies to the host al
   CHECK(WEXITSTATUS(status) == 0);
   ::close(ready[0]);
   ::close(ready[1]);
+}
+
+namespace {
+
+// A container's own netns in which a DNAT rule (nftables, OUTPUT) rewrites 203.0.113.7 and
+// 2001:db8:7::7 into the "host" addresses 10.200.9.1 and fd00:200::1, which sit on its lo so
+// that nothing leaves the namespace; the foreign ones are routed into a veth whose both ends
+// are in that namespace (lost there without the rule). What a container holding
+// CAP_NET_ADMIN can do to itself.
+constexpr const char* kDnatSetup =
+    "ip addr add 10.200.9.1/32 dev lo && ip addr add fd00:200::1/128 dev lo nodad"
+    " && ip link add d0 type veth peer name d1 && ip link set d0 up && ip link set d1 up"
+    " && ip addr add 192.0.2.1/24 dev d0 && ip addr add 2001:db8:1::1/64 dev d0 nodad"
+    " && ip route add 203.0.113.0/24 via 192.0.2.2"
+    " && ip -6 route add 2001:db8:7::/64 via 2001:db8:1::2"
+    " && nft -f - <<'EOF'\n"
+    "table ip dnat4 {\n"
+    "  chain out {\n"
+    "    type nat hook output priority -100; policy accept;\n"
+    "    ip daddr 203.0.113.7 dnat to 10.200.9.1\n"
+    "  }\n"
+    "}\n"
+    "table ip6 dnat6 {\n"
+    "  chain out {\n"
+    "    type nat hook output priority -100; policy accept;\n"
+    "    ip6 daddr 2001:db8:7::7 dnat to fd00:200::1\n"
+    "  }\n"
+    "}\n"
+    "EOF";
+
+std::vector<Rule> dnat_rules() {
+  auto rules = metadata_rules();
+  rules.push_back(rule("10.200.9.1", 32, OJH_RULE_HOST_ADDR));
+  rules.push_back(rule("fd00:200::1", 128, OJH_RULE_HOST_ADDR));
+  return rules;
+}
+
+// Probes through the DNAT rule, run in `cgroup` in a netns of its own: bit i set when probe
+// i reached its listener, bit i + 4 when it was refused the way an egress drop shows (UDP:
+// EPERM from sendto; TCP: the SYN never leaves, so connect() does not complete). 255/254:
+// the setup or a probe failed otherwise.
+int dnat_outcome(const std::string& cgroup) {
+  return run_in_cgroup(cgroup, true, [] {
+    if (std::system(kDnatSetup) != 0) return 255;
+    Listener l4 = Listener::open("10.200.9.1");
+    Listener l6 = Listener::open("fd00:200::1");
+    struct Probe {
+      const char* dest;
+      Listener* l;
+      bool tcp;
+    };
+    const Probe probes[] = {{"203.0.113.7", &l4, true},
+                            {"203.0.113.7", &l4, false},
+                            {"2001:db8:7::7", &l6, true},
+                            {"2001:db8:7::7", &l6, false}};
+    int outcome = 0;
+    for (int i = 0; i < 4; ++i) {
+      const Probe& p = probes[i];
+      const int err =
+          p.tcp ? tcp_connect_within(p.dest, p.l->port, 1000) : udp_sendto(p.dest, p.l->port);
+      const bool arrived = p.tcp ? p.l->tcp_accepted() : p.l->udp_received();
+      if (err == 0 && arrived)
+        outcome |= 1 << i;
+      else if (!arrived && err == (p.tcp ? ETIMEDOUT : EPERM))
+        outcome |= 1 << (i + 4);
+      else
+        return 254;
+    }
+    return outcome;
+  });
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "judge-all-egress stops TCP and UDP that a DNAT rule sends to the host",
+                 "[bpf][dnat]") {
+  if (std::system("command -v nft >/dev/null") != 0)
+    FAIL("nft is not installed (scripts/deps.sh installs nftables)");
+  const std::string flagged = sandbox.make_cgroup("flagged");
+  const std::string plain = sandbox.make_cgroup("plain");
+  auto req = request("c-flagged", flagged, dnat_rules());
+  req.judge_all_egress = true;
+  enforce(pins, objs, req);
+  enforce(pins, objs, request("c-plain", plain, dnat_rules()));
+
+  // connect4/6 and sendmsg4/6 allow 203.0.113.7 and 2001:db8:7::7 in both: without the flag
+  // the rewritten packets reach the host addresses (the bypass), with it the egress program
+  // judges the address they really go to.
+  CHECK(dnat_outcome(plain) == 0x0f);
+  CHECK(dnat_outcome(flagged) == 0xf0);
+  for (const EnforcedContainer& c : list_enforced(pins, objs)) {
+    CAPTURE(c.id);
+    const bool is_flagged = c.id == "c-flagged";
+    CHECK(((c.policy.flags & OJH_POLICY_JUDGE_ALL_EGRESS) != 0) == is_flagged);
+    CHECK((c.counters.denied[OJH_HOOK_EGRESS] > 0) == is_flagged);
+    CHECK(c.counters.denied[OJH_HOOK_CONNECT4] == 0);
+    CHECK(c.counters.denied[OJH_HOOK_SENDMSG6] == 0);
+  }
+  // Destinations that are not the host's stay reachable, and so does the container's own
+  // loopback where the backstop tells netns apart (this kernel's netns-aware program).
+  CHECK(run_in_cgroup(flagged, true, [] {
+          if (std::system("ip addr add 198.51.100.9/32 dev lo") != 0) return 255;
+          Listener foreign = Listener::open("198.51.100.9");
+          Listener own = Listener::open("127.0.0.1");
+          Listener own6 = Listener::open("::1");
+          if (int e = tcp_connect_within("198.51.100.9", foreign.port, 1000)) return e;
+          if (int e = udp_sendto("198.51.100.9", foreign.port)) return e;
+          if (!foreign.udp_received()) return 99;
+          if (int e = tcp_connect_within("127.0.0.1", own.port, 1000)) return e;
+          if (int e = udp_sendto("::1", own6.port)) return e;
+          return own6.udp_received() ? 0 : 98;
+        }) == 0);
+}
+
+TEST_CASE_METHOD(Fixture, "judge-all-egress also stops replies to host clients", "[bpf][dnat]") {
+  // The documented price: a server in a flagged container cannot answer a host address (a
+  // port published to the host and used from the host itself). The SYN-ACK leaves through
+  // the listener's socket, which the egress program now judges.
+  const std::string ctr = sandbox.make_cgroup("ctr");
+  auto req = request("c1", ctr);
+  req.judge_all_egress = true;
+  enforce(pins, objs, req);
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t server = fork_in_cgroup(ctr, [&] {
+    Listener l = Listener::open("127.0.0.1");
+    if (::write(ready[1], &l.port, sizeof(l.port)) != sizeof(l.port)) return 1;
+    ::sleep(3);  // long enough for the client below to give up
+    return 0;
+  });
+  int port = 0;
+  REQUIRE(::read(ready[0], &port, sizeof(port)) == sizeof(port));
+  CHECK(tcp_connect_within("127.0.0.1", port, 1000) == ETIMEDOUT);
+  ::kill(server, SIGKILL);
+  wait_exit_status(server);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  CHECK(list_enforced(pins, objs).at(0).counters.denied[OJH_HOOK_EGRESS] > 0);
+}
+
+TEST_CASE("judge-all-egress on the compat program refuses the container's own loopback",
+          "[bpf][dnat]") {
+  // Kernels before 6.15: the compat egress program cannot tell a private netns' loopback
+  // from the host's, so with every packet judged a flagged container loses TCP and UDP to
+  // its own 127.0.0.1 too (documented), while an unflagged one keeps it.
+  Sandbox sandbox{"bpftest"};
+  const PinDir pins = PinDir::open(sandbox.pin_dir());
+  const SharedObjects objs = SharedObjects::open_or_load(pins, EgressVariant::Compat);
+  const std::string flagged = sandbox.make_cgroup("flagged");
+  const std::string plain = sandbox.make_cgroup("plain");
+  for (const auto& [id, cgroup] : {std::pair{"flagged", flagged}, std::pair{"plain", plain}}) {
+    EnforceRequest r;
+    r.container_id = id;
+    r.cgroup_fs_path = cgroup;
+    r.rules = metadata_rules();
+    r.host_netns_cookie = current_netns_cookie();
+    r.judge_all_egress = cgroup == flagged;
+    enforce(pins, objs, r);
+  }
+  const auto own_loopback = [](const std::string& cgroup) {
+    return run_in_cgroup(cgroup, true, [] {
+      Listener own = Listener::open("127.0.0.1");
+      const int tcp = tcp_connect_within("127.0.0.1", own.port, 1000);
+      const int udp = udp_sendto("127.0.0.1", own.port);
+      if (tcp == 0 && udp == 0) return 0;
+      return tcp == ETIMEDOUT && udp == EPERM ? 1 : 2;
+    });
+  };
+  CHECK(own_loopback(plain) == 0);
+  CHECK(own_loopback(flagged) == 1);
 }
 
 TEST_CASE_METHOD(Fixture, "refresh adds new host addresses and drops vanished ones", "[bpf]") {
