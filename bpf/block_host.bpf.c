@@ -21,13 +21,15 @@
 #define SKB_PASS 1
 #define SKB_DROP 0 /* the sending syscall gets EPERM for locally generated packets */
 
-/* Sized for ~64 rules per container over ~1000 containers per family. LPM tries and the
- * hash map allocate per entry (BPF_F_NO_PREALLOC), so the size is a ceiling, not a cost. */
+/* Sized for at least 1,000 containers of the largest policy (256 CIDRs of one family, 64
+ * exceptions, the host's rules) with room to spare: what one container may hold must never
+ * crowd out another (tests/bpf/test_capacity.cpp). LPM tries and the hash map allocate per
+ * entry (BPF_F_NO_PREALLOC), so the size is a ceiling, not a cost. */
 struct {
   __uint(type, BPF_MAP_TYPE_LPM_TRIE);
   __type(key, struct ojh_lpm_key4);
   __type(value, struct ojh_rule);
-  __uint(max_entries, 65536);
+  __uint(max_entries, OJH_MAX_RULES);
   __uint(map_flags, BPF_F_NO_PREALLOC);
 } ojh_rules4 SEC(".maps");
 
@@ -35,7 +37,7 @@ struct {
   __uint(type, BPF_MAP_TYPE_LPM_TRIE);
   __type(key, struct ojh_lpm_key6);
   __type(value, struct ojh_rule);
-  __uint(max_entries, 65536);
+  __uint(max_entries, OJH_MAX_RULES);
   __uint(map_flags, BPF_F_NO_PREALLOC);
 } ojh_rules6 SEC(".maps");
 
@@ -43,7 +45,7 @@ struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __type(key, struct ojh_exception_key);
   __type(value, __u8);
-  __uint(max_entries, 65536);
+  __uint(max_entries, OJH_MAX_EXCEPTIONS);
   __uint(map_flags, BPF_F_NO_PREALLOC);
 } ojh_allow SEC(".maps");
 

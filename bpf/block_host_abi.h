@@ -79,6 +79,10 @@
 /* Bumped whenever a map layout or program semantics change; pins live under v<N>/. */
 #define OJH_ABI_VERSION 1
 
+/* Capacity of the shared maps, per family for the rule tries (see block_host.bpf.c). */
+#define OJH_MAX_RULES (1u << 19)
+#define OJH_MAX_EXCEPTIONS (1u << 18)
+
 #define OJH_POLICY_ID_BITS 64
 
 enum ojh_verdict {

@@ -18,6 +18,7 @@
 #include "hook/host_network.hpp"
 #include "hook/late_resolv_conf.hpp"
 #include "hook/logging.hpp"
+#include "hook/objects_upgrade.hpp"
 #include "hook/phase_timer.hpp"
 #include "hook/pin_dir.hpp"
 #include "hook/rules.hpp"
@@ -53,9 +54,8 @@ std::vector<Exception> admitted_dns(const AdminConfig& admin, const std::string&
 
 // What one rootless user's containers may hold, so that one user cannot take the shared
 // maps (and with them every other container's start) for themselves.
-std::optional<std::string> user_limit_refusal(const AdminConfig& admin, const PinDir& pins,
-                                              const SharedObjects& objs,
-                                              const EnforceRequest& request) {
+void check_user_limits(const AdminConfig& admin, const PinDir& pins, const SharedObjects& objs,
+                       const EnforceRequest& request) {
   struct stat st {};
   if (::stat(request.cgroup_fs_path.c_str(), &st) != 0)
     throw Error("stat " + request.cgroup_fs_path, errno);
@@ -63,26 +63,26 @@ std::optional<std::string> user_limit_refusal(const AdminConfig& admin, const Pi
       owner_usage(pins, objs, request.owner_uid, static_cast<std::uint64_t>(st.st_ino));
   const std::string who = "uid " + std::to_string(request.owner_uid);
   if (usage.containers + 1 > admin.user_max_containers)
-    return who + " already has " + std::to_string(usage.containers) +
-           " enforced containers, the most the admin config allows (user-max-containers = " +
-           std::to_string(admin.user_max_containers) + ")";
+    throw Refusal(who + " already has " + std::to_string(usage.containers) +
+                  " enforced containers, the most the admin config allows "
+                  "(user-max-containers = " +
+                  std::to_string(admin.user_max_containers) + ")");
   const std::size_t wanted = request.rules.size() + request.exceptions.size();
   if (usage.map_entries + wanted > admin.user_max_map_entries)
-    return who + "'s containers would hold " + std::to_string(usage.map_entries + wanted) +
-           " rules and exceptions, more than the admin config allows (user-max-map-entries = " +
-           std::to_string(admin.user_max_map_entries) + ")";
-  return std::nullopt;
+    throw Refusal(who + "'s containers would hold " + std::to_string(usage.map_entries + wanted) +
+                  " rules and exceptions, more than the admin config allows "
+                  "(user-max-map-entries = " +
+                  std::to_string(admin.user_max_map_entries) + ")");
 }
 
 // How long a bind-mounted resolv.conf that names no nameserver yet is followed.
 constexpr int kLateResolvConfSeconds = 30;
 
-// Everything that touches the kernel. Failures here are environment failures (no bpffs,
-// a kernel without a feature, a vanished cgroup), the only kind fail-open may excuse; a
-// user's limit is not one, and comes back as the refusal to report.
-std::optional<std::string> enforce_container(const Options& opts,
-                                             const ContainerToEnforce& container,
-                                             const ContainerPolicy& policy) {
+// Everything that touches the kernel. Its failures are environment failures (no bpffs, a
+// kernel without a feature, a vanished cgroup), the only kind fail-open may excuse, unless
+// they are a Refusal (a limit, full maps, a cgroup another container holds).
+void enforce_container(const Options& opts, const ContainerToEnforce& container,
+                       const ContainerPolicy& policy) {
   const State& state = container.state;
   const PinDir pins = PinDir::open(opts.pin_dir);
   restrict_capabilities(CapabilitySet::kAttachMounted);
@@ -125,8 +125,7 @@ std::optional<std::string> enforce_container(const Options& opts,
       [](const std::string& cap) { return canonical_capability(cap) == "CAP_NET_ADMIN"; });
 
   // The lock is released before a follower of resolv.conf is forked (it would inherit it).
-  std::optional<std::string> refusal;
-  const EnforceResult result = [&]() -> EnforceResult {
+  const EnforceResult result = [&] {
     const Fd lock = pins.lock_exclusive();
     pins.remove_stale_staging();
     phase("lock");
@@ -135,15 +134,11 @@ std::optional<std::string> enforce_container(const Options& opts,
     request.rules =
         container_rules(without_interfaces(host_addresses(), opts.admin.ignore_interfaces), cidrs);
     phase("host");
-    const SharedObjects objs = SharedObjects::open_or_load(pins);
+    const SharedObjects objs = open_current_objects(pins);
     phase("load");
-    if (request.owner_uid != 0) {
-      refusal = user_limit_refusal(opts.admin, pins, objs, request);
-      if (refusal) return {};
-    }
+    if (request.owner_uid != 0) check_user_limits(opts.admin, pins, objs, request);
     return enforce(pins, objs, request);
   }();
-  if (refusal) return refusal;
   log_info(
       state.id,
       std::string(result.already_enforced ? "re-applied" : "enforcing") + " host block (" +
@@ -156,7 +151,6 @@ std::optional<std::string> enforce_container(const Options& opts,
   if (resolv_conf_pending)
     follow_late_resolv_conf(pins, state.id, result.cgroup_id, read_dns, admit_dns,
                             kLateResolvConfSeconds);
-  return std::nullopt;
 }
 
 }  // namespace
@@ -167,16 +161,16 @@ int create_runtime_for(const Options& opts, const ContainerToEnforce& container,
   // cgroup BPF is refused, fail-open or not.
   check_capabilities(container.config.capabilities, opts.admin.allow_capabilities);
   check_cgroup_mounts(container.config);
-  std::optional<std::string> refusal;
   try {
-    refusal = enforce_container(opts, container, policy);
+    enforce_container(opts, container, policy);
+  } catch (const Refusal&) {
+    throw;
   } catch (const Error& e) {
     if (!opts.admin.fail_open) throw;
     log_error(container.state.id, std::string("FAIL-OPEN (admin config): the container runs "
                                               "UNPROTECTED: ") +
                                       e.what());
   }
-  if (refusal) throw Error(*refusal);
   restrict_capabilities(CapabilitySet::kNone);
   report_capabilities("exit");
   return 0;

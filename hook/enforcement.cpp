@@ -17,7 +17,9 @@
 #include "hook/exception_map.hpp"
 #include "hook/phase_timer.hpp"
 #include "hook/rule_maps.hpp"
+#include "oci/cgroup.hpp"
 #include "oci/error.hpp"
+#include "oci/file.hpp"
 
 namespace ojh {
 namespace {
@@ -122,6 +124,27 @@ Entry read_entry(const PinDir& pins, const std::string& name) {
   return e;
 }
 
+// The entries that may hold `cgroup_id`: its own, and one an earlier version named after
+// the container (an earlier version's entry of another id on this cgroup is found by its
+// programs being attached). Looked up by name: a create-runtime does not read every other
+// container's records (O(1), not O(containers)).
+std::vector<Entry> entries_of_cgroup(const PinDir& pins, std::uint64_t cgroup_id,
+                                     const std::string& container_id) {
+  std::vector<Entry> entries;
+  const std::string dir = pins.containers_dir();
+  for (const std::string& name :
+       {std::string(kEntryPrefix) + std::to_string(cgroup_id), pin_name(container_id)}) {
+    struct stat st {};
+    if (::lstat((dir + "/" + name).c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;
+      throw Error("stat " + dir + "/" + name, errno);
+    }
+    Entry e = read_entry(pins, name);
+    if (e.cgroup_id == cgroup_id) entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
 std::vector<Entry> read_entries(const PinDir& pins) {
   std::vector<Entry> entries;
   for (const std::string& name : list_dir(pins.containers_dir()))
@@ -217,8 +240,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
 
   // Only an entry of this very cgroup is ours to reuse or clear; another cgroup's entry
   // with this container id belongs to another runtime's or store's container.
-  for (const Entry& e : read_entries(pins)) {
-    if (e.cgroup_id != cgroup.id) continue;
+  for (const Entry& e : entries_of_cgroup(pins, cgroup.id, req.container_id)) {
     if (!complete_pin_set(e.dir) || live_link_cgroup_id(e.dir) != cgroup.id) {
       // Half made by a killed hook, or its links detached: nothing enforces this cgroup
       // through it, and its rules are keyed by this cgroup's id.
@@ -226,12 +248,13 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
       continue;
     }
     if (e.id != req.container_id || e.owner_uid != req.owner_uid)
-      throw Error("cgroup " + req.cgroup_fs_path + " is already enforced for another container (" +
-                  e.id + "); refusing to share it");
+      throw Refusal("cgroup " + req.cgroup_fs_path +
+                    " is already enforced for another container (" + e.id +
+                    "); refusing to share it");
     if (e.init.pid != 0 && init.pid != 0 && e.init != init && still_running(e.init))
-      throw Error("cgroup " + req.cgroup_fs_path +
-                  " is already enforced for another container with this id (its process " +
-                  std::to_string(e.init.pid) + " still runs); refusing to share it");
+      throw Refusal("cgroup " + req.cgroup_fs_path +
+                    " is already enforced for another container with this id (its process " +
+                    std::to_string(e.init.pid) + " still runs); refusing to share it");
     // A complete set of live links on this cgroup for this container means a previous run
     // succeeded: bring its rules and policy up to date rather than attach twice. Insert
     // before delete, so a rule that stays never blinks.
@@ -270,8 +293,8 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     attached = shared_program_attached(objs, cgroup.fd.get());
   }
   if (attached)
-    throw Error("cgroup " + req.cgroup_fs_path +
-                " is already enforced for another container; refusing to share it");
+    throw Refusal("cgroup " + req.cgroup_fs_path +
+                  " is already enforced for another container; refusing to share it");
 
   const std::string final_dir = pins.entry_dir(cgroup.id);
   const std::string staging = pins.staging_dir("container-" + req.container_id);
@@ -343,7 +366,9 @@ ReleaseResult release(const PinDir& pins, const SharedObjects& objs,
 
 std::vector<EnforcedContainer> list_enforced(const PinDir& pins, const SharedObjects& objs) {
   std::vector<EnforcedContainer> out;
-  const RuleMaps rules(objs.rules4.get(), objs.rules6.get());
+  // One walk of each map for all containers, not one per container.
+  auto rules = RuleMaps(objs.rules4.get(), objs.rules6.get()).list_all();
+  auto exceptions = ExceptionMap(objs.allow.get()).list_all();
   const int ncpus = libbpf_num_possible_cpus();
   for (const Entry& e : read_entries(pins)) {
     EnforcedContainer c;
@@ -361,8 +386,10 @@ std::vector<EnforcedContainer> list_enforced(const PinDir& pins, const SharedObj
     }
     c.cgroup_alive = c.cgroup_id != 0 && live_link_cgroup_id(e.dir) == c.cgroup_id;
     if (c.cgroup_id) {
-      c.rules = rules.list(c.cgroup_id);
-      c.exceptions = ExceptionMap(objs.allow.get()).list(c.cgroup_id);
+      if (const auto it = rules.find(c.cgroup_id); it != rules.end())
+        c.rules = std::move(it->second);
+      if (const auto it = exceptions.find(c.cgroup_id); it != exceptions.end())
+        c.exceptions = std::move(it->second);
     }
     // The policy storage lives as long as the cgroup: gone in between means the cgroup is.
     if (c.cgroup_alive && bpf_map_lookup_elem(objs.policy.get(), &c.cgroup_id, &c.policy) != 0) {
@@ -444,6 +471,89 @@ OwnerUsage owner_usage(const PinDir& pins, const SharedObjects& objs, uid_t owne
     for (const auto& [id, count] : counts)
       if (cgroups.count(id)) usage.map_entries += count;
   return usage;
+}
+
+namespace {
+
+// The directory of the cgroup with id `cgroup_id` under the cgroup2 mount: a link reports
+// only the id, and an entry of an earlier version records nothing else.
+std::optional<std::string> find_cgroup_dir(const std::string& dir, std::uint64_t cgroup_id,
+                                           int& budget) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return std::nullopt;
+  if (static_cast<std::uint64_t>(st.st_ino) == cgroup_id) return dir;
+  if (--budget < 0)
+    throw Error("too many cgroups to search for cgroup " + std::to_string(cgroup_id));
+  for (const std::string& name : list_dir(dir)) {
+    const std::string child = dir + "/" + name;
+    if (::lstat(child.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    if (auto found = find_cgroup_dir(child, cgroup_id, budget)) return found;
+  }
+  return std::nullopt;
+}
+
+void relink_entry(const PinDir& pins, const Entry& e, const std::string& cgroup_dir,
+                  const SharedObjects& from, const SharedObjects& to) {
+  OpenCgroup cgroup = open_cgroup(cgroup_dir);
+  ojh_policy policy{};
+  if (bpf_map_lookup_elem(from.policy.get(), &e.cgroup_id, &policy) != 0)
+    throw Error("read the policy of cgroup " + std::to_string(e.cgroup_id), errno);
+  const std::string staging = pins.staging_dir("relink-" + std::to_string(e.cgroup_id));
+  remove_pin_dir(staging);
+  make_private_dir(staging);
+  try {
+    std::vector<Fd> links;
+    for (const ProgramSpec& p : kPrograms) {
+      Fd link(bpf_link_create(to.programs[&p - kPrograms.data()].get(), cgroup.fd.get(),
+                              p.attach_type, nullptr));
+      if (!link) throw Error("attach " + std::string(p.name) + " to " + cgroup_dir, errno);
+      // Until the policy is written the new programs refuse everything: never open.
+      if (links.empty() &&
+          bpf_map_update_elem(to.policy.get(), &e.cgroup_id, &policy, BPF_ANY) != 0)
+        throw Error("write container policy", errno);
+      if (bpf_obj_pin(link.get(), (staging + "/" + std::string(p.name)).c_str()) != 0)
+        throw Error("pin " + staging + "/" + std::string(p.name), errno);
+      links.push_back(std::move(link));
+    }
+    for (const std::string& name : list_dir(e.dir)) {
+      struct stat st {};
+      const std::string path = e.dir + "/" + name;
+      if (::lstat(path.c_str(), &st) != 0) throw Error("stat " + path, errno);
+      if (S_ISDIR(st.st_mode)) make_private_dir(staging + "/" + name);
+      if (S_ISLNK(st.st_mode)) write_record(staging, name, read_record(e.dir, name).value_or(""));
+    }
+    // The old links go only now: both programs judged in between.
+    for (const ProgramSpec& p : kPrograms) {
+      Fd old(bpf_obj_get((e.dir + "/" + std::string(p.name)).c_str()));
+      if (old && bpf_link_detach(old.get()) != 0 && errno != ENOLINK)
+        throw Error("detach the old " + std::string(p.name) + " link of " + cgroup_dir, errno);
+    }
+    remove_pin_dir(e.dir);
+    if (::rename(staging.c_str(), e.dir.c_str()) != 0) throw Error("publish " + e.dir, errno);
+  } catch (...) {
+    remove_pin_dir(staging);
+    throw;
+  }
+}
+
+}  // namespace
+
+std::size_t relink_entries(const PinDir& pins, const SharedObjects& from, const SharedObjects& to) {
+  const auto mount =
+      find_cgroup2_mount(read_file_bounded("/proc/self/mountinfo", kMaxMountinfoBytes));
+  if (!mount) throw Error("no cgroup2 mount to find the enforced cgroups in");
+  std::size_t moved = 0;
+  for (const Entry& e : read_entries(pins)) {
+    if (e.cgroup_id == 0 || live_link_cgroup_id(e.dir) != e.cgroup_id) continue;  // gc's
+    int budget = 100000;
+    const auto dir = find_cgroup_dir(mount->mount_point, e.cgroup_id, budget);
+    if (!dir)
+      throw Error("container " + e.id + ": cgroup " + std::to_string(e.cgroup_id) +
+                  " is enforced but not found under " + mount->mount_point);
+    relink_entry(pins, e, *dir, from, to);
+    ++moved;
+  }
+  return moved;
 }
 
 }  // namespace ojh

@@ -103,6 +103,14 @@ struct GcResult {
 GcResult collect_garbage(const PinDir& pins, const SharedObjects& objs,
                          std::optional<uid_t> only_owner = std::nullopt);
 
+// Moves every container whose links are live from the programs of `from` to those of `to`
+// (an upgrade that loaded another build's objects): new links with `to`'s programs and the
+// container's policy in `to`'s storage, then the old links detached and the entry's pins
+// replaced, records kept. While both run, both judge (and both refuse what the container's
+// rules refuse), so there is no moment without a program. The rules and exceptions must be
+// in `to`'s maps already. Returns how many were moved. Call with the pin directory locked.
+std::size_t relink_entries(const PinDir& pins, const SharedObjects& from, const SharedObjects& to);
+
 struct OwnerUsage {
   std::size_t containers = 0;
   std::size_t map_entries = 0;  // rules and exceptions

@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 
 #include "block_host.skel.h"
+#include "hook/pin_dir.hpp"
 #include "oci/error.hpp"
 
 namespace ojh {
@@ -54,7 +57,10 @@ bool kernel_has_skb_netns_cookie() {
   return static_cast<bool>(prog);
 }
 
-void load_and_publish(const PinDir& pins, EgressVariant egress) {
+constexpr const char* kBuildRecord = "build";
+
+// Loads this build's objects and pins them, with their build record, into `staging`.
+void load_into(const std::string& staging, EgressVariant egress) {
   Skeleton skel(block_host__open());
   if (!skel) throw Error("open BPF object", errno);
   if (egress == EgressVariant::Auto)
@@ -65,7 +71,6 @@ void load_and_publish(const PinDir& pins, EgressVariant egress) {
   if (int err = block_host__load(skel.get()); err != 0)
     throw Error("load BPF programs (see `oci-jail-hook --verbose` for the verifier log)", -err);
 
-  const std::string staging = pins.staging_dir("objects");
   remove_pin_dir(staging);
   make_private_dir(staging);
   const std::array<const bpf_program*, kPrograms.size()> progs = {
@@ -79,17 +84,25 @@ void load_and_publish(const PinDir& pins, EgressVariant egress) {
       pin(bpf_program__fd(progs[i]), staging + "/" + std::string(kPrograms[i].name));
     for (std::size_t i = 0; i < maps.size(); ++i)
       pin(bpf_map__fd(maps[i]), staging + "/" + std::string(kMapNames[i]));
-    if (::rename(staging.c_str(), pins.objects_dir().c_str()) != 0)
-      throw Error("publish " + pins.objects_dir(), errno);
+    write_record(staging, kBuildRecord, objects_build());
   } catch (...) {
     remove_pin_dir(staging);
     throw;
   }
 }
 
-SharedObjects open_all(const PinDir& pins) {
+void load_and_publish(const PinDir& pins, EgressVariant egress) {
+  const std::string staging = pins.staging_dir("objects");
+  load_into(staging, egress);
+  if (::rename(staging.c_str(), pins.objects_dir().c_str()) != 0) {
+    const int err = errno;
+    remove_pin_dir(staging);
+    throw Error("publish " + pins.objects_dir(), err);
+  }
+}
+
+SharedObjects open_all(const std::string& dir) {
   SharedObjects objs;
-  const std::string dir = pins.objects_dir();
   for (std::size_t i = 0; i < kPrograms.size(); ++i)
     objs.programs[i] = open_pin(dir + "/" + std::string(kPrograms[i].name));
   objs.rules4 = open_pin(dir + "/rules4");
@@ -109,7 +122,42 @@ bool exists(const std::string& path) {
 
 SharedObjects SharedObjects::open_or_load(const PinDir& pins, EgressVariant egress) {
   if (!exists(pins.objects_dir())) load_and_publish(pins, egress);
-  return open_all(pins);
+  return open_all(pins.objects_dir());
+}
+
+std::string objects_build() {
+  static const std::string build = [] {
+    std::size_t size = 0;
+    const auto* bytes = static_cast<const unsigned char*>(block_host__elf_bytes(&size));
+    std::uint64_t h = 14695981039346656037ULL;  // FNV-1a: identity, not security
+    for (std::size_t i = 0; i < size; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+    char hex[17];
+    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+    return std::string(hex);
+  }();
+  return build;
+}
+
+std::optional<std::string> pinned_objects_build(const PinDir& pins) {
+  if (!exists(pins.objects_dir())) return std::nullopt;
+  return read_record(pins.objects_dir(), kBuildRecord).value_or("");
+}
+
+SharedObjects SharedObjects::load_staged(const PinDir& pins, EgressVariant egress,
+                                         std::string& staging) {
+  staging = pins.staging_dir("objects");
+  load_into(staging, egress);
+  return open_all(staging);
+}
+
+void SharedObjects::publish_staged(const PinDir& pins, const std::string& staging) {
+  const std::string old = pins.staging_dir("objects-old");
+  if (::rename(pins.objects_dir().c_str(), old.c_str()) != 0)
+    throw Error("retire " + pins.objects_dir(), errno);
+  if (::rename(staging.c_str(), pins.objects_dir().c_str()) != 0)
+    throw Error("publish " + pins.objects_dir(), errno);
+  // The retired programs stay loaded while a link still runs them; nothing does any more.
+  remove_pin_dir(old);
 }
 
 EgressVariant SharedObjects::egress_variant() const {
@@ -128,7 +176,7 @@ const char* egress_variant_name(EgressVariant v) {
 
 bool SharedObjects::open_existing(const PinDir& pins, SharedObjects& out) {
   if (!exists(pins.objects_dir())) return false;
-  out = open_all(pins);
+  out = open_all(pins.objects_dir());
   return true;
 }
 

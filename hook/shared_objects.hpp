@@ -4,6 +4,8 @@
 #include <linux/bpf.h>
 
 #include <array>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "bpf/block_host_abi.h"
@@ -39,6 +41,14 @@ static_assert(kPrograms[OJH_HOOK_CONNECT4].attach_type == BPF_CGROUP_INET4_CONNE
 // host's needs bpf_get_netns_cookie() in cgroup_skb programs (Linux 6.15+).
 enum class EgressVariant { Auto, NetnsAware, Compat };
 
+// The identity of this binary's BPF object: a hash of its ELF bytes. Pinned objects of
+// another build run other code or other map layouts, whatever the ABI version says; each
+// publication records its build ("build" in <pin-dir>/v1/objects).
+std::string objects_build();
+// The build recorded with the published objects: nullopt when none are published, "" when
+// they carry no record (published by an earlier version).
+std::optional<std::string> pinned_objects_build(const PinDir& pins);
+
 // "netns-aware" or "compat", as status prints it.
 const char* egress_variant_name(EgressVariant v);
 
@@ -54,6 +64,11 @@ struct SharedObjects {
   static SharedObjects open_or_load(const PinDir& pins, EgressVariant egress = EgressVariant::Auto);
   // Opens existing pins only (status, poststop): nothing is loaded when nothing is there.
   static bool open_existing(const PinDir& pins, SharedObjects& out);
+  // This build's objects, loaded and pinned into a staging directory of the pin directory
+  // (set in `staging`) and opened from there; publish_staged then puts them in the place of
+  // the published ones (an upgrade, hook/objects_upgrade.cpp).
+  static SharedObjects load_staged(const PinDir& pins, EgressVariant egress, std::string& staging);
+  static void publish_staged(const PinDir& pins, const std::string& staging);
 
   // Which egress program was loaded (NetnsAware or Compat), read from the kernel.
   EgressVariant egress_variant() const;
