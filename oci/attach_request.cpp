@@ -42,6 +42,16 @@ void refuse_unknown(const rapidjson::Value& object, std::string_view what,
   }
 }
 
+// A bounded JSON object with unique keys, all of them `known`.
+void parse_object(std::string_view text, std::string_view what, std::size_t max_bytes,
+                  std::initializer_list<std::string_view> known, rapidjson::Document& doc) {
+  if (text.size() > max_bytes) fail(what, "larger than " + std::to_string(max_bytes) + " bytes");
+  json::parse(text, what, kMaxDepth, doc);
+  if (!doc.IsObject()) fail(what, "top level must be an object");
+  json::require_unique_keys(doc, what, "");
+  refuse_unknown(doc, what, known);
+}
+
 std::string write(const std::function<void(rapidjson::Writer<rapidjson::StringBuffer>&)>& body) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -81,13 +91,8 @@ std::string format_attach_request(const AttachRequest& request) {
 
 AttachRequest parse_attach_request(std::string_view text) {
   constexpr std::string_view what = "attach request";
-  if (text.size() > kMaxAttachRequestBytes)
-    fail(what, "larger than " + std::to_string(kMaxAttachRequestBytes) + " bytes");
   rapidjson::Document doc;
-  json::parse(text, what, kMaxDepth, doc);
-  if (!doc.IsObject()) fail(what, "top level must be an object");
-  json::require_unique_keys(doc, what, "");
-  refuse_unknown(doc, what, {"version", "command", "state", "json"});
+  parse_object(text, what, kMaxAttachRequestBytes, {"version", "command", "state", "json"}, doc);
 
   const rapidjson::Value& root = doc;  // const iterators: RapidJSON 1.1's are ambiguous in C++20
   const auto member = [&root](const char* key) -> const rapidjson::Value* {
@@ -140,13 +145,8 @@ std::string format_attach_reply(const AttachReply& reply) {
 
 AttachReply parse_attach_reply(std::string_view text) {
   constexpr std::string_view what = "attach service reply";
-  if (text.size() > kMaxAttachReplyBytes)
-    fail(what, "larger than " + std::to_string(kMaxAttachReplyBytes) + " bytes");
   rapidjson::Document doc;
-  json::parse(text, what, kMaxDepth, doc);
-  if (!doc.IsObject()) fail(what, "top level must be an object");
-  json::require_unique_keys(doc, what, "");
-  refuse_unknown(doc, what, {"status", "stdout", "stderr"});
+  parse_object(text, what, kMaxAttachReplyBytes, {"status", "stdout", "stderr"}, doc);
   const rapidjson::Value& root = doc;  // const iterators: RapidJSON 1.1's are ambiguous in C++20
   AttachReply reply;
   const auto status = root.FindMember("status");
