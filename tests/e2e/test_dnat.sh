@@ -26,19 +26,9 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-e2e_require_root
-e2e_enter_isolated_view "$@"
-e2e_require_tools
 command -v nft >/dev/null || e2e_skip "nft not installed (scripts/deps.sh installs nftables)"
 command -v ldd >/dev/null || e2e_skip "ldd not installed (needed to copy nft into the rootfs)"
-e2e_require_hooks
-e2e_init
-e2e_setup_network
-
-HOOK=$(e2e_hook_path createRuntime)
-W=$E2E_RUN_DIR
-MARKERS=$W/markers
-mkdir -p "$MARKERS"
+e2e_runc_view "$@"
 PORT=18150      # the fake host's listeners, which the DNAT rules lead to
 SRV_PORT=18151  # the container's server, for a host client
 OWN_PORT=18152  # the container's own loopback
