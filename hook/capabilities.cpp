@@ -18,7 +18,10 @@ namespace ojh {
 
 namespace {
 bool g_show = false;
+bool g_read_search = false;
 }  // namespace
+
+void keep_read_search_for_users_files() { g_read_search = true; }
 
 void show_capabilities(bool enabled) { g_show = enabled; }
 
@@ -57,6 +60,7 @@ void restrict_capabilities(CapabilitySet set) {
   std::vector<int> wanted;
   if (set != CapabilitySet::kNone) wanted = {CAP_BPF, CAP_NET_ADMIN};
   if (set == CapabilitySet::kAttach) wanted.insert(wanted.end(), {CAP_SYS_ADMIN, CAP_SYS_PTRACE});
+  if (set != CapabilitySet::kNone && g_read_search) wanted.push_back(CAP_DAC_READ_SEARCH);
   // Only ever narrows: what the process was started without (a unit's
   // CapabilityBoundingSet) stays out, and the step that needs it fails with its own cause.
   std::vector<int> kept;

@@ -21,6 +21,13 @@ enum class CapabilitySet {
   kNone,
 };
 
+// The attach service reads rootless users' bundles and resolv.conf files, which podman keeps
+// below directories of mode 0700 (their owner-only homes and runtime directories): from
+// this call on, the sets above also keep CAP_DAC_READ_SEARCH, where it is permitted. The
+// service opens only files the requesting user owns (hook/regular_file.hpp); the rootful
+// hook never calls this.
+void keep_read_search_for_users_files();
+
 // Reduces effective, permitted and inheritable sets (and the bounding set, the first time,
 // while CAP_SETPCAP is still held) and sets no_new_privs. Only ever narrows.
 void restrict_capabilities(CapabilitySet set);

@@ -76,6 +76,7 @@ class Children {
 int run_serve(const Options& opts) {
   // Each connection's process narrows further for its command; this one never reads a
   // request, and keeps only what those processes need.
+  keep_read_search_for_users_files();
   restrict_capabilities(CapabilitySet::kAttach);
   const Fd listener = listening_socket(opts);
   std::signal(SIGPIPE, SIG_IGN);
@@ -104,7 +105,8 @@ int run_serve(const Options& opts) {
       continue;  // gone already
     }
     if (children.count(uid) >= kMaxConnectionsPerUser) {
-      log_error("", "attach service: uid " + std::to_string(uid) + " has " +
+      // syslog only: a user's flood must not write two lines (stderr is the journal too).
+      log_info("", "attach service: uid " + std::to_string(uid) + " has " +
                         std::to_string(kMaxConnectionsPerUser) +
                         " requests in progress; closing another");
       continue;

@@ -91,6 +91,9 @@ rootless_container() {
   CT_BUNDLE=$W/bundle-$name
   h_bundle "$CT_BUNDLE"
   chown -R "$U" "$CT_BUNDLE"
+  # As podman keeps it: only the user may enter (the service reads it with
+  # CAP_DAC_READ_SEARCH, and only files the user owns).
+  chmod 700 "$CT_BUNDLE"
 }
 
 # create NAME [UID] — U's (or UID's) rootless create-runtime for the last container; the
