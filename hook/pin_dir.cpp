@@ -118,11 +118,37 @@ std::optional<std::string> read_record(const std::string& dir, const std::string
   return value;
 }
 
+namespace {
+
+// A mount over a directory that holds anything hides it from the whole host (pin-dir =
+// /run/ojh would hide /run): bpffs is mounted only on an empty one, as /sys/fs/bpf is before
+// anything mounts it.
+void refuse_to_hide(const std::string& mount_point) {
+  DIR* d = ::opendir(mount_point.c_str());
+  if (!d) throw Error("mount bpffs on " + mount_point, errno);
+  bool empty = true;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name != "." && name != "..") {
+      empty = false;
+      break;
+    }
+  }
+  ::closedir(d);
+  if (!empty)
+    throw Error("refusing to mount bpffs on " + mount_point +
+                ": it is not empty, and the mount would hide what it holds (mount bpffs there "
+                "first, or choose a pin-dir below /sys/fs/bpf)");
+}
+
+}  // namespace
+
 PinDir PinDir::open(const std::string& root) {
   if (root.empty() || root.front() != '/' || root == "/")
     throw Error("pin directory must be an absolute path below a bpffs mount: \"" + root + "\"");
   const std::string mount_point = parent_of(root);
   if (!is_bpffs(root) && !is_bpffs(mount_point)) {
+    refuse_to_hide(mount_point);
     if (::mount("bpf", mount_point.c_str(), "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") !=
         0)
       throw Error("mount bpffs on " + mount_point, errno);

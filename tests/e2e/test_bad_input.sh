@@ -95,6 +95,8 @@ printf '{"mounts":[{"destination":"/h","type":"bind","source":"/sys","options":[
 
 # Pin directories that cannot work.
 : >"$W/afile"
+mkdir "$W/busy"
+: >"$W/busy/kept"
 mkdir -m 0777 "$PIN_ROOT/ojh-loose"
 e2e_defer "rmdir $PIN_ROOT/ojh-loose"
 ln -s /sys/fs/bpf/oci-jail-hook "$PIN_ROOT/ojh-symlink" 2>/dev/null ||
@@ -271,6 +273,7 @@ conf-symlink       |create  |1|fn config_symlink   |open admin config @W@/conf-l
 pins-relative      |create  |2|opt --pin-dir relative/pins|--pin-dir must be an absolute path
 pins-slash         |create  |1|opt --pin-dir /     |container @ID@: pin directory must be an absolute path below a bpffs mount: "/"
 pins-parent-file   |create  |1|opt --pin-dir @W@/afile/pins|container @ID@: mount bpffs on @W@/afile: Not a directory
+pins-parent-busy   |create  |1|opt --pin-dir @W@/busy/pins|container @ID@: refusing to mount bpffs on @W@/busy: it is not empty, and the mount would hide what it holds (mount bpffs there first, or choose a pin-dir below /sys/fs/bpf)
 pins-parent-missing|create  |1|opt --pin-dir @W@/no-such-dir/pins|container @ID@: mount bpffs on @W@/no-such-dir: No such file or directory
 pins-in-proc       |create  |1|opt --pin-dir /proc/ojh-no-such-dir/pins|container @ID@: mount bpffs on /proc/ojh-no-such-dir: No such file or directory
 pins-loose-mode    |create  |1|opt --pin-dir /sys/fs/bpf/ojh-loose|container @ID@: /sys/fs/bpf/ojh-loose is not owned by root or is writable by others (refusing)
