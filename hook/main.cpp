@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
       "file means defaults)")(
       "pin-dir", po::value(&opts.pin_dir)->default_value(opts.pin_dir),
       "bpffs directory for pinned programs and links (bpffs is mounted on its parent "
-      "when missing)")(
+      "when missing, if that is an empty directory)")(
       "socket", po::value(&opts.attach_socket)->default_value(opts.attach_socket),
       "the attach service's Unix socket: where serve listens without systemd, and where "
       "rootless commands send their requests")("json", po::bool_switch(&opts.json),
