@@ -21,6 +21,7 @@
 #include "hook/objects_upgrade.hpp"
 #include "hook/phase_timer.hpp"
 #include "hook/pin_dir.hpp"
+#include "hook/process.hpp"
 #include "hook/rules.hpp"
 #include "hook/shared_objects.hpp"
 #include "oci/admin_policy.hpp"
@@ -197,8 +198,14 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
     return run_through_attach_service(opts, {AttachCommand::CreateRuntime, state_text}, state.pid);
   // Which cgroup is a security decision (never the root, never one the hook shares; the
   // root of the container's cgroup namespace when it has one), so a refusal here is not an
-  // environment failure either.
+  // environment failure either. /proc/<pid> names whatever process has that pid now: the
+  // pidfd, taken first, tells whether it is still the container's once it has been read.
+  if (state.pid <= 0) throw Error("state has no container pid");
+  const Fd pidfd = open_pidfd(state.pid);
   const CgroupTarget cgroup = container_cgroup(state.pid);
+  if (pidfd_exited(pidfd.get()))
+    throw Error("the container's process " + std::to_string(state.pid) +
+                " exited while its cgroup was read");
   return create_runtime_for(opts, {state, state.pid, cgroup, read_bundle_config(state.bundle), 0},
                             policy);
 }

@@ -181,7 +181,7 @@ id-300-chars       |poststop|1|set {"id":"@A300@"}|state JSON: container id "@A6
 # --- the pid: missing, dead, or not a container's
 pid-missing        |create  |1|unset pid           |container @ID@: state has no container pid
 pid-zero           |create  |1|set {"pid":0}       |container @ID@: state has no container pid
-pid-dead           |create  |1|set {"pid":@DEAD@}  |container @ID@: read /proc/@DEAD@/cgroup: No such file or directory
+pid-dead           |create  |1|set {"pid":@DEAD@}  |container @ID@: open a pidfd of process @DEAD@: No such process
 pid-in-hook-cgroup |create  |1|set {"pid":@HOOKCG@}|container @ID@: container cgroup /launcher contains the hook's own cgroup /launcher; refusing to attach to a cgroup shared with the host
 pid-in-ancestor    |create  |1|fn in_child_cgroup  |container @ID@: container cgroup /outer contains the hook's own cgroup /outer/hook; refusing to attach to a cgroup shared with the host
 pid-in-root-cgroup |create  |1|set {"pid":@ROOTPID@}|container @ID@: container cgroup is the root cgroup; refusing to attach to the whole host
