@@ -332,6 +332,7 @@ class Worker {
 struct Cgroups {
   std::string enforced;
   std::string enforced_cidrs;
+  std::string judge_all;  // enforced, every egress packet judged (CAP_NET_ADMIN accepted)
   std::string floor;
   std::string unenforced;
 };
@@ -560,6 +561,16 @@ int run_socket_rows(const SocketRowsOptions& opt) {
        "UDP flood, unconnected sendto() (sendmsg4 + backstop), enforced / unenforced", 0.95},
       {"raw-flood", Op::RawSend, 5000, true,
        "raw IPPROTO_UDP flood (backstop judges every packet), enforced / unenforced", 0.95},
+      // A container that may hold CAP_NET_ADMIN has its TCP and UDP judged at egress too:
+      // what that costs it, against an enforced container without the flag.
+      {"judge-all-udp-flood", Op::UdpSend, 5000, true,
+       "UDP flood (connected send(), 64 B), every packet judged at egress (CAP_NET_ADMIN "
+       "accepted) / enforced without",
+       0.90},
+      {"judge-all-tcp-connect", Op::TcpConnectClose, 500, false,
+       "TCP connect+accept+close, every packet judged at egress (CAP_NET_ADMIN accepted) / "
+       "enforced without",
+       1.10},
   };
   for (const std::string& name : opt.rows) {
     if (std::none_of(specs.begin(), specs.end(), [&](const RowSpec& s) { return s.name == name; }))
@@ -570,7 +581,8 @@ int run_socket_rows(const SocketRowsOptions& opt) {
 
   Sandbox sandbox("bench-sockets");
   const Cgroups cg{sandbox.make_cgroup("enforced"), sandbox.make_cgroup("enforced-cidrs"),
-                   sandbox.make_cgroup("floor"), sandbox.make_cgroup("unenforced")};
+                   sandbox.make_cgroup("judge-all"), sandbox.make_cgroup("floor"),
+                   sandbox.make_cgroup("unenforced")};
   const FloorPrograms floor(cg.floor);
   const PinDir pins = PinDir::open(sandbox.pin_dir());
   const Fd lock = pins.lock_exclusive();
@@ -590,6 +602,11 @@ int run_socket_rows(const SocketRowsOptions& opt) {
   with_cidrs.cgroup_fs_path = cg.enforced_cidrs;
   with_cidrs.rules = container_rules(host, extra_cidrs(opt.extra_cidrs));
   enforce(pins, objs, with_cidrs);
+  EnforceRequest judge_all = plain;
+  judge_all.container_id = "bench-judge-all";
+  judge_all.cgroup_fs_path = cg.judge_all;
+  judge_all.judge_all_egress = true;
+  enforce(pins, objs, judge_all);
   print_detail(
       std::string("socket rows: per-block time is ") +
       (opt.wall_clock ? "wall-clock time"
@@ -639,6 +656,28 @@ int run_socket_rows(const SocketRowsOptions& opt) {
                    " ns/op = " + fixed(far / summarize(res.ns[3]).median, 3) +
                    " x unenforced (the table row uses " + kDestination +
                    ", inside the dense run of /24s: the deepest walk that policy has)");
+    } else if (row.name.starts_with("judge-all-")) {
+      const RowResult res =
+          alternate(row,
+                    {{"judge-all-egress", "ojhb-judge-all", cg.judge_all, kMetadataDenied},
+                     {"enforced", "ojhb-enforced", cg.enforced, kMetadataDenied},
+                     {"unenforced", "ojhb-unenforced", cg.unenforced, 0}},
+                    opt, cpu, objs);
+      report(row, res, 0, 1, row.metric, opt.wall_clock);
+      print_detail(row.name +
+                   ": program run time per call (bpf_stats, one extra block of each "
+                   "worker): " +
+                   res.program_times);
+      const Summary a = summarize(res.ns[0]);
+      const Summary e = summarize(res.ns[1]);
+      const Summary u = summarize(res.ns[2]);
+      const auto vs_unenforced = [&](const Summary& x) {
+        return fixed(row.per_packet ? u.median / x.median : x.median / u.median, 3);
+      };
+      print_detail(row.name +
+                   ": against the unenforced sibling of the same run: judge-all-egress " +
+                   vs_unenforced(a) + ", enforced " + vs_unenforced(e) +
+                   (row.per_packet ? " (rate ratios)" : " (time ratios)"));
     } else {
       const RowResult res = alternate(row,
                                       {{"enforced", "ojhb-enforced", cg.enforced, kMetadataDenied},
@@ -655,7 +694,8 @@ int run_socket_rows(const SocketRowsOptions& opt) {
   }
 
   if (!release(pins, objs, {plain.container_id, "", 0}) ||
-      !release(pins, objs, {with_cidrs.container_id, "", 0}))
+      !release(pins, objs, {with_cidrs.container_id, "", 0}) ||
+      !release(pins, objs, {judge_all.container_id, "", 0}))
     throw Error("release of the bench policies found nothing to release");
   return 0;
 }

@@ -18,8 +18,9 @@ struct SocketRowsOptions {
   bool wall_clock = false;  // compare wall time instead of the workers' CPU time
 };
 
-inline const std::vector<std::string> kSocketRows = {"udp-connect", "tcp-connect", "udp-flood",
-                                                     "udp-sendto-flood", "raw-flood"};
+inline const std::vector<std::string> kSocketRows = {
+    "udp-connect",         "tcp-connect",          "udp-flood", "udp-sendto-flood", "raw-flood",
+    "judge-all-udp-flood", "judge-all-tcp-connect"};
 
 int run_socket_rows(const SocketRowsOptions& options);
 
