@@ -144,6 +144,10 @@ std::uint64_t fdinfo_memlock(int fd) {
 std::map<std::string, std::uint64_t> memlock_by_object(const PinDir& pins) {
   std::map<std::string, std::uint64_t> out;
   for (const std::string& name : list_dir(pins.objects_dir())) {
+    // Records (the objects' build) are symlinks beside the pins, not BPF objects.
+    struct stat st {};
+    if (::lstat((pins.objects_dir() + "/" + name).c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      continue;
     Fd fd(bpf_obj_get((pins.objects_dir() + "/" + name).c_str()));
     if (!fd) throw Error("open pin " + name, errno);
     out[name] = fdinfo_memlock(fd.get());
