@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hook/attach_service.hpp"
 
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -36,12 +35,8 @@ constexpr int kRequestTimeoutSeconds = 10;
 BundleConfig read_users_bundle_config(const std::string& bundle, uid_t uid) {
   if (bundle.empty() || bundle.front() != '/')
     throw Error("the state's bundle must be an absolute path");
-  const std::string path = bundle + "/config.json";
-  open_how how{};
-  how.flags = O_NOFOLLOW;
-  how.resolve = RESOLVE_NO_MAGICLINKS;
   return parse_bundle_config(
-      read_regular_file(AT_FDCWD, path.c_str(), how, path, kMaxConfigBytes, uid));
+      read_named_regular_file(bundle + "/config.json", kMaxConfigBytes, uid));
 }
 
 int create_runtime(const Options& opts, uid_t uid, const AttachRequest& request, const Fd& pidfd,
@@ -104,14 +99,13 @@ class Capture {
 
 }  // namespace
 
-void serve_connection(const Options& opts, Fd connection) {
+void serve_connection(const Options& opts, Fd connection, const PeerCredentials& peer) {
   // The client's output must not reach the service's log, nor the reverse.
   const Capture out(STDOUT_FILENO, "stdout");
   const Capture err(STDERR_FILENO, "stderr");
   AttachReply reply;
   std::string container_id;
   try {
-    const PeerCredentials peer = peer_credentials(connection.get());
     const timeval tv{kRequestTimeoutSeconds, 0};
     if (::setsockopt(connection.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
       throw Error("set the request timeout", errno);

@@ -22,17 +22,6 @@ namespace {
 
 constexpr std::size_t kMaxResolvConfBytes = 64 * 1024;
 
-// The source of the runtime's bind mount onto /etc/resolv.conf: a path in the runtime's
-// mount namespace (podman's and CRI-O's own file). A symlink in its last component is not
-// followed, nor a magic link anywhere (/proc/<pid>/root/...), so a directory that someone
-// else can write cannot point the hook at another file.
-std::string read_mount_source(const std::string& source, std::optional<uid_t> owner) {
-  open_how how{};
-  how.flags = O_NOFOLLOW;
-  how.resolve = RESOLVE_NO_MAGICLINKS;
-  return read_regular_file(AT_FDCWD, source.c_str(), how, source, kMaxResolvConfBytes, owner);
-}
-
 // <root>/etc/resolv.conf with every symlink resolved as if <root> were "/".
 std::string read_in_root(const std::string& root) {
   Fd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -64,7 +53,8 @@ std::vector<Exception> dns_exceptions(const BundleConfig& config, const std::str
   std::string text;
   try {
     if (config.resolv_conf_source) {
-      text = read_mount_source(*config.resolv_conf_source, owner);
+      // The runtime's own file (podman's, CRI-O's), in its mount namespace.
+      text = read_named_regular_file(*config.resolv_conf_source, kMaxResolvConfBytes, owner);
     } else if (owner) {
       log_debug(
           "no DNS exception: a rootless container's resolv.conf is read only from the "

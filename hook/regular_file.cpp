@@ -31,4 +31,12 @@ std::string read_regular_file(int dir, const char* path, open_how how, const std
   return read_fd_bounded(file.get(), max_bytes, what);
 }
 
+std::string read_named_regular_file(const std::string& path, std::size_t max_bytes,
+                                    std::optional<uid_t> owner) {
+  open_how how{};
+  how.flags = O_NOFOLLOW;
+  how.resolve = RESOLVE_NO_MAGICLINKS;
+  return read_regular_file(AT_FDCWD, path.c_str(), how, path, max_bytes, owner);
+}
+
 }  // namespace ojh

@@ -20,4 +20,11 @@ namespace ojh {
 std::string read_regular_file(int dir, const char* path, open_how how, const std::string& what,
                               std::size_t max_bytes, std::optional<uid_t> owner = std::nullopt);
 
+// read_regular_file of an absolute `path` that a runtime or a user names (a bind-mount
+// source, a bundle's config.json): a symlink in its last component is not followed, nor a
+// magic link anywhere (/proc/<pid>/root/...), so a directory that someone else can write
+// cannot point the reader at another file.
+std::string read_named_regular_file(const std::string& path, std::size_t max_bytes,
+                                    std::optional<uid_t> owner = std::nullopt);
+
 }  // namespace ojh

@@ -98,17 +98,18 @@ int run_serve(const Options& opts) {
       }
       throw Error("accept a connection", errno);
     }
-    uid_t uid = 0;
+    PeerCredentials peer;
     try {
-      uid = peer_credentials(connection.get()).uid;
+      peer = peer_credentials(connection.get());
     } catch (const Error&) {
       continue;  // gone already
     }
+    const uid_t uid = peer.uid;
     if (children.count(uid) >= kMaxConnectionsPerUser) {
       // syslog only: a user's flood must not write two lines (stderr is the journal too).
       log_info("", "attach service: uid " + std::to_string(uid) + " has " +
-                        std::to_string(kMaxConnectionsPerUser) +
-                        " requests in progress; closing another");
+                       std::to_string(kMaxConnectionsPerUser) +
+                       " requests in progress; closing another");
       continue;
     }
     const pid_t pid = ::fork();
@@ -121,7 +122,7 @@ int run_serve(const Options& opts) {
       ::alarm(kConnectionSeconds);
       // The listening socket belongs to the service alone.
       ::close(listener.get());
-      serve_connection(opts, std::move(connection));
+      serve_connection(opts, std::move(connection), peer);
     }
     children.add(pid, uid);
   }
