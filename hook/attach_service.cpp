@@ -13,12 +13,10 @@
 #include "hook/capabilities.hpp"
 #include "hook/create_runtime.hpp"
 #include "hook/logging.hpp"
-#include "hook/regular_file.hpp"
 #include "hook/rootless_container.hpp"
 #include "hook/unix_socket.hpp"
 #include "oci/admin_policy.hpp"
 #include "oci/attach_request.hpp"
-#include "oci/config.hpp"
 #include "oci/error.hpp"
 #include "oci/file.hpp"
 #include "oci/state.hpp"
@@ -30,31 +28,20 @@ namespace {
 // hold one of the service's few processes.
 constexpr int kRequestTimeoutSeconds = 10;
 
-// The bundle's config.json, read only if the requesting user owns it (the runtime wrote it
-// as that user): root reads nothing on a user's say-so.
-BundleConfig read_users_bundle_config(const std::string& bundle, uid_t uid) {
-  if (bundle.empty() || bundle.front() != '/')
-    throw Error("the state's bundle must be an absolute path");
-  return parse_bundle_config(
-      read_named_regular_file(bundle + "/config.json", kMaxConfigBytes, uid));
-}
-
 int create_runtime(const Options& opts, uid_t uid, const AttachRequest& request, const Fd& pidfd,
                    std::string& container_id) {
   const State state = parse_state(request.state);
   container_id = state.id;
   // The admin config the service loaded (root's, verified) decides, not the client's copy.
-  const ContainerPolicy policy = admitted_container_policy(state.annotations, opts.admin);
-  if (!policy.enforce) {
+  if (!enforcement_requested(state.annotations, opts.admin)) {
     log_info(container_id, "jail.block-host is not \"true\": nothing to enforce");
     return 0;
   }
   if (!pidfd) throw Error("the request carries no pidfd of the container's process");
   const RootlessContainer container = verify_rootless_container(uid, pidfd.get());
-  return create_runtime_for(
-      opts,
-      {state, container.pid, container.cgroup, read_users_bundle_config(state.bundle, uid), uid},
-      policy);
+  // config.json and resolv.conf are read only if the user owns them (the runtime wrote
+  // them as that user): root reads nothing on a user's say-so.
+  return create_runtime_for(opts, {state, container.pid, container.cgroup, uid});
 }
 
 int run(const Options& opts, uid_t uid, const AttachRequest& request, const Fd& pidfd,

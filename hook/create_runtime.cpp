@@ -22,6 +22,7 @@
 #include "hook/phase_timer.hpp"
 #include "hook/pin_dir.hpp"
 #include "hook/process.hpp"
+#include "hook/regular_file.hpp"
 #include "hook/rules.hpp"
 #include "hook/shared_objects.hpp"
 #include "oci/admin_policy.hpp"
@@ -79,16 +80,11 @@ void check_user_limits(const AdminConfig& admin, const PinDir& pins, const Share
 // How long a bind-mounted resolv.conf that names no nameserver yet is followed.
 constexpr int kLateResolvConfSeconds = 30;
 
-// Everything that touches the kernel. Its failures are environment failures (no bpffs, a
-// kernel without a feature, a vanished cgroup), the only kind fail-open may excuse, unless
-// they are a Refusal (a limit, full maps, a cgroup another container holds).
-void enforce_container(const Options& opts, const ContainerToEnforce& container,
-                       const ContainerPolicy& policy) {
+// The step that touches the kernel; its failures are environment failures (no bpffs, a
+// kernel without a feature, a vanished cgroup), the only kind fail-open may excuse.
+void enforce_container(const Options& opts, const PinDir& pins, const ContainerToEnforce& container,
+                       const BundleConfig& config, const ContainerPolicy& policy) {
   const State& state = container.state;
-  const PinDir pins = PinDir::open(opts.pin_dir);
-  restrict_capabilities(CapabilitySet::kAttachMounted);
-  report_capabilities("attach");
-  phase("resolve");
 
   // The hook runs in the runtime's network namespace: that is the host to protect.
   std::vector<Cidr> cidrs = policy.cidrs;
@@ -102,10 +98,9 @@ void enforce_container(const Options& opts, const ContainerToEnforce& container,
   request.exceptions = policy.exceptions;
   request.exceptions.insert(request.exceptions.end(), opts.admin.allow.begin(),
                             opts.admin.allow.end());
-  const std::optional<uid_t> file_owner =
-      container.owner_uid ? std::optional<uid_t>(container.owner_uid) : std::nullopt;
-  const auto read_dns = [&container, file_owner] {
-    return dns_exceptions(container.config, container.state.bundle, file_owner);
+  const std::optional<uid_t> file_owner = container.file_owner();
+  const auto read_dns = [&config, &state, file_owner] {
+    return dns_exceptions(config, state.bundle, file_owner);
   };
   const auto admit_dns = [&opts, &state](const std::vector<Exception>& wanted) {
     return admitted_dns(opts.admin, state.id, wanted);
@@ -116,13 +111,13 @@ void enforce_container(const Options& opts, const ContainerToEnforce& container,
     const std::vector<Exception> dns = admit_dns(found);
     request.exceptions.insert(request.exceptions.end(), dns.begin(), dns.end());
     // A bind-mounted resolv.conf with no nameserver yet: podman writes it later.
-    resolv_conf_pending = found.empty() && container.config.resolv_conf_source.has_value();
+    resolv_conf_pending = found.empty() && config.resolv_conf_source.has_value();
   }
   request.host_netns_cookie = current_netns_cookie();
   request.audit = policy.mode == PolicyMode::Audit;
   // Only reached when the admin config accepts CAP_NET_ADMIN (check_capabilities).
   request.judge_all_egress = std::any_of(
-      container.config.capabilities.begin(), container.config.capabilities.end(),
+      config.capabilities.begin(), config.capabilities.end(),
       [](const std::string& cap) { return canonical_capability(cap) == "CAP_NET_ADMIN"; });
 
   // The lock is released before a follower of resolv.conf is forked (it would inherit it).
@@ -154,24 +149,56 @@ void enforce_container(const Options& opts, const ContainerToEnforce& container,
                             kLateResolvConfSeconds);
 }
 
-}  // namespace
-
-int create_runtime_for(const Options& opts, const ContainerToEnforce& container,
-                       const ContainerPolicy& policy) {
-  // What the container may do is part of its policy too: a capability that gets around
-  // cgroup BPF is refused, fail-open or not.
-  check_capabilities(container.config.capabilities, opts.admin.allow_capabilities);
-  check_cgroup_mounts(container.config);
+// Runs a step that touches the kernel. Returns the cause of its failure when the admin
+// config excuses it (fail-open); a Refusal (a limit, full maps, a cgroup another container
+// holds) never is, and neither is anything without fail-open.
+template <class Step>
+std::optional<std::string> excused_failure(const Options& opts, Step&& step) {
   try {
-    enforce_container(opts, container, policy);
+    step();
+    return std::nullopt;
   } catch (const Refusal&) {
     throw;
   } catch (const Error& e) {
     if (!opts.admin.fail_open) throw;
-    log_error(container.state.id, std::string("FAIL-OPEN (admin config): the container runs "
-                                              "UNPROTECTED: ") +
-                                      e.what());
+    return std::string(e.what());
   }
+}
+
+void log_fail_open(const std::string& container_id, const std::string& cause) {
+  log_error(container_id, "FAIL-OPEN (admin config): the container runs UNPROTECTED: " + cause);
+}
+
+}  // namespace
+
+std::optional<uid_t> ContainerToEnforce::file_owner() const {
+  return owner_uid ? std::optional<uid_t>(owner_uid) : std::nullopt;
+}
+
+int create_runtime_for(const Options& opts, const ContainerToEnforce& container) {
+  const std::string& id = container.state.id;
+  // Mounting bpffs is the last thing that needs CAP_SYS_ADMIN. Only once it is dropped does
+  // the hook parse what the container's author wrote: the policy annotations and config.json.
+  std::optional<PinDir> pins;
+  std::optional<std::string> failure =
+      excused_failure(opts, [&] { pins.emplace(PinDir::open(opts.pin_dir)); });
+  restrict_capabilities(CapabilitySet::kAttachMounted);
+  phase("resolve");
+  report_capabilities("parse");
+  // Policy mistakes are the container author's and always fail, fail-open or not; so do
+  // annotations the admin config does not permit.
+  const ContainerPolicy policy = admitted_container_policy(container.state.annotations, opts.admin);
+  if (!policy.enforce) throw Error("the policy does not enforce what the switch asked for");
+  const BundleConfig config = read_bundle_config(container.state.bundle, container.file_owner());
+  // What the container may do is part of its policy too: a capability that gets around
+  // cgroup BPF is refused, fail-open or not.
+  check_capabilities(config.capabilities, opts.admin.allow_capabilities);
+  check_cgroup_mounts(config);
+  phase("parse");
+  if (!failure)
+    failure =
+        excused_failure(opts, [&] { enforce_container(opts, *pins, container, config, policy); });
+  if (failure) log_fail_open(id, *failure);
   restrict_capabilities(CapabilitySet::kNone);
   report_capabilities("exit");
   return 0;
@@ -180,15 +207,13 @@ int create_runtime_for(const Options& opts, const ContainerToEnforce& container,
 int run_create_runtime(const Options& opts, std::string& container_id) {
   report_capabilities("start");
   restrict_capabilities(CapabilitySet::kAttach);
-  report_capabilities("parse");
+  report_capabilities("resolve");
+  // The state is the runtime's (bounded, strict) and names the process whose cgroup is to
+  // be resolved; of the author's annotations only the switch is read before that.
   const std::string state_text = read_fd_bounded(STDIN_FILENO, kMaxStateBytes, "state JSON");
   const State state = parse_state(state_text);
   container_id = state.id;
-  // Policy mistakes are the container author's and always fail, fail-open or not; so do
-  // annotations the admin config does not permit.
-  const ContainerPolicy policy = admitted_container_policy(state.annotations, opts.admin);
-  phase("parse");
-  if (!policy.enforce) {
+  if (!enforcement_requested(state.annotations, opts.admin)) {
     log_info(container_id, "jail.block-host is not \"true\": nothing to enforce");
     return 0;
   }
@@ -206,8 +231,7 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
   if (pidfd_exited(pidfd.get()))
     throw Error("the container's process " + std::to_string(state.pid) +
                 " exited while its cgroup was read");
-  return create_runtime_for(opts, {state, state.pid, cgroup, read_bundle_config(state.bundle), 0},
-                            policy);
+  return create_runtime_for(opts, {state, state.pid, cgroup, 0});
 }
 
 }  // namespace ojh

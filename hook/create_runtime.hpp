@@ -3,10 +3,10 @@
 
 #include <sys/types.h>
 
+#include <optional>
+
 #include "hook/commands.hpp"
 #include "oci/cgroup.hpp"
-#include "oci/config.hpp"
-#include "oci/policy.hpp"
 #include "oci/state.hpp"
 
 namespace ojh {
@@ -18,14 +18,17 @@ struct ContainerToEnforce {
   const State& state;
   pid_t init_pid = 0;  // in this process's pid namespace
   CgroupTarget cgroup;
-  BundleConfig config;
   uid_t owner_uid = 0;  // the rootless user it belongs to; 0: root's
+
+  // Whose files (config.json, resolv.conf) may be read for it: the rootless user's own only.
+  std::optional<uid_t> file_owner() const;
 };
 
-// The checks and the enforcement every create-runtime ends with, fail-open included.
-// `policy` comes from the state's annotations under the admin config. Returns the exit
+// What every create-runtime does once the switch asked for enforcement and the container's
+// cgroup is known (enforcement_requested): bpffs ready, CAP_SYS_ADMIN and CAP_SYS_PTRACE
+// dropped, then the policy (the state's annotations under the admin config) and config.json
+// parsed and checked, and the container enforced, fail-open included. Returns the exit
 // status; throws ojh::Error for the one-line refusal.
-int create_runtime_for(const Options& opts, const ContainerToEnforce& container,
-                       const ContainerPolicy& policy);
+int create_runtime_for(const Options& opts, const ContainerToEnforce& container);
 
 }  // namespace ojh

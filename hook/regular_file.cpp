@@ -39,4 +39,11 @@ std::string read_named_regular_file(const std::string& path, std::size_t max_byt
   return read_regular_file(AT_FDCWD, path.c_str(), how, path, max_bytes, owner);
 }
 
+BundleConfig read_bundle_config(const std::string& bundle_dir, std::optional<uid_t> owner) {
+  if (bundle_dir.empty() || bundle_dir.front() != '/')
+    throw Error("the state's bundle must be an absolute path");
+  return parse_bundle_config(
+      read_named_regular_file(bundle_dir + "/config.json", kMaxConfigBytes, owner));
+}
+
 }  // namespace ojh

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "oci/config.hpp"
+
 namespace ojh {
 
 // Reads `path` (relative to `dir`, resolved as `how` says) if it is a regular file, at most
@@ -26,5 +28,10 @@ std::string read_regular_file(int dir, const char* path, open_how how, const std
 // cannot point the reader at another file.
 std::string read_named_regular_file(const std::string& path, std::size_t max_bytes,
                                     std::optional<uid_t> owner = std::nullopt);
+
+// <bundle_dir>/config.json, read as read_named_regular_file does (at most kMaxConfigBytes),
+// then parse_bundle_config. The bundle must be an absolute path, as the runtime spec has it.
+BundleConfig read_bundle_config(const std::string& bundle_dir,
+                                std::optional<uid_t> owner = std::nullopt);
 
 }  // namespace ojh

@@ -67,6 +67,10 @@ ContainerPolicy admitted_container_policy(const Annotations& annotations,
   return policy;
 }
 
+bool enforcement_requested(const Annotations& annotations, const AdminConfig& admin) {
+  return admin.enforce_all || block_host_mode(annotations) == BlockHost::Enforce;
+}
+
 DnsAdmission admit_dns_exceptions(const std::vector<Exception>& wanted, const AdminConfig& admin,
                                   const std::vector<AddressBytes>& host_nameservers) {
   if (admin.annotation_exceptions) return {wanted, {}};

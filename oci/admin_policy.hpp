@@ -30,6 +30,12 @@ namespace ojh {
 // (parse_container_policy) whatever the admin config says.
 ContainerPolicy admitted_container_policy(const Annotations& annotations, const AdminConfig& admin);
 
+// Whether create-runtime has a container to enforce, from the switch alone: what the hook
+// decides before it resolves the cgroup, while it still holds the capabilities for that, so
+// that the policy itself is parsed only after they are gone. admitted_container_policy
+// agrees with it: where this is true, its policy enforces or it refuses the container.
+bool enforcement_requested(const Annotations& annotations, const AdminConfig& admin);
+
 // DNS exceptions follow the nameservers of the container's resolv.conf, which its author
 // chooses (Kubernetes dnsConfig, podman --dns, the image). With annotation-exceptions =
 // false only trusted nameservers keep theirs: those of the host's own resolver

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 #include "oci/json.hpp"
 #include "oci/quote.hpp"
 
@@ -200,11 +199,6 @@ BundleConfig parse_bundle_config(std::string_view text) {
     config.annotations = json::parse_annotations(*annotations, kWhat);
   }
   return config;
-}
-
-BundleConfig read_bundle_config(const std::string& bundle_dir) {
-  if (bundle_dir.empty()) throw Error("state has no bundle directory");
-  return parse_bundle_config(read_file_bounded(bundle_dir + "/config.json", kMaxConfigBytes));
 }
 
 }  // namespace ojh

@@ -49,9 +49,6 @@ inline constexpr unsigned kMaxConfigDepth = 64;
 // read are not checked beyond being valid JSON.
 BundleConfig parse_bundle_config(std::string_view json);
 
-// Reads <bundle_dir>/config.json (at most kMaxConfigBytes), then parse_bundle_config.
-BundleConfig read_bundle_config(const std::string& bundle_dir);
-
 // The container's root directory on the host: root.path, relative to the bundle unless
 // absolute; nullopt when config.json names none.
 std::optional<std::string> container_root_dir(const BundleConfig& config,

@@ -63,6 +63,11 @@ printf 'ociVersion: 1.0.2\n' >"$W/b-notjson/config.json"
 printf '{"linux":{},"linux":{}}' >"$W/b-dupkey/config.json"
 printf '{"linux":{"namespaces":{"type":"network"}}}' >"$W/b-ns/config.json"
 mkdir "$W/b-dir/config.json"
+# A FIFO would hang the hook (and the container start) in open(); a symlink points the hook,
+# as root, at a file the bundle's writer chose.
+mkdir -p "$W/b-fifo" "$W/b-symlink"
+mkfifo "$W/b-fifo/config.json"
+ln -s ../bundle/config.json "$W/b-symlink/config.json"
 for b in mountdup procdup capsetdup capstype capsnum sysadmin rawptrace netadmin capspell mountnul \
   cgbind cgproc cgrbindro; do mkdir -p "$W/b-$b"; done
 printf '{"mounts":[{"destination":"/etc/resolv.conf","source":"/a","source":"/b"}]}' \
@@ -223,11 +228,14 @@ allow-duplicate    |create  |1|ann {"jail.block-host":"true","jail.block-host.al
 allow-too-many     |create  |1|gen many_exceptions 65|container @ID@: annotation jail.block-host.allow: more than 64 entries
 allow-nul          |create  |1|ann {"jail.block-host":"true","jail.block-host.allow":"tcp:10.0.0.1:80\u0000"}|container @ID@: annotation jail.block-host.allow: entry "tcp:10.0.0.1:80\x00": port must be 1-65535
 # --- the bundle's config.json (read for the DNS exception, on by default)
-bundle-missing     |create  |1|unset bundle        |container @ID@: state has no bundle directory
-bundle-no-config   |create  |1|bundle @W@/b-missing|container @ID@: read @W@/b-missing/config.json: No such file or directory
-bundle-no-dir      |create  |1|bundle @W@/no-such-bundle|container @ID@: read @W@/no-such-bundle/config.json: No such file or directory
-bundle-unreadable  |create  |1|bundle @W@/b-mode000|container @ID@: read @W@/b-mode000/config.json: Permission denied
-bundle-config-dir  |create  |1|bundle @W@/b-dir    |container @ID@: read @W@/b-dir/config.json: Is a directory
+bundle-missing     |create  |1|unset bundle        |container @ID@: the state's bundle must be an absolute path
+bundle-no-config   |create  |1|bundle @W@/b-missing|container @ID@: open @W@/b-missing/config.json: No such file or directory
+bundle-no-dir      |create  |1|bundle @W@/no-such-bundle|container @ID@: open @W@/no-such-bundle/config.json: No such file or directory
+bundle-unreadable  |create  |1|bundle @W@/b-mode000|container @ID@: open @W@/b-mode000/config.json: Permission denied
+bundle-config-dir  |create  |1|bundle @W@/b-dir    |container @ID@: @W@/b-dir/config.json is not a regular file
+bundle-config-fifo |create  |1|bundle @W@/b-fifo   |container @ID@: @W@/b-fifo/config.json is not a regular file
+bundle-symlink     |create  |1|bundle @W@/b-symlink|container @ID@: @W@/b-symlink/config.json is not a regular file
+bundle-relative    |create  |1|bundle b-missing    |container @ID@: the state's bundle must be an absolute path
 bundle-not-json    |create  |1|bundle @W@/b-notjson|container @ID@: config.json: invalid at offset 0: Invalid value.
 bundle-empty-json  |create  |1|bundle @W@/b-empty  |container @ID@: config.json: invalid at offset 0: The document is empty.
 bundle-deep        |create  |1|bundle @W@/b-deep   |~container @ID@: config.json: nested deeper than 64 levels at offset

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016  # jq programs are single-quoted on purpose
 #
-# Crash safety: the hook SIGKILLed right after each phase of create-runtime (parse, resolve,
+# Crash safety: the hook SIGKILLed right after each phase of create-runtime (resolve, parse,
 # host, lock, load, populate, attach, pin), as a runtime's hook timeout would kill it. The
 # fault point is the hook's own: OJH_FAULT_KILL_AT=<phase>, honoured only by the test build
 # oci-jail-hook-faults (FAULT_HOOK, hook/fault_injection.cpp); first, the installed hook is
@@ -35,7 +35,7 @@ e2e_runc_view "$@"
 INSTALLED_HOOK=$HOOK
 HOOK=$FAULT_HOOK
 h_bundle "$W/bundle"
-PHASES=(parse resolve host lock load populate attach pin)
+PHASES=(resolve parse host lock load populate attach pin)
 BASE_PROGS=$(h_ojh_ids prog)
 BASE_MAPS=$(h_ojh_ids map)
 

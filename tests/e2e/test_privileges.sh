@@ -4,14 +4,16 @@
 # The capability sequence of create-runtime, read from /proc/self/status by the installed
 # hook itself (--show-capabilities) while it enforces a real cgroup:
 #   start   whatever the runtime gave it (full root)
-#   parse   CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_BPF — before a byte of the
+#   resolve CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_BPF — before a byte of the
 #           state is read (SYS_ADMIN + SYS_PTRACE: the container's cgroup namespace, bpffs);
 #           the bounding set already cut to CAP_NET_ADMIN + CAP_BPF, no_new_privs on,
 #           nothing inheritable or ambient
-#   attach  CAP_NET_ADMIN, CAP_BPF — the other two gone once the cgroup is resolved and
-#           bpffs is mounted
+#   parse   CAP_NET_ADMIN, CAP_BPF — the other two gone once the cgroup is resolved and
+#           bpffs is mounted, before the policy annotations and config.json are parsed, and
+#           kept for loading and attaching
 #   exit    nothing effective or permitted (the bounding set stays as it was: cutting it
 #           further needs CAP_SETPCAP, and the hook never executes anything)
+# and the order: the policy and config.json are parsed only after the parse report.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -34,7 +36,7 @@ mask() {
   for bit in "$@"; do m=$((m | (1 << bit))); done
   printf '%016x' "$m"
 }
-WANT_PARSE=$(mask $CAP_NET_ADMIN $CAP_SYS_PTRACE $CAP_SYS_ADMIN $CAP_BPF)
+WANT_RESOLVE=$(mask $CAP_NET_ADMIN $CAP_SYS_PTRACE $CAP_SYS_ADMIN $CAP_BPF)
 WANT_ATTACH=$(mask $CAP_NET_ADMIN $CAP_BPF)
 NONE=0000000000000000
 
@@ -57,13 +59,39 @@ expect() {  # PHASE FIELD WANT
 }
 
 [[ $(field start CapEff) != "$NONE" ]] || e2e_fail "start: the hook did not start with capabilities"
-for f in CapEff CapPrm; do expect parse "$f" "$WANT_PARSE"; done
-expect parse CapBnd "$WANT_ATTACH"
-for f in CapInh CapAmb; do expect parse "$f" "$NONE"; done
-expect parse NoNewPrivs 1
-for f in CapEff CapPrm CapBnd; do expect attach "$f" "$WANT_ATTACH"; done
+for f in CapEff CapPrm; do expect resolve "$f" "$WANT_RESOLVE"; done
+expect resolve CapBnd "$WANT_ATTACH"
+for f in CapInh CapAmb; do expect resolve "$f" "$NONE"; done
+expect resolve NoNewPrivs 1
+for f in CapEff CapPrm CapBnd; do expect parse "$f" "$WANT_ATTACH"; done
 for f in CapEff CapPrm CapInh CapAmb; do expect exit "$f" "$NONE"; done
 expect exit CapBnd "$WANT_ATTACH"
+
+# What the container's author wrote is parsed only after the parse report: a mistake in an
+# annotation, or in config.json, is reported after it, with only CAP_NET_ADMIN + CAP_BPF held.
+# parsed_after_drop NAME STATE — runs create-runtime, which must fail with one line that comes
+# after the parse report, itself showing the attach set.
+parsed_after_drop() {
+  local out rc=0 line_parse line_error
+  out=$("$HOOK" --show-capabilities create-runtime <<<"$2" 2>&1) || rc=$?
+  line_parse=$(printf '%s\n' "$out" | grep -n '^oci-jail-hook: capabilities at parse:' | cut -d: -f1)
+  line_error=$(printf '%s\n' "$out" | grep -n "^oci-jail-hook: container $3" | cut -d: -f1)
+  if [[ $rc != 0 && -n $line_parse && -n $line_error && $line_parse -lt $line_error &&
+    $(printf '%s\n' "$out" | sed -n "${line_parse}p") == *"CapEff:$WANT_ATTACH "* ]]; then
+    e2e_pass "$1: parsed after CAP_SYS_ADMIN and CAP_SYS_PTRACE are gone"
+  else
+    e2e_fail "$1: not parsed after the parse report (exit $rc): $(printf '%s' "$out" | tr '\n' '|')"
+  fi
+}
+h_sleeper bad
+parsed_after_drop "a malformed jail.block-host.allow" \
+  "$(h_state bad-allow "$H_PID" "$W/bundle" '{"jail.block-host":"true","jail.block-host.allow":"x"}')" \
+  "bad-allow: annotation jail.block-host.allow"
+mkdir -p "$W/bad-bundle"
+printf '{"linux":{},"linux":{}}' >"$W/bad-bundle/config.json"
+parsed_after_drop "a malformed config.json" "$(h_state bad-config "$H_PID" "$W/bad-bundle")" \
+  "bad-config: config.json: duplicate key"
+
 e2e_check "the container is enforced" \
   test -n "$(e2e_pin_entries /sys/fs/bpf/oci-jail-hook privs)"
 e2e_finish

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Which resolv.conf files the hook reads for DNS exceptions (hook/dns.cpp): regular files
-// only, never through a symlink in the bind-mount source's last component, and never a FIFO
-// or device, whose open or read could block the hook (and the container start) forever.
+// Which files a runtime names that the hook reads (hook/regular_file.hpp): the resolv.conf of
+// DNS exceptions (hook/dns.cpp) and the bundle's config.json. Regular files only, never
+// through a symlink in the last component, and never a FIFO or device, whose open or read
+// could block the hook (and the container start) forever.
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -10,10 +11,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "hook/dns.hpp"
+#include "hook/regular_file.hpp"
+#include "oci/error.hpp"
 #include "tests/support/catch.hpp"
 
 namespace {
@@ -98,5 +102,50 @@ TEST_CASE("the rootfs's etc/resolv.conf is read only when it is a regular file",
     REQUIRE(::mkfifo((dir.path + "/rootfs/run/fifo").c_str(), 0600) == 0);
     REQUIRE(::symlink("/run/fifo", resolv.c_str()) == 0);
     CHECK(exceptions_within_5s(config, dir.path) == 0);
+  }
+}
+
+TEST_CASE("the bundle's config.json is read as a file the runtime names", "[config]") {
+  TempDir bundle;
+  const std::string config = bundle.path + "/config.json";
+  const auto error = [&](std::optional<uid_t> owner = std::nullopt) -> std::string {
+    try {
+      ojh::read_bundle_config(bundle.path, owner);
+    } catch (const ojh::Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+
+  SECTION("a regular file is parsed") {
+    write(config, R"({"linux":{"cgroupsPath":"/c1"},"annotations":{"k":"v"}})");
+    const ojh::BundleConfig c = ojh::read_bundle_config(bundle.path);
+    CHECK(c.cgroups_path == "/c1");
+    CHECK(c.annotations.at("k") == "v");
+  }
+  SECTION("missing") { CHECK(error() == "open " + config + ": No such file or directory"); }
+  SECTION("no bundle, or a relative one") {
+    bundle.path = "";
+    CHECK(error() == "the state's bundle must be an absolute path");
+    bundle.path = "bundle";
+    CHECK(error() == "the state's bundle must be an absolute path");
+  }
+  SECTION("a symlink to another file is not followed") {
+    write(bundle.path + "/elsewhere.json", "{}");
+    REQUIRE(::symlink("elsewhere.json", config.c_str()) == 0);
+    CHECK(error() == config + " is not a regular file");
+  }
+  SECTION("a FIFO is not opened") {
+    REQUIRE(::mkfifo(config.c_str(), 0600) == 0);
+    CHECK(error() == config + " is not a regular file");
+  }
+  SECTION("another user's file, when the reader acts for a user") {
+    write(config, "{}");
+    CHECK(error(::getuid() + 1) == config + " belongs to uid " + std::to_string(::getuid()) +
+                                       ", not to uid " + std::to_string(::getuid() + 1));
+  }
+  SECTION("larger than 4 MiB") {
+    write(config, "{}" + std::string(ojh::kMaxConfigBytes - 1, ' '));
+    CHECK_THAT(error(), Catch::Matchers::ContainsSubstring("larger than 4194304 bytes"));
   }
 }

@@ -500,30 +500,6 @@ TEST_CASE("malformed config.json", "[config]") {
   CHECK_THAT(error(deep), StartsWith("config.json: nested deeper than 64"));
 }
 
-TEST_CASE("read_bundle_config", "[config]") {
-  TempDir bundle;
-  SECTION("reads <bundle>/config.json") {
-    bundle.write("config.json", R"({"linux":{"cgroupsPath":"/c1"},"annotations":{"k":"v"}})");
-    const auto c = ojh::read_bundle_config(bundle.path.string());
-    CHECK(c.cgroups_path == "/c1");
-    CHECK(c.annotations.at("k") == "v");
-  }
-  SECTION("missing config.json") {
-    const ojh::Error e = error_of([&] { ojh::read_bundle_config(bundle.path.string()); });
-    CHECK(e.code() == ENOENT);
-    CHECK(e.context() == "read " + bundle.path.string() + "/config.json");
-  }
-  SECTION("no bundle directory") {
-    CHECK(std::string(error_of([] { ojh::read_bundle_config(""); }).what()) ==
-          "state has no bundle directory");
-  }
-  SECTION("larger than 4 MiB") {
-    bundle.write("config.json", "{}" + std::string(ojh::kMaxConfigBytes - 1, ' '));
-    CHECK_THAT(error_of([&] { ojh::read_bundle_config(bundle.path.string()); }).what(),
-               ContainsSubstring("larger than 4194304 bytes"));
-  }
-}
-
 TEST_CASE("config.json tells where the container's resolv.conf comes from", "[config]") {
   const auto cfg = ojh::parse_bundle_config(R"({"root":{"path":"rootfs"},"mounts":[
       {"destination":"/proc","type":"proc","source":"proc"},
