@@ -67,6 +67,8 @@ void print_json(const std::vector<EnforcedContainer>& containers,
     w.Bool(c.cgroup_alive);
     w.Key("mode");
     w.String(c.policy.flags & OJH_POLICY_AUDIT ? "audit" : "enforce");
+    w.Key("judge_all_egress");
+    w.Bool((c.policy.flags & OJH_POLICY_JUDGE_ALL_EGRESS) != 0);
     w.Key("links");
     w.StartArray();
     for (const auto& l : c.links) w.String(l.c_str());
@@ -114,13 +116,17 @@ void print_text(const std::vector<EnforcedContainer>& containers,
     std::printf("egress backstop: netns-aware\n");
   if (containers.empty()) std::printf("no container is enforced\n");
   for (const EnforcedContainer& c : containers) {
-    std::printf(
-        "%s: %scgroup id %llu%s, mode %s, %zu links, %zu rules\n", c.id.c_str(),
-        c.owner_uid ? ("uid " + std::to_string(c.owner_uid) + ", ").c_str() : "",
-        static_cast<unsigned long long>(c.cgroup_id),
-        c.cgroup_alive ? ""
-                       : " (cgroup gone: poststop did not run; `oci-jail-hook gc` releases it)",
-        c.policy.flags & OJH_POLICY_AUDIT ? "audit" : "enforce", c.links.size(), c.rules.size());
+    std::printf("%s: %scgroup id %llu%s, mode %s%s, %zu links, %zu rules\n", c.id.c_str(),
+                c.owner_uid ? ("uid " + std::to_string(c.owner_uid) + ", ").c_str() : "",
+                static_cast<unsigned long long>(c.cgroup_id),
+                c.cgroup_alive
+                    ? ""
+                    : " (cgroup gone: poststop did not run; `oci-jail-hook gc` releases it)",
+                c.policy.flags & OJH_POLICY_AUDIT ? "audit" : "enforce",
+                c.policy.flags & OJH_POLICY_JUDGE_ALL_EGRESS
+                    ? " (every egress packet judged: CAP_NET_ADMIN accepted by the admin config)"
+                    : "",
+                c.links.size(), c.rules.size());
     for (const auto& [label, counts] :
          {std::pair{"denied", c.counters.denied}, std::pair{"audited", c.counters.audited}}) {
       std::printf("  %s:", label);

@@ -130,6 +130,27 @@ run "$(config all-open 0644 $'enforce-all = true\nfail-open = true')" \
   "$(state c-all-open '{"jail.block-host":"false"}')" --pin-dir "$BROKEN_PIN_DIR"
 expect "fail-open does not excuse the enforce-all refusal" 1 "jail.block-host=false $NOT_PERMITTED"
 
+# 4. A container that may hold CAP_NET_ADMIN, which the admin accepted, has every egress
+#    packet judged (it could rewrite destinations in its own netns); status says which.
+mkdir -p "$W/b-netadmin"
+printf '{"process":{"capabilities":{"bounding":["CAP_NET_ADMIN"]}}}' >"$W/b-netadmin/config.json"
+NETADMIN=$(config netadmin 0644 'allow-capabilities = CAP_NET_ADMIN')
+judged() {  # ID BUNDLE — create-runtime, status --json's judge_all_egress, poststop
+  local st rc=0 judge
+  st=$(h_state "$1" "$SLEEPER" "$2")
+  "$HOOK" --config "$NETADMIN" create-runtime <<<"$st" >/dev/null 2>&1 || rc=$?
+  judge=$("$HOOK" --config "$NETADMIN" status --json |
+    jq -r --arg id "$1" '.containers[] | select(.id == $id) | .judge_all_egress')
+  "$HOOK" --config "$NETADMIN" status | grep -q "^$1: .*every egress packet judged" &&
+    judge+=" (said)"
+  "$HOOK" --config "$NETADMIN" poststop <<<"$st" >/dev/null 2>&1 || e2e_fail "$1: poststop failed"
+  echo "$rc $judge"
+}
+e2e_check "accepted CAP_NET_ADMIN: enforced, every egress packet judged, and status says so" \
+  test "$(judged c-netadmin "$W/b-netadmin")" = "0 true (said)"
+e2e_check "without CAP_NET_ADMIN: enforced, status says judge_all_egress false" \
+  test "$(judged c-plain "$W/bundle")" = "0 false"
+
 run "$(config trusted-alone 0644 'trusted-nameservers = 10.88.0.1')" "$(state c-trusted)"
 expect "trusted-nameservers without annotation-exceptions = false is a config error" 1 \
   "trusted-nameservers takes effect only with annotation-exceptions = false"
