@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "bpf/block_host_abi.h"
+#include "hook/map_walk.hpp"
 #include "hook/rule_maps.hpp"
 #include "oci/error.hpp"
 
@@ -24,30 +25,7 @@ ojh_exception_key key_of(std::uint64_t policy_id, const Exception& e) {
   return key.key;
 }
 
-std::uint64_t policy_of(const ojh_exception_key& k) {
-  return (std::uint64_t{k.policy_hi} << 32) | k.policy_lo;
-}
-
-template <typename Visit>
-void walk(int fd, Visit visit) {
-  ojh_exception_key cur{};
-  ojh_exception_key next{};
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    visit(next);
-    cur = next;
-    prev = &cur;
-  }
-  if (errno != ENOENT) throw Error("walk BPF exception map", errno);
-}
-
-std::vector<ojh_exception_key> keys_of(int fd, std::uint64_t policy_id) {
-  std::vector<ojh_exception_key> keys;
-  walk(fd, [&](const ojh_exception_key& k) {
-    if (policy_of(k) == policy_id) keys.push_back(k);
-  });
-  return keys;
-}
+constexpr const char* kExceptions = "BPF exception map";
 
 Exception exception_of(const ojh_exception_key& key) {
   Exception e{};
@@ -74,7 +52,7 @@ void ExceptionMap::insert(std::uint64_t policy_id, const std::vector<Exception>&
 
 std::size_t ExceptionMap::erase(std::uint64_t policy_id) const {
   std::size_t n = 0;
-  for (const auto& key : keys_of(fd_, policy_id)) {
+  for (const auto& key : keys_of<ojh_exception_key>(fd_, kExceptions, policy_id)) {
     if (bpf_map_delete_elem(fd_, &key) != 0 && errno != ENOENT)
       throw Error("delete exception", errno);
     ++n;
@@ -84,24 +62,29 @@ std::size_t ExceptionMap::erase(std::uint64_t policy_id) const {
 
 std::vector<Exception> ExceptionMap::list(std::uint64_t policy_id) const {
   std::vector<Exception> out;
-  for (const auto& key : keys_of(fd_, policy_id)) out.push_back(exception_of(key));
+  for (const auto& key : keys_of<ojh_exception_key>(fd_, kExceptions, policy_id))
+    out.push_back(exception_of(key));
   return out;
 }
 
 std::map<std::uint64_t, std::vector<Exception>> ExceptionMap::list_all() const {
   std::map<std::uint64_t, std::vector<Exception>> out;
-  walk(fd_, [&](const ojh_exception_key& k) { out[policy_of(k)].push_back(exception_of(k)); });
+  walk_keys<ojh_exception_key>(fd_, kExceptions, [&](const ojh_exception_key& k) {
+    out[policy_of(k)].push_back(exception_of(k));
+  });
   return out;
 }
 
 std::map<std::uint64_t, std::size_t> ExceptionMap::entry_counts() const {
   std::map<std::uint64_t, std::size_t> counts;
-  walk(fd_, [&](const ojh_exception_key& k) { ++counts[policy_of(k)]; });
+  walk_keys<ojh_exception_key>(fd_, kExceptions,
+                               [&](const ojh_exception_key& k) { ++counts[policy_of(k)]; });
   return counts;
 }
 
 void ExceptionMap::replace(std::uint64_t policy_id, const std::vector<Exception>& wanted) const {
-  const std::vector<ojh_exception_key> current = keys_of(fd_, policy_id);
+  const std::vector<ojh_exception_key> current =
+      keys_of<ojh_exception_key>(fd_, kExceptions, policy_id);
   insert(policy_id, wanted);
   for (const ojh_exception_key& key : current) {
     const bool kept = std::any_of(wanted.begin(), wanted.end(), [&](const Exception& e) {

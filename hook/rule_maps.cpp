@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "hook/map_walk.hpp"
 #include "oci/error.hpp"
 
 namespace ojh {
@@ -20,49 +21,15 @@ void throw_insert_error(const std::string& what, int err) {
 
 namespace {
 
-std::uint64_t policy_of(const ojh_lpm_key4& k) {
-  return (std::uint64_t{k.policy_hi} << 32) | k.policy_lo;
-}
-std::uint64_t policy_of(const ojh_lpm_key6& k) {
-  return (std::uint64_t{k.policy_hi} << 32) | k.policy_lo;
-}
-
-// Visits every key of a trie. LPM tries have no per-prefix index, so finding one policy's
-// keys is O(all rules); it runs at poststop, status and gc only, never per packet.
-template <typename Key, typename Visit>
-void walk(int fd, Visit visit) {
-  Key cur{};
-  Key next{};
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    visit(next);
-    cur = next;
-    prev = &cur;
-  }
-  if (errno != ENOENT) throw Error("walk BPF rule map", errno);
-}
+constexpr const char* kRules4 = "BPF IPv4 rule map";
+constexpr const char* kRules6 = "BPF IPv6 rule map";
 
 template <typename Key>
-std::vector<Key> keys_of(int fd, std::uint64_t policy_id) {
-  std::vector<Key> keys;
-  walk<Key>(fd, [&](const Key& k) {
-    if (policy_of(k) == policy_id) keys.push_back(k);
-  });
-  return keys;
-}
-
-Rule rule_from(const ojh_lpm_key4& k, const ojh_rule& v) {
+Rule rule_from(const Key& k, const ojh_rule& v) {
+  constexpr bool v4 = sizeof(k.addr) == 4;
   Rule r{};
-  r.family = AF_INET;
-  std::memcpy(r.bytes.data(), k.addr, 4);
-  r.prefixlen = k.prefixlen - OJH_POLICY_ID_BITS;
-  r.kind = static_cast<ojh_rule_kind>(v.kind);
-  return r;
-}
-Rule rule_from(const ojh_lpm_key6& k, const ojh_rule& v) {
-  Rule r{};
-  r.family = AF_INET6;
-  std::memcpy(r.bytes.data(), k.addr, 16);
+  r.family = v4 ? AF_INET : AF_INET6;
+  std::memcpy(r.bytes.data(), k.addr, sizeof(k.addr));
   r.prefixlen = k.prefixlen - OJH_POLICY_ID_BITS;
   r.kind = static_cast<ojh_rule_kind>(v.kind);
   return r;
@@ -83,6 +50,12 @@ int with_key(int rules4, int rules6, std::uint64_t policy_id, const Rule& r, Fn 
 
 }  // namespace
 
+template <typename Fn>
+void RuleMaps::each_trie(Fn fn) const {
+  fn(ojh_lpm_key4{}, rules4_, kRules4);
+  fn(ojh_lpm_key6{}, rules6_, kRules6);
+}
+
 void RuleMaps::insert(std::uint64_t policy_id, const std::vector<Rule>& rules) const {
   for (const Rule& r : rules) {
     const ojh_rule value{static_cast<__u32>(r.kind), 0};
@@ -95,39 +68,37 @@ void RuleMaps::insert(std::uint64_t policy_id, const std::vector<Rule>& rules) c
 
 std::size_t RuleMaps::erase(std::uint64_t policy_id) const {
   std::size_t n = 0;
-  for (const auto& key : keys_of<ojh_lpm_key4>(rules4_, policy_id)) {
-    if (bpf_map_delete_elem(rules4_, &key) != 0 && errno != ENOENT)
-      throw Error("delete IPv4 rule", errno);
-    ++n;
-  }
-  for (const auto& key : keys_of<ojh_lpm_key6>(rules6_, policy_id)) {
-    if (bpf_map_delete_elem(rules6_, &key) != 0 && errno != ENOENT)
-      throw Error("delete IPv6 rule", errno);
-    ++n;
-  }
+  each_trie([&](auto tag, int fd, const char* what) {
+    using Key = decltype(tag);
+    for (const Key& key : keys_of<Key>(fd, what, policy_id)) {
+      if (bpf_map_delete_elem(fd, &key) != 0 && errno != ENOENT)
+        throw Error(std::string("delete from ") + what, errno);
+      ++n;
+    }
+  });
   return n;
 }
 
 std::vector<Rule> RuleMaps::list(std::uint64_t policy_id) const {
   std::vector<Rule> out;
-  ojh_rule value{};
-  for (const auto& key : keys_of<ojh_lpm_key4>(rules4_, policy_id))
-    if (bpf_map_lookup_elem(rules4_, &key, &value) == 0) out.push_back(rule_from(key, value));
-  for (const auto& key : keys_of<ojh_lpm_key6>(rules6_, policy_id))
-    if (bpf_map_lookup_elem(rules6_, &key, &value) == 0) out.push_back(rule_from(key, value));
+  each_trie([&](auto tag, int fd, const char* what) {
+    using Key = decltype(tag);
+    ojh_rule value{};
+    for (const Key& key : keys_of<Key>(fd, what, policy_id))
+      if (bpf_map_lookup_elem(fd, &key, &value) == 0) out.push_back(rule_from(key, value));
+  });
   return out;
 }
 
 std::map<std::uint64_t, std::vector<Rule>> RuleMaps::list_all() const {
   std::map<std::uint64_t, std::vector<Rule>> out;
-  ojh_rule value{};
-  walk<ojh_lpm_key4>(rules4_, [&](const ojh_lpm_key4& k) {
-    if (bpf_map_lookup_elem(rules4_, &k, &value) == 0)
-      out[policy_of(k)].push_back(rule_from(k, value));
-  });
-  walk<ojh_lpm_key6>(rules6_, [&](const ojh_lpm_key6& k) {
-    if (bpf_map_lookup_elem(rules6_, &k, &value) == 0)
-      out[policy_of(k)].push_back(rule_from(k, value));
+  each_trie([&](auto tag, int fd, const char* what) {
+    using Key = decltype(tag);
+    ojh_rule value{};
+    walk_keys<Key>(fd, what, [&](const Key& k) {
+      if (bpf_map_lookup_elem(fd, &k, &value) == 0)
+        out[policy_of(k)].push_back(rule_from(k, value));
+    });
   });
   return out;
 }
@@ -140,8 +111,10 @@ void RuleMaps::erase_one(std::uint64_t policy_id, const Rule& r) const {
 
 std::map<std::uint64_t, std::size_t> RuleMaps::entry_counts() const {
   std::map<std::uint64_t, std::size_t> counts;
-  walk<ojh_lpm_key4>(rules4_, [&](const ojh_lpm_key4& k) { ++counts[policy_of(k)]; });
-  walk<ojh_lpm_key6>(rules6_, [&](const ojh_lpm_key6& k) { ++counts[policy_of(k)]; });
+  each_trie([&](auto tag, int fd, const char* what) {
+    using Key = decltype(tag);
+    walk_keys<Key>(fd, what, [&](const Key& k) { ++counts[policy_of(k)]; });
+  });
   return counts;
 }
 

@@ -35,6 +35,10 @@ class RuleMaps {
   std::map<std::uint64_t, std::size_t> entry_counts() const;
 
  private:
+  // fn(key tag, fd, name) for the IPv4 trie, then the IPv6 one: the tag's type is the key's.
+  template <typename Fn>
+  void each_trie(Fn fn) const;
+
   int rules4_;
   int rules6_;
 };

@@ -81,20 +81,16 @@ void print_json(const std::vector<EnforcedContainer>& containers,
     w.StartArray();
     for (const Exception& e : c.exceptions) w.String(format_exception(e).c_str());
     w.EndArray();
-    w.Key("denied");
-    w.StartObject();
-    for (int k = 0; k < OJH_HOOK_MAX; ++k) {
-      w.Key(kPrograms[k].name.data());
-      w.Uint64(c.counters.denied[k]);
+    for (const auto& [label, counts] :
+         {std::pair{"denied", c.counters.denied}, std::pair{"audited", c.counters.audited}}) {
+      w.Key(label);
+      w.StartObject();
+      for (int k = 0; k < OJH_HOOK_MAX; ++k) {
+        w.Key(kPrograms[k].name.data());
+        w.Uint64(counts[k]);
+      }
+      w.EndObject();
     }
-    w.EndObject();
-    w.Key("audited");
-    w.StartObject();
-    for (int k = 0; k < OJH_HOOK_MAX; ++k) {
-      w.Key(kPrograms[k].name.data());
-      w.Uint64(c.counters.audited[k]);
-    }
-    w.EndObject();
     w.EndObject();
   }
   w.EndArray();

@@ -46,9 +46,7 @@ void refuse_unknown(const rapidjson::Value& object, std::string_view what,
 void parse_object(std::string_view text, std::string_view what, std::size_t max_bytes,
                   std::initializer_list<std::string_view> known, rapidjson::Document& doc) {
   if (text.size() > max_bytes) fail(what, "larger than " + std::to_string(max_bytes) + " bytes");
-  json::parse(text, what, kMaxDepth, doc);
-  if (!doc.IsObject()) fail(what, "top level must be an object");
-  json::require_unique_keys(doc, what, "");
+  json::parse_object(text, what, kMaxDepth, doc);
   refuse_unknown(doc, what, known);
 }
 

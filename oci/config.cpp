@@ -163,9 +163,7 @@ std::optional<std::string> container_root_dir(const BundleConfig& config,
 
 BundleConfig parse_bundle_config(std::string_view text) {
   rapidjson::Document doc;
-  json::parse(text, kWhat, kMaxConfigDepth, doc);
-  if (!doc.IsObject()) fail("top level must be an object");
-  json::require_unique_keys(doc, kWhat, "");
+  json::parse_object(text, kWhat, kMaxConfigDepth, doc);
 
   BundleConfig config;
   if (const rapidjson::Value* linux_section = find(doc, "linux")) {

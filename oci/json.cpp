@@ -149,6 +149,13 @@ void parse(std::string_view text, std::string_view what, unsigned max_depth,
   }
 }
 
+void parse_object(std::string_view text, std::string_view what, unsigned max_depth,
+                  rapidjson::Document& doc) {
+  parse(text, what, max_depth, doc);
+  if (!doc.IsObject()) fail(what, "top level must be an object");
+  require_unique_keys(doc, what, "");
+}
+
 void require_unique_keys(const rapidjson::Value& object, std::string_view what,
                          std::string_view path_prefix) {
   std::set<std::string_view> seen;

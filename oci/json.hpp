@@ -17,6 +17,11 @@ namespace ojh::json {
 void parse(std::string_view text, std::string_view what, unsigned max_depth,
            rapidjson::Document& doc);
 
+// parse, then the top level must be an object with unique keys: the start of every document
+// the hook reads (the state, config.json, the attach service's request and reply).
+void parse_object(std::string_view text, std::string_view what, unsigned max_depth,
+                  rapidjson::Document& doc);
+
 // RapidJSON keeps duplicate keys and FindMember returns the first one, while other readers
 // of the same text may use the last: refuse the ambiguity. path_prefix names the object in
 // the message ("" for the top level, "linux." for linux).

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <utility>
 
@@ -253,6 +254,19 @@ std::optional<std::string_view> sub_key_value(const Annotations& annotations,
 
 }  // namespace
 
+// Appends `value`, read from `entry`, to a list unless an equal value was read before: then
+// the error names the earlier entry too. `text` is the value as the message shows it.
+template <typename T, typename Same = std::equal_to<T>>
+void add_unique(std::vector<T>& values, std::vector<std::string_view>& entries,
+                std::string_view entry, T value, const std::string& text, Same same = {}) {
+  const auto it =
+      std::find_if(values.begin(), values.end(), [&](const T& v) { return same(v, value); });
+  if (it != values.end())
+    entry_error(entry, text + " duplicates entry " + quote_untrusted(entries[it - values.begin()]));
+  values.push_back(std::move(value));
+  entries.push_back(entry);
+}
+
 std::vector<Exception> parse_exceptions(std::string_view value) {
   std::vector<Exception> exceptions;
   std::vector<std::string_view> entries;  // for naming the first of two duplicates
@@ -261,13 +275,7 @@ std::vector<Exception> parse_exceptions(std::string_view value) {
       throw Error("more than " + std::to_string(kMaxExceptions) + " entries");
     }
     const Exception exception = parse_exception(entry);
-    const auto same = std::find(exceptions.begin(), exceptions.end(), exception);
-    if (same != exceptions.end()) {
-      entry_error(entry, format_exception(exception) + " duplicates entry " +
-                             quote_untrusted(entries[same - exceptions.begin()]));
-    }
-    exceptions.push_back(exception);
-    entries.push_back(entry);
+    add_unique(exceptions, entries, entry, exception, format_exception(exception));
   });
   return exceptions;
 }
@@ -280,16 +288,11 @@ std::vector<Cidr> parse_cidrs(std::string_view value) {
       throw Error("more than " + std::to_string(kMaxCidrs) + " entries (\"private\" counts as " +
                   std::to_string(kPrivateCidrs.size()) + ")");
     }
-    const auto same = std::find_if(cidrs.begin(), cidrs.end(), [&](const Cidr& c) {
-      return c.address == cidr.address && c.prefixlen == cidr.prefixlen;
-    });
-    if (same != cidrs.end()) {
-      entry_error(entry, format_cidr(cidr) + " duplicates entry " +
-                             quote_untrusted(entries[same - cidrs.begin()]));
-    }
     cidr.origin = origin;
-    cidrs.push_back(std::move(cidr));
-    entries.push_back(entry);
+    const std::string text = format_cidr(cidr);
+    add_unique(cidrs, entries, entry, std::move(cidr), text, [](const Cidr& a, const Cidr& b) {
+      return a.address == b.address && a.prefixlen == b.prefixlen;
+    });
   };
   for_each_entry(value, kCidrSyntax, [&](std::string_view entry) {
     if (entry == kOriginPrivate) {
@@ -315,13 +318,7 @@ std::vector<AddressBytes> parse_addresses(std::string_view value) {
     if (!address) address = parse_ip(entry, AF_INET6);
     if (!address) entry_error(entry, "expected " + std::string(kSyntax));
     const AddressBytes normalized = unmap(*address);
-    const auto same = std::find(addresses.begin(), addresses.end(), normalized);
-    if (same != addresses.end()) {
-      entry_error(entry, format_address(normalized) + " duplicates entry " +
-                             quote_untrusted(entries[same - addresses.begin()]));
-    }
-    addresses.push_back(normalized);
-    entries.push_back(entry);
+    add_unique(addresses, entries, entry, normalized, format_address(normalized));
   });
   return addresses;
 }

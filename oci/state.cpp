@@ -50,9 +50,7 @@ bool is_valid_container_id(std::string_view id) {
 
 State parse_state(std::string_view text) {
   rapidjson::Document doc;
-  json::parse(text, kWhat, kMaxStateDepth, doc);
-  if (!doc.IsObject()) fail("top level must be an object");
-  json::require_unique_keys(doc, kWhat, "");
+  json::parse_object(text, kWhat, kMaxStateDepth, doc);
 
   State state;
   state.oci_version = required_string(doc, "ociVersion");
