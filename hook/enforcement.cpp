@@ -12,8 +12,10 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <map>
 #include <set>
 
+#include "hook/cgroup_tree.hpp"
 #include "hook/exception_map.hpp"
 #include "hook/phase_timer.hpp"
 #include "hook/rule_maps.hpp"
@@ -475,23 +477,6 @@ OwnerUsage owner_usage(const PinDir& pins, const SharedObjects& objs, uid_t owne
 
 namespace {
 
-// The directory of the cgroup with id `cgroup_id` under the cgroup2 mount: a link reports
-// only the id, and an entry of an earlier version records nothing else.
-std::optional<std::string> find_cgroup_dir(const std::string& dir, std::uint64_t cgroup_id,
-                                           int& budget) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) return std::nullopt;
-  if (static_cast<std::uint64_t>(st.st_ino) == cgroup_id) return dir;
-  if (--budget < 0)
-    throw Error("too many cgroups to search for cgroup " + std::to_string(cgroup_id));
-  for (const std::string& name : list_dir(dir)) {
-    const std::string child = dir + "/" + name;
-    if (::lstat(child.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    if (auto found = find_cgroup_dir(child, cgroup_id, budget)) return found;
-  }
-  return std::nullopt;
-}
-
 void relink_entry(const PinDir& pins, const Entry& e, const std::string& cgroup_dir,
                   const SharedObjects& from, const SharedObjects& to) {
   OpenCgroup cgroup = open_cgroup(cgroup_dir);
@@ -542,15 +527,34 @@ std::size_t relink_entries(const PinDir& pins, const SharedObjects& from, const 
   const auto mount =
       find_cgroup2_mount(read_file_bounded("/proc/self/mountinfo", kMaxMountinfoBytes));
   if (!mount) throw Error("no cgroup2 mount to find the enforced cgroups in");
+  // A link reports only the cgroup id, and an entry of an earlier version records nothing
+  // else: one walk of the tree finds the directories of all of them.
+  std::vector<Entry> live;
+  std::map<std::uint64_t, std::string> dirs;
+  for (Entry& e : read_entries(pins))
+    if (e.cgroup_id != 0 && live_link_cgroup_id(e.dir) == e.cgroup_id) {  // else gc's
+      dirs.emplace(e.cgroup_id, std::string());
+      live.push_back(std::move(e));
+    }
+  std::size_t found = 0;
+  if (!live.empty())
+    find_in_cgroup_tree(mount->mount_point, 100000, [&](const std::string& dir) {
+      struct stat st {};
+      if (::stat(dir.c_str(), &st) != 0) return false;
+      const auto it = dirs.find(static_cast<std::uint64_t>(st.st_ino));
+      if (it != dirs.end() && it->second.empty()) {
+        it->second = dir;
+        ++found;
+      }
+      return found == dirs.size();
+    });
   std::size_t moved = 0;
-  for (const Entry& e : read_entries(pins)) {
-    if (e.cgroup_id == 0 || live_link_cgroup_id(e.dir) != e.cgroup_id) continue;  // gc's
-    int budget = 100000;
-    const auto dir = find_cgroup_dir(mount->mount_point, e.cgroup_id, budget);
-    if (!dir)
+  for (const Entry& e : live) {
+    const std::string& dir = dirs.at(e.cgroup_id);
+    if (dir.empty())
       throw Error("container " + e.id + ": cgroup " + std::to_string(e.cgroup_id) +
                   " is enforced but not found under " + mount->mount_point);
-    relink_entry(pins, e, *dir, from, to);
+    relink_entry(pins, e, dir, from, to);
     ++moved;
   }
   return moved;

@@ -1,19 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hook/rootless_container.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "hook/cgroup_namespace.hpp"
+#include "hook/cgroup_tree.hpp"
 #include "hook/fd.hpp"
 #include "hook/process.hpp"
 #include "oci/error.hpp"
@@ -71,22 +70,6 @@ std::vector<pid_t> cgroup_procs(const std::string& dir) {
   return pids;
 }
 
-// Every process in the cgroup at `dir` and below, at most `budget` cgroups deep and wide.
-void for_each_process(const std::string& dir, int& budget,
-                      const std::function<void(pid_t)>& visit) {
-  if (--budget < 0) throw Error("cgroup " + dir + " has too many descendants to check");
-  for (const pid_t p : cgroup_procs(dir)) visit(p);
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) throw Error("list cgroup " + dir, errno);
-  std::vector<std::string> children;
-  while (const dirent* e = ::readdir(d))
-    if (e->d_type == DT_DIR && std::string_view(e->d_name) != "." &&
-        std::string_view(e->d_name) != "..")
-      children.emplace_back(e->d_name);
-  ::closedir(d);
-  for (const std::string& c : children) for_each_process(dir + "/" + c, budget, visit);
-}
-
 // Nothing but the container may share the cgroup: the container's processes are its init
 // and whatever runs in the init's pid namespace (never the host's).
 void check_not_shared(const CgroupTarget& cgroup, pid_t pid, const std::string& proc) {
@@ -95,8 +78,7 @@ void check_not_shared(const CgroupTarget& cgroup, pid_t pid, const std::string& 
   const Fd own_ns = open_namespace("/proc/self", "pid");
   const bool own_pid_namespace =
       container_ns != namespace_of(own_ns.get(), "the service's pid namespace");
-  int budget = 1024;
-  for_each_process(cgroup.fs_path, budget, [&](pid_t p) {
+  const auto check_process = [&](pid_t p) {
     if (p == pid) return;
     if (own_pid_namespace) {
       struct stat st {};
@@ -111,6 +93,10 @@ void check_not_shared(const CgroupTarget& cgroup, pid_t pid, const std::string& 
                 ", which is not the container's: refusing a cgroup shared with other processes "
                 "(run the container in a cgroup of its own, e.g. podman's default "
                 "--cgroups=enabled)");
+  };
+  find_in_cgroup_tree(cgroup.fs_path, 1024, [&](const std::string& dir) {
+    for (const pid_t p : cgroup_procs(dir)) check_process(p);
+    return false;
   });
 }
 
