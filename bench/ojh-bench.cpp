@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench/hook_scale.hpp"
+#include "bench/hook_start.hpp"
 #include "bench/runc_bench.hpp"
 #include "bench/socket_bench.hpp"
 #include "oci/error.hpp"
@@ -27,6 +28,7 @@ constexpr const char* kUsage =
     "  sockets     connect()/flood rows: enforced cgroup vs unenforced sibling, alternating\n"
     "  hook-scale  the installed hook for N containers: time, kernel memory, leaks\n"
     "  runc        runc run of a busybox /bin/true bundle with the hook vs without\n"
+    "  hook-start  the hook's own start: statically vs dynamically linked, and /bin/true\n"
     "\n"
     "Run `ojh-bench COMMAND --help` for a command's options; bench/run.sh runs them all.\n";
 
@@ -85,6 +87,18 @@ int hook_scale(const std::vector<std::string>& args) {
   return run_hook_scale(o);
 }
 
+int hook_start(const std::vector<std::string>& args) {
+  HookStartOptions o;
+  po::options_description desc("ojh-bench hook-start");
+  desc.add_options()("hook", po::value(&o.hook)->required(), "installed oci-jail-hook binary")(
+      "shared-hook", po::value(&o.shared_hook)->required(),
+      "the same hook linked to shared libraries (bench/oci-jail-hook-shared)")(
+      "runs", po::value(&o.runs)->default_value(o.runs), "measured runs of each")(
+      "warmup", po::value(&o.warmup)->default_value(o.warmup), "discarded runs of each");
+  if (!parse(args, desc)) return 0;
+  return run_hook_start_row(o);
+}
+
 int runc(const std::vector<std::string>& args) {
   RuncOptions o;
   po::options_description desc("ojh-bench runc");
@@ -117,6 +131,7 @@ int main(int argc, char** argv) {
     if (command == "sockets") return sockets(args);
     if (command == "hook-scale") return hook_scale(args);
     if (command == "runc") return runc(args);
+    if (command == "hook-start") return hook_start(args);
     std::fprintf(stderr, "ojh-bench: unknown command \"%s\"\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const po::error& e) {

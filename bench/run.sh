@@ -125,15 +125,19 @@ check_pins() {
 inside_view() {
   local bench=$build/bench/ojh-bench hook=$work/prefix/libexec/oci/hooks.d/oci-jail-hook
   local sockets_args=(--blocks 201) scale_args=(--count 1000) runc_args=(--runs 100)
+  local start_args=(--runs 400)
   if ((quick)); then
     sockets_args=(--blocks 11 --warmup 2 --scale 0.2)
     scale_args=(--count 100 --window 5)
     runc_args=(--runs 5 --warmup 1)
+    start_args=(--runs 20 --warmup 2)
   fi
   local memcg_args=()
   if mountpoint -q "$work/memcg" 2>/dev/null; then memcg_args=(--memcg "$work/memcg"); fi
 
   run_row "socket rows" "$bench" sockets "${sockets_args[@]}"
+  run_row "hook start" "$bench" hook-start --hook "$hook" \
+    --shared-hook "$build/bench/oci-jail-hook-shared" "${start_args[@]}"
   run_row "hook scale" "$bench" hook-scale --hook "$hook" "${scale_args[@]}" "${memcg_args[@]}"
   if (make_bundles && check_runc_wiring) 2>>"$work/bench.log"; then
     run_row "runc run" "$bench" runc --runc "$(command -v runc)" --root "$work/runc-state" \

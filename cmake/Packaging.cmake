@@ -59,8 +59,12 @@ if(OJH_DPKG_SHLIBDEPS AND OJH_FILE)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
   # The libraries the binary links on Debian 12 (what dpkg-shlibdeps reports there).
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS
-      "libbpf1 (>= 1:1.1), libcap-ng0 (>= 0.7.9), libboost-program-options1.74.0, libc6, libgcc-s1, libstdc++6")
+  if(OJH_STATIC_HOOK AND NOT OJH_SANITIZE)
+    set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.34), zlib1g (>= 1:1.1.4)")
+  else()
+    set(CPACK_DEBIAN_PACKAGE_DEPENDS
+        "libbpf1 (>= 1:1.1), libcap-ng0 (>= 0.7.9), libboost-program-options1.74.0, libc6, libgcc-s1, libstdc++6")
+  endif()
 endif()
 
 # Debian layout fix-ups inside the staging tree (compressed man pages, changelog, copyright).

@@ -88,8 +88,19 @@ field() { dpkg-deb -f "$deb" "$1"; }
 deploy_check "Package, Version, Architecture" \
   eval '[[ $(field Package) == oci-jail-hook && $(field Version) == "$version" && $(field Architecture) == "$arch" ]]'
 depends=$(field Depends)
-for dep in libbpf1 libcap-ng0 libboost-program-options1.74.0 libc6; do
-  deploy_check "Depends on $dep ($depends)" eval '[[ ", $depends" == *", $dep"[\ ,]* || ", $depends" == *", $dep" ]]'
+# Every shared library the packaged hook loads is a dependency; the default build links
+# libbpf, libelf, libcap-ng, Boost and libstdc++ statically (cmake/SystemLibraries.cmake)
+# and needs libc and zlib.
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ".$HOOK" >"$DEPLOY_TMP/hook-binary"
+needed=$(readelf -d "$DEPLOY_TMP/hook-binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
+deploy_check "the hook loads libc (${needed//$'\n'/ })" grep -qx libc.so.6 <<<"$needed"
+declare -A package_of=([libc.so.6]=libc6 [ld-linux-x86-64.so.2]=libc6 [libbpf.so.1]=libbpf1 [libcap-ng.so.0]=libcap-ng0
+  [libstdc++.so.6]=libstdc++6 [libgcc_s.so.1]=libgcc-s1 [libelf.so.1]=libelf1 [libz.so.1]=zlib1g [libzstd.so.1]=libzstd1)
+for lib in $needed; do
+  dep=${package_of[$lib]:-${lib%%.so*}}
+  [[ $lib == libboost_program_options* ]] && dep=libboost-program-options
+  deploy_check "Depends on $dep for $lib ($depends)" \
+    eval '[[ ", $depends" == *", $dep"* ]]'
 done
 deploy_check "no maintainer scripts and no conffiles in the control archive" \
   eval '! grep -qwE "preinst|postinst|prerm|postrm|config|triggers|conffiles" "$DEPLOY_TMP/info"'
