@@ -10,28 +10,15 @@
 #include "oci/cgroup.hpp"
 #include "oci/error.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/unit_support.hpp"
 
 namespace {
 
 using Catch::Matchers::ContainsSubstring;
 using Catch::Matchers::StartsWith;
 
-std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(FIXTURES_DIR) + "/" + name, std::ios::binary);
-  REQUIRE(in);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-template <typename F>
-ojh::Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const ojh::Error& e) {
-    return e;
-  }
-  FAIL("no ojh::Error thrown");
-  throw std::logic_error("unreachable");
-}
+using ojh::unit::error_of;
+using ojh::unit::fixture;
 
 std::string resolve_error(const std::string& mountinfo, const std::string& container,
                           const std::string& hook) {
@@ -69,10 +56,10 @@ TEST_CASE("find_cgroup2_mount on a host that runs from its initramfs", "[cgroup]
       "27 23 0:24 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n";
   CHECK(ojh::find_cgroup2_mount(kInitramfs) == ojh::Cgroup2Mount{"/sys/fs/cgroup", "/"});
   // A root mounted over rootfs (switch_root) still covers it.
-  CHECK_FALSE(ojh::find_cgroup2_mount(
-      "1 1 0:2 / / rw - rootfs rootfs rw\n"
-      "20 1 0:20 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
-      "30 1 8:1 / / rw - ext4 /dev/sda1 rw\n"));
+  CHECK_FALSE(
+      ojh::find_cgroup2_mount("1 1 0:2 / / rw - rootfs rootfs rw\n"
+                              "20 1 0:20 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+                              "30 1 8:1 / / rw - ext4 /dev/sda1 rw\n"));
 }
 
 TEST_CASE("find_cgroup2_mount unescapes octal escapes", "[cgroup]") {

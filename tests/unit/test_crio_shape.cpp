@@ -11,6 +11,7 @@
 #include "oci/policy.hpp"
 #include "oci/state.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/unit_support.hpp"
 
 namespace {
 
@@ -21,11 +22,7 @@ constexpr const char* kSandboxId =
 constexpr const char* kPodSlice =
     "kubepods-besteffort-pod6f3c2a1e_9b4d_4e8f_a7c5_1d2e3f4a5b6c.slice";
 
-std::string crio_fixture(const std::string& name) {
-  std::ifstream in(std::string(FIXTURES_DIR) + "/crio/" + name, std::ios::binary);
-  REQUIRE(in);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+std::string crio_fixture(const std::string& name) { return ojh::unit::fixture("crio/" + name); }
 
 std::string userdata(const std::string& id) {
   return "/run/containers/storage/overlay-containers/" + id + "/userdata";
@@ -108,11 +105,7 @@ TEST_CASE("CRI-O systemd scopes: the container's scope is chosen, never a slice 
           "[crio]") {
   const std::string pod = std::string("/kubepods.slice/kubepods-besteffort.slice/") + kPodSlice;
   const std::string scope = pod + "/crio-" + kContainerId + ".scope";
-  const std::string mountinfo = [] {
-    std::ifstream in(std::string(FIXTURES_DIR) + "/mountinfo-v2", std::ios::binary);
-    REQUIRE(in);
-    return std::string{std::istreambuf_iterator<char>(in), {}};
-  }();
+  const std::string mountinfo = ojh::unit::fixture("mountinfo-v2");
   // conmon (and so the hook) in system.slice, CRI-O's default with systemd, or in the pod.
   for (const char* hook : {"cgroup-hook", "cgroup-hook-pod-monitor"}) {
     INFO(hook);

@@ -19,18 +19,11 @@
 #include "hook/regular_file.hpp"
 #include "oci/error.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/unit_support.hpp"
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/ojh-dns-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
+using ojh::unit::TempDir;
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 

@@ -15,22 +15,15 @@
 #include "oci/quote.hpp"
 #include "oci/state.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/unit_support.hpp"
 
 namespace {
 
 using Catch::Matchers::ContainsSubstring;
 using Catch::Matchers::StartsWith;
 
-template <typename F>
-ojh::Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const ojh::Error& e) {
-    return e;
-  }
-  FAIL("no ojh::Error thrown");
-  throw std::logic_error("unreachable");
-}
+using ojh::unit::error_of;
+using ojh::unit::TempDir;
 
 std::string state_error(const std::string& json) {
   return error_of([&] { ojh::parse_state(json); }).what();
@@ -66,25 +59,6 @@ int memfd_with(const std::string& data) {
   REQUIRE(write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()));
   REQUIRE(lseek(fd, 0, SEEK_SET) == 0);
   return fd;
-}
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char name[] = "/tmp/ojh-unit-XXXXXX";
-    REQUIRE(mkdtemp(name) != nullptr);
-    path = name;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  void write(const std::string& name, const std::string& data) const {
-    std::ofstream(path / name, std::ios::binary) << data;
-  }
-};
-
-std::string read_fixture(const std::string& name) {
-  std::ifstream in(std::string(FIXTURES_DIR) + "/" + name, std::ios::binary);
-  REQUIRE(in);
-  return {std::istreambuf_iterator<char>(in), {}};
 }
 
 }  // namespace
@@ -407,19 +381,19 @@ TEST_CASE("quote_untrusted", "[state]") {
 TEST_CASE("read_file_bounded", "[file]") {
   TempDir dir;
   dir.write("f", "0123456789");
-  const std::string path = (dir.path / "f").string();
+  const std::string path = dir.path + "/f";
   CHECK(ojh::read_file_bounded(path, 10) == "0123456789");
   CHECK(std::string(error_of([&] { ojh::read_file_bounded(path, 9); }).what()) ==
         path + " larger than 9 bytes");
   dir.write("empty", "");
-  CHECK(ojh::read_file_bounded((dir.path / "empty").string(), 0).empty());
+  CHECK(ojh::read_file_bounded(dir.path + "/empty", 0).empty());
 
   const ojh::Error missing = error_of([&] { ojh::read_file_bounded(path + "x", 10); });
   CHECK(missing.code() == ENOENT);
   CHECK(missing.context() == "read " + path + "x");
   CHECK(std::string(missing.what()) == "read " + path + "x: No such file or directory");
 
-  const ojh::Error directory = error_of([&] { ojh::read_file_bounded(dir.path.string(), 10); });
+  const ojh::Error directory = error_of([&] { ojh::read_file_bounded(dir.path, 10); });
   CHECK(directory.code() == EISDIR);
 
   // /proc files report size 0; reading must not rely on st_size.
@@ -427,7 +401,7 @@ TEST_CASE("read_file_bounded", "[file]") {
 }
 
 TEST_CASE("runc config.json", "[config]") {
-  const ojh::BundleConfig c = ojh::parse_bundle_config(read_fixture("config-runc.json"));
+  const ojh::BundleConfig c = ojh::parse_bundle_config(ojh::unit::fixture("config-runc.json"));
   CHECK(c.cgroups_path == "/ojh-test/c1");
   CHECK(c.has_network_namespace);
   CHECK(c.network_namespace_path == "/var/run/netns/ct");
