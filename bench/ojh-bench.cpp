@@ -11,6 +11,7 @@
 
 #include "bench/hook_scale.hpp"
 #include "bench/hook_start.hpp"
+#include "bench/nft_baseline.hpp"
 #include "bench/runc_bench.hpp"
 #include "bench/socket_bench.hpp"
 #include "oci/error.hpp"
@@ -29,6 +30,7 @@ constexpr const char* kUsage =
     "  hook-scale  the installed hook for N containers: time, kernel memory, leaks\n"
     "  runc        runc run of a busybox /bin/true bundle with the hook vs without\n"
     "  hook-start  the hook's own start: statically vs dynamically linked, and /bin/true\n"
+    "  nft-hook    the nftables baseline's createRuntime hook (state JSON on stdin)\n"
     "\n"
     "Run `ojh-bench COMMAND --help` for a command's options; bench/run.sh runs them all.\n";
 
@@ -108,6 +110,8 @@ int runc(const std::vector<std::string>& args) {
       "bundle-without", po::value(&o.bundle_without)->required(), "the same bundle, no hooks")(
       "bundle-noop", po::value(&o.bundle_noop),
       "optional: the same bundle with hook entries that run /bin/true")(
+      "bundle-nft", po::value(&o.bundle_nft),
+      "optional: the same bundle with the nftables baseline's createRuntime hook")(
       "runs", po::value(&o.runs)->default_value(o.runs), "measured runs of each")(
       "warmup", po::value(&o.warmup)->default_value(o.warmup), "discarded runs of each");
   if (!parse(args, desc)) return 0;
@@ -124,6 +128,8 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   try {
+    // A hook a runtime runs: nothing of the bench's own set-up on its path.
+    if (command == "nft-hook") return run_nft_hook();
     if (const std::string why = ojh::test::why_unsupported(); !why.empty()) {
       std::fprintf(stderr, "ojh-bench: %s\n", why.c_str());
       return 77;

@@ -40,6 +40,8 @@ while (($# > 0)); do
   esac
   shift
 done
+# Hooks runc runs name the bench binary by an absolute path.
+build=$(realpath -m "$build")
 
 log() { printf 'bench/run.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -80,9 +82,9 @@ wire_hooks() {  # CONFIG HOOKS_DIR
     >/dev/null || die "the hooks.d JSON in $2 did not wire createRuntime and poststop"
 }
 
-make_bundles() {  # creates $work/bundles/{with,without,noop}
+make_bundles() {  # creates $work/bundles/{with,without,noop,nft}
   local b
-  for b in with without noop; do
+  for b in with without noop nft; do
     mkdir -p "$work/bundles/$b"
     (cd "$work/bundles/$b" && runc spec)
     jq --arg rootfs "$work/rootfs" '
@@ -99,6 +101,13 @@ make_bundles() {  # creates $work/bundles/{with,without,noop}
     .hooks = ($with[0].hooks | map_values(map(.path = $true | .args = ["true"])))' \
     "$work/bundles/noop/config.json" >"$work/bundles/noop/config.json.new"
   mv "$work/bundles/noop/config.json.new" "$work/bundles/noop/config.json"
+  # The nftables baseline: one createRuntime hook that puts the same rules into the
+  # container's netns (its rules go with the netns: no poststop).
+  jq --arg bench "$build/bench/ojh-bench" '
+    .hooks = {createRuntime: [{path: $bench, args: ["ojh-bench", "nft-hook"]}]}
+    | .annotations = {}' \
+    "$work/bundles/nft/config.json" >"$work/bundles/nft/config.json.new"
+  mv "$work/bundles/nft/config.json.new" "$work/bundles/nft/config.json"
 }
 
 # The hooks really run: `runc create` stops after the createRuntime hooks, so the pins must
@@ -142,7 +151,7 @@ inside_view() {
   if (make_bundles && check_runc_wiring) 2>>"$work/bench.log"; then
     run_row "runc run" "$bench" runc --runc "$(command -v runc)" --root "$work/runc-state" \
       --bundle-with "$work/bundles/with" --bundle-without "$work/bundles/without" \
-      --bundle-noop "$work/bundles/noop" "${runc_args[@]}"
+      --bundle-noop "$work/bundles/noop" --bundle-nft "$work/bundles/nft" "${runc_args[@]}"
   else
     log "runc row: setup failed: $(tail -n 1 "$work/bench.log")"
     printf 'ROW\trunc run\t-\tsetup failed: %s\t-\t**FAILED**\n' "$(tail -n 1 "$work/bench.log")" \

@@ -29,6 +29,8 @@ int run_runc_row(const RuncOptions& opt) {
   std::vector<Variant> variants = {{"bh-", opt.bundle_with, {}, {}},
                                    {"bn-", opt.bundle_without, {}, {}}};
   if (!opt.bundle_noop.empty()) variants.push_back({"bt-", opt.bundle_noop, {}, {}});
+  const std::size_t nft = variants.size();
+  if (!opt.bundle_nft.empty()) variants.push_back({"bf-", opt.bundle_nft, {}, {}});
   int serial = 0;
   std::fprintf(stderr, "ojh-bench: runc: %d + %d runs of each of %zu bundles\n", opt.warmup,
                opt.runs, variants.size());
@@ -67,7 +69,23 @@ int run_runc_row(const RuncOptions& opt) {
                "with " +
                fixed(wc.median, 1) + " ms, without " + fixed(oc.median, 1) + " ms (ratio " +
                fixed(wc.median / oc.median, 3) + ")");
-  if (variants.size() > 2) {
+  if (nft < variants.size()) {
+    const Summary f = summarize(variants[nft].wall_ms);
+    Row vs;
+    vs.metric =
+        "runc run of busybox /bin/true, with this hook / with the nftables baseline hook "
+        "(bench/nft_baseline.hpp)";
+    vs.target = "≤ 1.00";
+    vs.measured = "this hook: " + spread(w) + "; nftables: " + spread(f);
+    vs.ratio = fixed(w.median / f.median, 3);
+    vs.met = w.median <= f.median;
+    print_row(vs);
+    print_detail("runc: the nftables baseline's start against none: " +
+                 fixed(f.median / o.median, 3) + " (" + fixed(f.median - o.median, 1) +
+                 " ms more; one createRuntime hook, nothing at poststop: its rules go with the "
+                 "container's netns)");
+  }
+  if (!opt.bundle_noop.empty()) {
     const Summary t = summarize(variants[2].wall_ms);
     const Summary tc = summarize(variants[2].cpu_ms);
     print_detail(

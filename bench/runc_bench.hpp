@@ -14,6 +14,7 @@ struct RuncOptions {
   std::string bundle_with;     // config.json has the createRuntime + poststop hooks
   std::string bundle_without;  // the same config.json without hooks
   std::string bundle_noop;     // optional: the same hook entries, but running /bin/true
+  std::string bundle_nft;      // optional: the nftables baseline's createRuntime hook instead
   int runs = 40;               // measured runs of each
   int warmup = 3;
 };

@@ -22,6 +22,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "bench/nft_baseline.hpp"
 #include "bench/stats.hpp"
 #include "hook/enforcement.hpp"
 #include "hook/host_network.hpp"
@@ -176,12 +177,16 @@ class OpRunner {
     return r;
   }
 
+  // A datagram, not a connect(): a UDP connect() sends nothing, so an nftables baseline
+  // would never see it.
   static unsigned denied_mask() {
     unsigned mask = 0;
     for (std::size_t i = 0; i < std::size(kProbes); ++i) {
       Fd s = make_socket(SOCK_DGRAM);
       const sockaddr_in to = address(kProbes[i], 80);
-      if (::connect(s.get(), sa(to), sizeof(to)) != 0 && errno == EPERM) mask |= 1u << i;
+      const char byte = 0;
+      if (::sendto(s.get(), &byte, 1, 0, sa(to), sizeof(to)) != 1 && errno == EPERM)
+        mask |= 1u << i;
     }
     return mask;
   }
@@ -269,12 +274,21 @@ void write_full(int fd, const void* buf, std::size_t len) {
   if (::write(fd, buf, len) != static_cast<ssize_t>(len)) throw Error("write worker pipe", errno);
 }
 
-int worker_main(const std::string& comm, const char* destination, Op op, int cpu, int cmd_fd,
-                int result_fd) {
+int worker_main(const std::string& comm, const char* destination, Op op, int cpu,
+                const std::string& nft_ruleset, int cmd_fd, int result_fd) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::prctl(PR_SET_NAME, comm.c_str());  // tells the workers apart in perf
   pin_to_cpu(cpu);
   enter_private_netns(destination);
+  if (!nft_ruleset.empty()) {
+    // Routes for the probes' destinations: without one a send fails before it reaches the
+    // output hook, where nftables judges (the hook's programs judge before routing).
+    for (const char* route : {"169.254.0.0/16", "100.64.0.0/10"}) {
+      const std::string cmd = std::string("ip route add ") + route + " dev lo";
+      if (std::system(cmd.c_str()) != 0) throw Error("`" + cmd + "` failed");
+    }
+    apply_nft_ruleset(nft_ruleset);
+  }
   OpRunner runner(op, destination);
   for (;;) {
     Command c{};
@@ -290,14 +304,14 @@ int worker_main(const std::string& comm, const char* destination, Op op, int cpu
 class Worker {
  public:
   Worker(std::string name, const std::string& comm, const char* destination,
-         const std::string& cgroup, Op op, int cpu)
+         const std::string& cgroup, Op op, int cpu, const std::string& nft_ruleset)
       : name_(std::move(name)) {
     int cmd[2], result[2];
     if (::pipe2(cmd, O_CLOEXEC) != 0 || ::pipe2(result, O_CLOEXEC) != 0) throw Error("pipe", errno);
     pid_ = fork_in_cgroup(cgroup, [&] {
       ::close(cmd[1]);
       ::close(result[0]);
-      return worker_main(comm, destination, op, cpu, cmd[0], result[1]);
+      return worker_main(comm, destination, op, cpu, nft_ruleset, cmd[0], result[1]);
     });
     ::close(cmd[0]);
     ::close(result[1]);
@@ -405,6 +419,7 @@ struct WorkerSpec {
   std::string cgroup;  // cgroup directory
   unsigned expected_denials;
   const char* destination = kDestination;
+  std::string nft_ruleset = {};  // the nftables baseline's, loaded in the worker's netns
 };
 
 // Average run time of each of our programs over one extra block of each worker, from the
@@ -446,8 +461,8 @@ RowResult alternate(const RowSpec& row, const std::vector<WorkerSpec>& specs,
                     const SocketRowsOptions& opt, int cpu, const SharedObjects& objs) {
   std::vector<std::unique_ptr<Worker>> workers;
   for (const WorkerSpec& s : specs)
-    workers.push_back(
-        std::make_unique<Worker>(s.name, s.comm, s.destination, s.cgroup, row.op, cpu));
+    workers.push_back(std::make_unique<Worker>(s.name, s.comm, s.destination, s.cgroup, row.op, cpu,
+                                               s.nft_ruleset));
   for (std::size_t w = 0; w < workers.size(); ++w) {
     const unsigned mask = workers[w]->ask('v').denied_mask;
     const unsigned expected = specs[w].expected_denials;
@@ -571,6 +586,12 @@ int run_socket_rows(const SocketRowsOptions& opt) {
        "TCP connect+accept+close, every packet judged at egress (CAP_NET_ADMIN accepted) / "
        "enforced without",
        1.10},
+      // The nearest alternative, side by side: the same rules as an nftables set in each
+      // container's netns (bench/nft_baseline.hpp). Ratios of this hook to it.
+      {"nft-tcp-connect", Op::TcpConnectClose, 500, false,
+       "TCP connect+accept+close, this hook / the nftables baseline", 1.0},
+      {"nft-udp-flood", Op::UdpSend, 5000, true,
+       "UDP flood (connected send(), 64 B), this hook / the nftables baseline", 1.0},
   };
   for (const std::string& name : opt.rows) {
     if (std::none_of(specs.begin(), specs.end(), [&](const RowSpec& s) { return s.name == name; }))
@@ -607,6 +628,8 @@ int run_socket_rows(const SocketRowsOptions& opt) {
   judge_all.cgroup_fs_path = cg.judge_all;
   judge_all.judge_all_egress = true;
   enforce(pins, objs, judge_all);
+  const std::string nft_plain = nft_ruleset(plain.rules);
+  const std::string nft_cidrs = nft_ruleset(with_cidrs.rules);
   print_detail(
       std::string("socket rows: per-block time is ") +
       (opt.wall_clock ? "wall-clock time"
@@ -656,6 +679,29 @@ int run_socket_rows(const SocketRowsOptions& opt) {
                    " ns/op = " + fixed(far / summarize(res.ns[3]).median, 3) +
                    " x unenforced (the table row uses " + kDestination +
                    ", inside the dense run of /24s: the deepest walk that policy has)");
+    } else if (row.name.starts_with("nft-")) {
+      const std::string cidrs = std::to_string(opt.extra_cidrs) + " CIDRs";
+      const RowResult res = alternate(
+          row,
+          {{"this hook", "ojhb-enforced", cg.enforced, kMetadataDenied},
+           {"nftables", "ojhb-nft", cg.unenforced, kMetadataDenied, kDestination, nft_plain},
+           {"this hook+" + cidrs, "ojhb-enf-cidrs", cg.enforced_cidrs,
+            kMetadataDenied | kCidrDenied},
+           {"nftables+" + cidrs, "ojhb-nft-cidrs", cg.unenforced, kMetadataDenied | kCidrDenied,
+            kDestination, nft_cidrs},
+           {"unenforced", "ojhb-unenforced", cg.unenforced, 0}},
+          opt, cpu, objs);
+      report(row, res, 0, 1, row.metric + " (default rules)", opt.wall_clock);
+      report(row, res, 2, 3, row.metric + " (default + " + cidrs + ")", opt.wall_clock);
+      const Summary u = summarize(res.ns[4]);
+      std::string each;
+      for (std::size_t w = 0; w < 4; ++w) {
+        const double m = summarize(res.ns[w]).median;
+        each += std::string(w ? ", " : "") + res.names[w] + " " +
+                fixed(row.per_packet ? u.median / m : m / u.median, 3);
+      }
+      print_detail(row.name + ": each against the unenforced worker of the same run (" +
+                   (row.per_packet ? "rate" : "time") + " ratios): " + each);
     } else if (row.name.starts_with("judge-all-")) {
       const RowResult res =
           alternate(row,
