@@ -22,10 +22,10 @@
 #include "bench/stats.hpp"
 #include "bench/timed_exec.hpp"
 #include "bpf/block_host_abi.h"
+#include "hook/file.hpp"
 #include "hook/pin_dir.hpp"
 #include "hook/shared_objects.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 #include "tests/support/sandbox.hpp"
 
 namespace ojh::bench {

@@ -11,10 +11,10 @@
 #include <cstdint>
 
 #include "hook/fd.hpp"
+#include "hook/file.hpp"
 #include "hook/host_network.hpp"
 #include "hook/rules.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 #include "oci/policy.hpp"
 #include "oci/state.hpp"
 
@@ -87,7 +87,7 @@ void apply_nft_ruleset(const std::string& ruleset) {
 }
 
 int run_nft_hook() {
-  const State state = parse_state(read_fd_bounded(STDIN_FILENO, kMaxStateBytes, "state JSON"));
+  const State state = parse_state(read_state_text(STDIN_FILENO));
   const std::string ruleset = nft_ruleset(container_rules(host_addresses()));
   Fd netns(
       ::open(("/proc/" + std::to_string(state.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));

@@ -12,13 +12,13 @@
 
 #include "hook/capabilities.hpp"
 #include "hook/create_runtime.hpp"
+#include "hook/file.hpp"
 #include "hook/logging.hpp"
 #include "hook/rootless_container.hpp"
 #include "hook/unix_socket.hpp"
 #include "oci/admin_policy.hpp"
 #include "oci/attach_request.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 #include "oci/state.hpp"
 
 namespace ojh {

@@ -9,9 +9,9 @@
 #include <cerrno>
 
 #include "hook/fd.hpp"
+#include "hook/file.hpp"
 #include "oci/cgroup.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 
 namespace ojh {
 
@@ -42,6 +42,23 @@ std::optional<std::string> cgroup_path_in_own_namespace(pid_t pid) {
     throw Error("return to the hook's cgroup namespace", errno);
   if (failure) throw *failure;
   return path;
+}
+
+CgroupTarget resolve_container_cgroup_for_pid(pid_t pid, const std::string& proc_root) {
+  if (pid <= 0) throw Error("state has no container pid");
+  const std::string container =
+      read_file_bounded(proc_root + "/" + std::to_string(pid) + "/cgroup", kMaxProcCgroupBytes);
+  const std::string mountinfo =
+      read_file_bounded(proc_root + "/self/mountinfo", kMaxMountinfoBytes);
+  const std::string hook = read_file_bounded(proc_root + "/self/cgroup", kMaxProcCgroupBytes);
+  return resolve_container_cgroup(mountinfo, container, hook);
+}
+
+CgroupTarget resolve_cgroup_path(const std::string& host_path, const std::string& proc_root) {
+  const std::string mountinfo =
+      read_file_bounded(proc_root + "/self/mountinfo", kMaxMountinfoBytes);
+  const std::string hook = read_file_bounded(proc_root + "/self/cgroup", kMaxProcCgroupBytes);
+  return resolve_container_cgroup(mountinfo, "0::" + host_path + "\n", hook);
 }
 
 CgroupTarget container_cgroup(pid_t pid) {

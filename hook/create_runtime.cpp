@@ -15,6 +15,7 @@
 #include "hook/commands.hpp"
 #include "hook/dns.hpp"
 #include "hook/enforcement.hpp"
+#include "hook/file.hpp"
 #include "hook/host_network.hpp"
 #include "hook/late_resolv_conf.hpp"
 #include "hook/logging.hpp"
@@ -30,7 +31,6 @@
 #include "oci/cgroup.hpp"
 #include "oci/config.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 #include "oci/policy.hpp"
 #include "oci/state.hpp"
 
@@ -210,7 +210,7 @@ int run_create_runtime(const Options& opts, std::string& container_id) {
   report_capabilities("resolve");
   // The state is the runtime's (bounded, strict) and names the process whose cgroup is to
   // be resolved; of the author's annotations only the switch is read before that.
-  const std::string state_text = read_fd_bounded(STDIN_FILENO, kMaxStateBytes, "state JSON");
+  const std::string state_text = read_state_text(STDIN_FILENO);
   const State state = parse_state(state_text);
   container_id = state.id;
   if (!enforcement_requested(state.annotations, opts.admin)) {

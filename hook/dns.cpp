@@ -12,12 +12,16 @@
 #include <string>
 
 #include "hook/fd.hpp"
+#include "hook/file.hpp"
 #include "hook/logging.hpp"
 #include "hook/regular_file.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 
 namespace ojh {
+
+namespace {
+constexpr std::size_t kMaxHostResolvConfBytes = 64 * 1024;
+}  // namespace
 namespace {
 
 constexpr std::size_t kMaxResolvConfBytes = 64 * 1024;
@@ -68,6 +72,23 @@ std::vector<Exception> dns_exceptions(const BundleConfig& config, const std::str
     return {};
   }
   return dns_exceptions_for(parse_resolv_conf_nameservers(text));
+}
+
+std::vector<AddressBytes> read_host_nameservers(const std::string& path) {
+  // Fewer trusted nameservers only close port 53, so every failure is "none".
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return {};
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  try {
+    return parse_resolv_conf_nameservers(read_fd_bounded(fd, kMaxHostResolvConfBytes, path));
+  } catch (const Error&) {
+    return {};
+  }
 }
 
 }  // namespace ojh

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "oci/config.hpp"
@@ -30,5 +31,12 @@ std::vector<Exception> dns_exceptions(const BundleConfig& config, const std::str
                                       std::optional<uid_t> owner = std::nullopt);
 
 std::vector<Exception> dns_exceptions_for(const std::vector<AddressBytes>& nameservers);
+
+// The host's own resolver configuration, read by the hook in the runtime's mount namespace:
+// root's file (followed through symlinks: systemd-resolved and NetworkManager link it), so
+// its nameservers are the admin's. A missing or unreadable file, or anything but a regular
+// file, is no nameserver.
+inline constexpr std::string_view kHostResolvConfPath = "/etc/resolv.conf";
+std::vector<AddressBytes> read_host_nameservers(const std::string& path);
 
 }  // namespace ojh

@@ -17,11 +17,11 @@
 
 #include "hook/cgroup_tree.hpp"
 #include "hook/exception_map.hpp"
+#include "hook/file.hpp"
 #include "hook/phase_timer.hpp"
 #include "hook/rule_maps.hpp"
 #include "oci/cgroup.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 
 namespace ojh {
 namespace {

@@ -17,8 +17,8 @@
 
 #include "bpf/block_host_abi.h"
 #include "hook/fd.hpp"
+#include "hook/file.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71

@@ -7,12 +7,13 @@
 #include <iostream>
 #include <string>
 
+#include "hook/admin_config_file.hpp"
 #include "hook/capabilities.hpp"
 #include "hook/commands.hpp"
+#include "hook/file.hpp"
 #include "hook/logging.hpp"
 #include "hook/phase_timer.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 #include "oci/user_namespace.hpp"
 
 namespace po = boost::program_options;

@@ -5,10 +5,10 @@
 #include "hook/capabilities.hpp"
 #include "hook/commands.hpp"
 #include "hook/enforcement.hpp"
+#include "hook/file.hpp"
 #include "hook/logging.hpp"
 #include "hook/pin_dir.hpp"
 #include "hook/shared_objects.hpp"
-#include "oci/file.hpp"
 #include "oci/state.hpp"
 
 namespace ojh {
@@ -36,7 +36,7 @@ int poststop_for(const Options& opts, const State& state, uid_t owner) {
 }
 
 int run_poststop(const Options& opts, std::string& container_id) {
-  const std::string state_text = read_fd_bounded(STDIN_FILENO, kMaxStateBytes, "state JSON");
+  const std::string state_text = read_state_text(STDIN_FILENO);
   const State state = parse_state(state_text);
   container_id = state.id;
   if (opts.rootless) return run_through_attach_service(opts, {AttachCommand::Poststop, state_text});

@@ -10,8 +10,8 @@
 #include <charconv>
 #include <cstdint>
 
+#include "hook/file.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 
 namespace ojh {
 namespace {

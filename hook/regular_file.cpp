@@ -9,8 +9,8 @@
 #include <cerrno>
 
 #include "hook/fd.hpp"
+#include "hook/file.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 
 namespace ojh {
 

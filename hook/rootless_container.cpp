@@ -14,9 +14,9 @@
 #include "hook/cgroup_namespace.hpp"
 #include "hook/cgroup_tree.hpp"
 #include "hook/fd.hpp"
+#include "hook/file.hpp"
 #include "hook/process.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 
 namespace ojh {
 namespace {

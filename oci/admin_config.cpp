@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "oci/admin_config.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <boost/program_options.hpp>
@@ -12,7 +9,6 @@
 
 #include "oci/capability_policy.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 #include "oci/options_error.hpp"
 #include "oci/quote.hpp"
 
@@ -172,38 +168,6 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
                             std::pair{"user-max-map-entries", &config.user_max_map_entries}})
     if (vm.count(key)) *limit = parse_limit(key, vm[key].as<std::string>(), source);
   return config;
-}
-
-AdminConfig load_admin_config(const std::string& path, bool required) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    if (errno == ENOENT && !required) return AdminConfig{};
-    throw Error("open admin config " + path, errno);
-  }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) throw Error("stat admin config " + path, errno);
-  if (!S_ISREG(st.st_mode)) throw Error("admin config " + path + " is not a regular file");
-  if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
-    throw Error("admin config " + path +
-                " must be owned by root and not writable by group or others (refusing it)");
-  return parse_admin_config(read_fd_bounded(fd, kMaxAdminConfigBytes, path), path);
-}
-
-bool load_enforce_all_unverified(const std::string& path) {
-  // O_NONBLOCK: whoever controls this mount namespace could put a FIFO there.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) return false;
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  return parse_admin_config(read_fd_bounded(fd, kMaxAdminConfigBytes, path), path).enforce_all;
 }
 
 }  // namespace ojh

@@ -1,21 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "oci/admin_policy.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 
 namespace ojh {
 namespace {
 
 constexpr std::string_view kNoAnnotationExceptions = "annotation-exceptions = false";
 constexpr std::string_view kEnforceAll = "enforce-all = true";
-constexpr std::size_t kMaxResolvConfBytes = 64 * 1024;
 
 [[noreturn]] void not_permitted(std::string_view annotation, std::string_view admin_setting) {
   throw Error("annotation " + std::string(annotation) +
@@ -83,23 +78,6 @@ DnsAdmission admit_dns_exceptions(const std::vector<Exception>& wanted, const Ad
     }
   }
   return dns;
-}
-
-std::vector<AddressBytes> read_host_nameservers(const std::string& path) {
-  // Fewer trusted nameservers only close port 53, so every failure is "none".
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return {};
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return {};
-  try {
-    return parse_resolv_conf_nameservers(read_fd_bounded(fd, kMaxResolvConfBytes, path));
-  } catch (const Error&) {
-    return {};
-  }
 }
 
 }  // namespace ojh

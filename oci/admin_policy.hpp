@@ -49,11 +49,4 @@ struct DnsAdmission {
 DnsAdmission admit_dns_exceptions(const std::vector<Exception>& wanted, const AdminConfig& admin,
                                   const std::vector<AddressBytes>& host_nameservers);
 
-// The host's own resolver configuration, read by the hook in the runtime's mount namespace:
-// root's file (followed through symlinks: systemd-resolved and NetworkManager link it), so
-// its nameservers are the admin's. A missing or unreadable file, or anything but a regular
-// file, is no nameserver.
-inline constexpr std::string_view kHostResolvConfPath = "/etc/resolv.conf";
-std::vector<AddressBytes> read_host_nameservers(const std::string& path);
-
 }  // namespace ojh

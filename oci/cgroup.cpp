@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 #include "oci/quote.hpp"
 
 namespace ojh {
@@ -294,16 +293,6 @@ CgroupTarget resolve_container_cgroup(std::string_view mountinfo,
   return CgroupTarget{path, fs_path.empty() ? std::string(1, '/') : std::move(fs_path)};
 }
 
-CgroupTarget resolve_container_cgroup_for_pid(pid_t pid, const std::string& proc_root) {
-  if (pid <= 0) throw Error("state has no container pid");
-  const std::string container =
-      read_file_bounded(proc_root + "/" + std::to_string(pid) + "/cgroup", kMaxProcCgroupBytes);
-  const std::string mountinfo =
-      read_file_bounded(proc_root + "/self/mountinfo", kMaxMountinfoBytes);
-  const std::string hook = read_file_bounded(proc_root + "/self/cgroup", kMaxProcCgroupBytes);
-  return resolve_container_cgroup(mountinfo, container, hook);
-}
-
 std::string cgroup_namespace_root(std::string_view host_path, std::string_view in_ns) {
   if (in_ns.empty() || in_ns.front() != '/' || in_ns.starts_with("/.."))
     throw Error("container process is outside its cgroup namespace (" + quote_untrusted(in_ns) +
@@ -317,13 +306,6 @@ std::string cgroup_namespace_root(std::string_view host_path, std::string_view i
                 quote_untrusted(in_ns) + ", its path inside its cgroup namespace");
   const std::string root(host_path.substr(0, host_path.size() - in_ns.size()));
   return root.empty() ? "/" : root;
-}
-
-CgroupTarget resolve_cgroup_path(const std::string& host_path, const std::string& proc_root) {
-  const std::string mountinfo =
-      read_file_bounded(proc_root + "/self/mountinfo", kMaxMountinfoBytes);
-  const std::string hook = read_file_bounded(proc_root + "/self/cgroup", kMaxProcCgroupBytes);
-  return resolve_container_cgroup(mountinfo, "0::" + host_path + "\n", hook);
 }
 
 std::string user_delegated_cgroup(unsigned uid) {

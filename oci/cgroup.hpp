@@ -46,21 +46,12 @@ CgroupTarget resolve_container_cgroup(std::string_view mountinfo,
 inline constexpr std::size_t kMaxMountinfoBytes = 16 * 1024 * 1024;
 inline constexpr std::size_t kMaxProcCgroupBytes = 64 * 1024;
 
-// resolve_container_cgroup over <proc_root>/self/mountinfo, <proc_root>/<pid>/cgroup and
-// <proc_root>/self/cgroup. proc_root is a parameter so that tests can fake /proc.
-CgroupTarget resolve_container_cgroup_for_pid(pid_t pid, const std::string& proc_root = "/proc");
-
 // The cgroup at the root of the container's cgroup namespace, from the process's cgroup as
 // the host sees it ("/x/payload") and as the container sees it ("/payload"): "/x". A
 // runtime may start the process in a sub-cgroup of the one it delegates (crun's
 // run.oci.delegate-cgroup), and a process can move anywhere inside its namespace's root,
 // so that root is what must be enforced. Throws ojh::Error when the two do not fit.
 std::string cgroup_namespace_root(std::string_view host_path, std::string_view path_in_namespace);
-
-// resolve_container_cgroup_for_pid for the cgroup at `host_path` instead of the pid's own
-// (same mount lookup and the same refusals).
-CgroupTarget resolve_cgroup_path(const std::string& host_path,
-                                 const std::string& proc_root = "/proc");
 
 // The cgroup systemd delegates to the service manager of user `uid` (user@<uid>.service,
 // Delegate=yes): "/user.slice/user-<uid>.slice/user@<uid>.service".

@@ -7,7 +7,6 @@
 #include <limits>
 
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 #include "oci/json.hpp"
 #include "oci/quote.hpp"
 
@@ -81,7 +80,5 @@ State parse_state(std::string_view text) {
   }
   return state;
 }
-
-State read_state(int fd) { return parse_state(read_fd_bounded(fd, kMaxStateBytes, "state JSON")); }
 
 }  // namespace ojh

@@ -31,9 +31,6 @@ inline constexpr unsigned kMaxStateDepth = 32;
 // Throws ojh::Error ("state JSON: ...") for anything that is not a well-formed state.
 State parse_state(std::string_view json);
 
-// Reads fd to EOF (at most kMaxStateBytes), then parse_state.
-State read_state(int fd);
-
 // The id becomes a bpffs path component: 1-128 chars of [A-Za-z0-9_.+-], the first one
 // alphanumeric (which also excludes "." and "..").
 bool is_valid_container_id(std::string_view id);

@@ -24,7 +24,7 @@
 #include "hook/pin_dir.hpp"
 #include "oci/cgroup.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
+#include "hook/file.hpp"
 
 namespace ojh::test {
 namespace {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "hook/admin_config_file.hpp"
 #include "oci/admin_config.hpp"
 #include "oci/error.hpp"
 #include "tests/support/catch.hpp"

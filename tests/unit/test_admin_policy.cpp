@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "hook/dns.hpp"
 #include "oci/admin_config.hpp"
 #include "oci/admin_policy.hpp"
 #include "oci/error.hpp"

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "hook/cgroup_namespace.hpp"
 #include "oci/cgroup.hpp"
 #include "oci/error.hpp"
 #include "tests/support/catch.hpp"

@@ -9,9 +9,9 @@
 #include <fstream>
 #include <string>
 
+#include "hook/file.hpp"
 #include "oci/config.hpp"
 #include "oci/error.hpp"
-#include "oci/file.hpp"
 #include "oci/quote.hpp"
 #include "oci/state.hpp"
 #include "tests/support/catch.hpp"
@@ -322,31 +322,31 @@ TEST_CASE("annotation values and bounds", "[state]") {
             .annotations.size() == 1);
 }
 
-TEST_CASE("read_state reads a pipe to EOF", "[state]") {
+TEST_CASE("the state is read from a pipe to EOF", "[state]") {
   int fds[2];
   REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
   const std::string json = kRuncState;
   REQUIRE(write(fds[1], json.data(), json.size()) == static_cast<ssize_t>(json.size()));
   close(fds[1]);
-  const ojh::State s = ojh::read_state(fds[0]);
+  const ojh::State s = ojh::parse_state(ojh::read_state_text(fds[0]));
   close(fds[0]);
   CHECK(s.id == "c1");
   CHECK(s.pid == 6534);
 }
 
-TEST_CASE("read_state is bounded to kMaxStateBytes", "[state]") {
+TEST_CASE("the state read is bounded to kMaxStateBytes", "[state]") {
   SECTION("exactly the limit") {
     std::string json = state_with("");
     json += std::string(ojh::kMaxStateBytes - json.size(), ' ');
     const int fd = memfd_with(json);
-    CHECK(ojh::read_state(fd).id == "c1");
+    CHECK(ojh::parse_state(ojh::read_state_text(fd)).id == "c1");
     close(fd);
   }
   SECTION("one byte more") {
     std::string json = state_with("");
     json += std::string(ojh::kMaxStateBytes + 1 - json.size(), ' ');
     const int fd = memfd_with(json);
-    CHECK(std::string(error_of([&] { ojh::read_state(fd); }).what()) ==
+    CHECK(std::string(error_of([&] { ojh::parse_state(ojh::read_state_text(fd)); }).what()) ==
           "state JSON larger than 4194304 bytes");
     close(fd);
   }
@@ -356,12 +356,12 @@ TEST_CASE("read_state is bounded to kMaxStateBytes", "[state]") {
     for (int i = 0; i < 5; ++i)
       members += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"" + big + "\"";
     const int fd = memfd_with(state_with(R"("annotations":{)" + members + "}"));
-    CHECK(std::string(error_of([&] { ojh::read_state(fd); }).what()) ==
+    CHECK(std::string(error_of([&] { ojh::parse_state(ojh::read_state_text(fd)); }).what()) ==
           "state JSON larger than 4194304 bytes");
     close(fd);
   }
   SECTION("read errors carry errno") {
-    const ojh::Error e = error_of([] { ojh::read_state(-1); });
+    const ojh::Error e = error_of([] { ojh::read_state_text(-1); });
     CHECK(e.code() == EBADF);
     CHECK(e.context() == "read state JSON");
   }

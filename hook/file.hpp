@@ -15,4 +15,7 @@ std::string read_fd_bounded(int fd, std::size_t max_bytes, const std::string& wh
 // Opening fails with Error("read <path>", errno).
 std::string read_file_bounded(const std::string& path, std::size_t max_bytes);
 
+// The state JSON a runtime writes to a hook's stdin (`fd`), to EOF, at most kMaxStateBytes.
+std::string read_state_text(int fd);
+
 }  // namespace ojh

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "oci/file.hpp"
+#include "hook/file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "oci/error.hpp"
+#include "oci/state.hpp"
 
 namespace ojh {
 
@@ -39,5 +40,7 @@ std::string read_file_bounded(const std::string& path, std::size_t max_bytes) {
     throw;
   }
 }
+
+std::string read_state_text(int fd) { return read_fd_bounded(fd, kMaxStateBytes, "state JSON"); }
 
 }  // namespace ojh
