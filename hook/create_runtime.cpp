@@ -10,6 +10,7 @@
 #include <string>
 
 #include "hook/attach_client.hpp"
+#include "hook/bpf_lsm.hpp"
 #include "hook/capabilities.hpp"
 #include "hook/cgroup_namespace.hpp"
 #include "hook/commands.hpp"
@@ -136,6 +137,14 @@ void enforce_container(const Options& opts, const ContainerToEnforce& container,
         container_rules(without_interfaces(host_addresses(), opts.admin.ignore_interfaces), cidrs);
     phase("host");
     const SharedObjects objs = open_current_objects(pins);
+    drop_perfmon();  // only the lsm_cgroup program's load needed it
+    // The capability check accepted CAP_NET_RAW because this host's BPF LSM refuses raw
+    // sockets: objects without that program (loaded when the LSM looked inactive) must not
+    // enforce a container as if they had it.
+    if (bpf_lsm().active && !objs.refuses_raw_sockets())
+      throw Error("the BPF LSM is active but the BPF objects pinned in " + pins.objects_dir() +
+                  " have no socket_create program, so raw sockets would not be refused; "
+                  "reboot or remove them when no container runs");
     phase("load");
     if (request.owner_uid != 0) check_user_limits(opts.admin, pins, objs, request);
     return enforce(pins, objs, request);
@@ -160,7 +169,10 @@ int create_runtime_for(const Options& opts, const ContainerToEnforce& container,
                        const ContainerPolicy& policy) {
   // What the container may do is part of its policy too: a capability that gets around
   // cgroup BPF is refused, fail-open or not.
-  check_capabilities(container.config.capabilities, opts.admin.allow_capabilities);
+  // Where the BPF LSM is active its program refuses the sockets CAP_NET_RAW opens, in every
+  // enforced container: that capability need not be refused there.
+  check_capabilities(container.config.capabilities, opts.admin.allow_capabilities,
+                     {bpf_lsm().active, bpf_lsm().reason});
   check_cgroup_mounts(container.config);
   try {
     enforce_container(opts, container, policy);
@@ -179,6 +191,7 @@ int create_runtime_for(const Options& opts, const ContainerToEnforce& container,
 
 int run_create_runtime(const Options& opts, std::string& container_id) {
   report_capabilities("start");
+  if (bpf_lsm().active) keep_perfmon_for_lsm_load();
   restrict_capabilities(CapabilitySet::kAttach);
   report_capabilities("parse");
   const std::string state_text = read_fd_bounded(STDIN_FILENO, kMaxStateBytes, "state JSON");
