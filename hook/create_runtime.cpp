@@ -138,13 +138,15 @@ void enforce_container(const Options& opts, const ContainerToEnforce& container,
     phase("host");
     const SharedObjects objs = open_current_objects(pins);
     drop_perfmon();  // only the lsm_cgroup program's load needed it
-    // The capability check accepted CAP_NET_RAW because this host's BPF LSM refuses raw
-    // sockets: objects without that program (loaded when the LSM looked inactive) must not
-    // enforce a container as if they had it.
-    if (bpf_lsm().active && !objs.refuses_raw_sockets())
-      throw Error("the BPF LSM is active but the BPF objects pinned in " + pins.objects_dir() +
-                  " have no socket_create program, so raw sockets would not be refused; "
-                  "reboot or remove them when no container runs");
+    // The first capability check took the BPF LSM's word that raw sockets are refused; the
+    // objects say whether they are (the kernel may have refused the program). A refusal, so
+    // fail-open never excuses it.
+    if (!objs.refuses_raw_sockets()) try {
+        check_capabilities(container.config.capabilities, opts.admin.allow_capabilities,
+                           {false, objs.raw_sockets_why_not});
+      } catch (const Error& e) {
+        throw Refusal(e.what());
+      }
     phase("load");
     if (request.owner_uid != 0) check_user_limits(opts.admin, pins, objs, request);
     return enforce(pins, objs, request);

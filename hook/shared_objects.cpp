@@ -60,6 +60,8 @@ bool kernel_has_skb_netns_cookie() {
 }
 
 constexpr const char* kBuildRecord = "build";
+// Why the socket_create program is missing although the BPF LSM is active.
+constexpr const char* kLsmErrorRecord = "socket_create-error";
 
 // Whether the kernel meets a program's need (KernelNeed), as far as can be told before
 // loading it.
@@ -89,9 +91,7 @@ Skeleton load_lsm_program(const block_host& main) {
       throw Error("share the maps with the lsm_cgroup program", errno);
   PerfmonForLsmLoad perfmon;
   if (int err = block_host__load(lsm.get()); err != 0)
-    throw Error("load the lsm_cgroup/socket_create program (the BPF LSM is active; see "
-                "`oci-jail-hook --verbose` for the verifier log)",
-                -err);
+    throw Error("the kernel refused to load the lsm_cgroup/socket_create program", -err);
   return lsm;
 }
 
@@ -108,9 +108,18 @@ void load_into(const std::string& staging, EgressVariant egress) {
   bpf_program__set_autoload(skel->progs.ojh_socket_create, false);
   if (int err = block_host__load(skel.get()); err != 0)
     throw Error("load BPF programs (see `oci-jail-hook --verbose` for the verifier log)", -err);
-  const Skeleton lsm = need_met(kPrograms[OJH_HOOK_SOCKET_CREATE].needs)
-                           ? load_lsm_program(*skel)
-                           : Skeleton();
+  // A kernel that lists the BPF LSM may still refuse the program (a kernel that forbids
+  // LSM programs, a service without CAP_PERFMON, a verifier that rejects it): the objects
+  // are then published without it, CAP_NET_RAW stays refused, and the record says why.
+  Skeleton lsm;
+  std::string lsm_error;
+  if (need_met(kPrograms[OJH_HOOK_SOCKET_CREATE].needs)) {
+    try {
+      lsm = load_lsm_program(*skel);
+    } catch (const Error& e) {
+      lsm_error = std::string("the BPF LSM is active but ") + e.what();
+    }
+  }
 
   remove_pin_dir(staging);
   make_private_dir(staging);
@@ -130,6 +139,7 @@ void load_into(const std::string& staging, EgressVariant egress) {
     for (std::size_t i = 0; i < maps.size(); ++i)
       pin(bpf_map__fd(maps[i]), staging + "/" + std::string(kMapNames[i]));
     write_record(staging, kBuildRecord, objects_build());
+    if (!lsm_error.empty()) write_record(staging, kLsmErrorRecord, lsm_error);
   } catch (...) {
     remove_pin_dir(staging);
     throw;
@@ -159,6 +169,8 @@ SharedObjects open_all(const std::string& dir) {
     if (kPrograms[i].needs != KernelNeed::None && !exists(path)) continue;
     objs.programs[i] = open_pin(path);
   }
+  if (!objs.refuses_raw_sockets())
+    objs.raw_sockets_why_not = read_record(dir, kLsmErrorRecord).value_or(bpf_lsm().reason);
   objs.rules4 = open_pin(dir + "/rules4");
   objs.rules6 = open_pin(dir + "/rules6");
   objs.allow = open_pin(dir + "/allow");

@@ -86,9 +86,17 @@ struct SharedObjects {
   EgressVariant egress_variant() const;
   // Whether the program of kPrograms[index] was loaded (its kernel need was met).
   bool loaded(std::size_t index) const { return static_cast<bool>(programs[index]); }
+  // How many programs were loaded: the links each enforced container gets.
+  std::size_t loaded_count() const {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < programs.size(); ++i) n += loaded(i);
+    return n;
+  }
   // Whether the lsm_cgroup/socket_create program was loaded: sockets below IP are refused in
   // every enforced container, so CAP_NET_RAW need not be.
   bool refuses_raw_sockets() const { return loaded(OJH_HOOK_SOCKET_CREATE); }
+  // When it does not: why (the BPF LSM is not active, or the kernel refused the program).
+  std::string raw_sockets_why_not;
 };
 
 }  // namespace ojh
