@@ -26,21 +26,36 @@ constexpr std::uint64_t kLsmIdBpf = 109;
 
 const char* lsm_id_name(std::uint64_t id) {
   switch (id) {
-    case 100: return "capability";
-    case 101: return "selinux";
-    case 102: return "smack";
-    case 103: return "tomoyo";
-    case 104: return "apparmor";
-    case 105: return "yama";
-    case 106: return "loadpin";
-    case 107: return "safesetid";
-    case 108: return "lockdown";
-    case 109: return "bpf";
-    case 110: return "landlock";
-    case 111: return "ima";
-    case 112: return "evm";
-    case 113: return "ipe";
-    default: return nullptr;
+    case 100:
+      return "capability";
+    case 101:
+      return "selinux";
+    case 102:
+      return "smack";
+    case 103:
+      return "tomoyo";
+    case 104:
+      return "apparmor";
+    case 105:
+      return "yama";
+    case 106:
+      return "loadpin";
+    case 107:
+      return "safesetid";
+    case 108:
+      return "lockdown";
+    case 109:
+      return "bpf";
+    case 110:
+      return "landlock";
+    case 111:
+      return "ima";
+    case 112:
+      return "evm";
+    case 113:
+      return "ipe";
+    default:
+      return nullptr;
   }
 }
 
@@ -91,9 +106,10 @@ BpfLsm detect() {
   std::optional<std::string> list = lsms_from_syscall(has_bpf);
   if (!list) list = lsms_from_securityfs(has_bpf);
   if (!list)
-    return {false, "the active LSMs are unknown (no lsm_list_modules(2), Linux 6.8+, and "
-                   "securityfs is not mounted at /sys/kernel/security): the BPF LSM counts as "
-                   "not active"};
+    return {false,
+            "the active LSMs are unknown (no lsm_list_modules(2), Linux 6.8+, and "
+            "securityfs is not mounted at /sys/kernel/security): the BPF LSM counts as "
+            "not active"};
   if (has_bpf) return {true, ""};
   return {false, "the BPF LSM is not active (active LSMs: " + *list +
                      "; add bpf to the kernel's lsm= list)"};

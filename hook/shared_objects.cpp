@@ -67,8 +67,10 @@ constexpr const char* kLsmErrorRecord = "socket_create-error";
 // loading it.
 bool need_met(KernelNeed need) {
   switch (need) {
-    case KernelNeed::None: return true;
-    case KernelNeed::BpfLsm: return bpf_lsm().active;
+    case KernelNeed::None:
+      return true;
+    case KernelNeed::BpfLsm:
+      return bpf_lsm().active;
   }
   return false;
 }
@@ -86,7 +88,8 @@ Skeleton load_lsm_program(const block_host& main) {
       bpf_program__set_autoload(prog, prog == lsm->progs.ojh_socket_create);
   const bpf_map* from = bpf_object__next_map(main.obj, nullptr);
   bpf_map* to = bpf_object__next_map(lsm->obj, nullptr);
-  for (; from && to; from = bpf_object__next_map(main.obj, from), to = bpf_object__next_map(lsm->obj, to))
+  for (; from && to;
+       from = bpf_object__next_map(main.obj, from), to = bpf_object__next_map(lsm->obj, to))
     if (bpf_map__reuse_fd(to, bpf_map__fd(from)) != 0)
       throw Error("share the maps with the lsm_cgroup program", errno);
   PerfmonForLsmLoad perfmon;

@@ -134,8 +134,9 @@ void print_text(const std::vector<EnforcedContainer>& containers,
   else if (egress)
     std::printf("egress backstop: netns-aware\n");
   if (raw.by_lsm)
-    std::printf("raw sockets: refused by the BPF LSM (socket_create) in every enforced "
-                "container; CAP_NET_RAW is accepted\n");
+    std::printf(
+        "raw sockets: refused by the BPF LSM (socket_create) in every enforced "
+        "container; CAP_NET_RAW is accepted\n");
   else
     std::printf("raw sockets: not refusable (%s); CAP_NET_RAW is %s\n",
                 raw.why_not.empty() ? "no socket_create program loaded" : raw.why_not.c_str(),

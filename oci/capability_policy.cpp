@@ -60,10 +60,10 @@ void check_capabilities(const std::set<std::string>& granted,
     drops += " --cap-drop=" + cap.substr(4);
   }
   const bool net_raw = std::find(refused.begin(), refused.end(), "CAP_NET_RAW") != refused.end();
-  const std::string no_lsm = net_raw && !raw.why_not.empty()
-                                 ? "; CAP_NET_RAW's sockets cannot be refused instead: " +
-                                       raw.why_not
-                                 : std::string();
+  const std::string no_lsm =
+      net_raw && !raw.why_not.empty()
+          ? "; CAP_NET_RAW's sockets cannot be refused instead: " + raw.why_not
+          : std::string();
   throw Error("the container may hold " + list +
               ", which can get around cgroup BPF (see docs/policy.md)" + no_lsm +
               "; drop it (podman" + drops +

@@ -48,7 +48,8 @@ TEST_CASE("CAP_NET_RAW is accepted where the BPF LSM refuses its sockets", "[raw
         std::vector<std::string>{"CAP_SYS_ADMIN"});
   // Without it the refusal line says why the sockets cannot be refused instead.
   CHECK_THROWS_WITH(
-      ojh::check_capabilities(docker_like, {}, {false, "the BPF LSM is not active (active LSMs: x)"}),
+      ojh::check_capabilities(docker_like, {},
+                              {false, "the BPF LSM is not active (active LSMs: x)"}),
       "the container may hold CAP_NET_RAW, which can get around cgroup BPF (see docs/policy.md); "
       "CAP_NET_RAW's sockets cannot be refused instead: the BPF LSM is not active (active LSMs: "
       "x); drop it (podman --cap-drop=NET_RAW) or accept the risk in the admin config "
