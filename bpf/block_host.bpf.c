@@ -13,8 +13,10 @@
 #include <linux/in.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 #include "block_host_abi.h"
+#include "raw_sockets.h"
 
 #define SOCK_ALLOW 1
 #define SOCK_DENY 0 /* connect/sendmsg: the application gets EPERM */
@@ -214,5 +216,24 @@ int ojh_egress(struct __sk_buff* skb) { return egress(skb, 1); }
  * costs a container with its own netns raw/ICMP traffic to its own loopback. */
 SEC("cgroup_skb/egress")
 int ojh_egress_compat(struct __sk_buff* skb) { return egress(skb, 0); }
+
+/* --- Sockets below IP (BPF LSM) ------------------------------------------------------- */
+
+#define LSM_CGROUP_ALLOW 1
+#define LSM_CGROUP_DENY 0 /* socket(2) fails with EPERM */
+
+/* Refuses the sockets raw_sockets.h lists, so that a container may hold CAP_NET_RAW. Runs in
+ * the cgroup of the calling task (socket_create has no socket yet) and, like the others, with
+ * the policy of the cgroup it is attached to. Loaded only where the BPF LSM is active (the
+ * hook turns autoload off elsewhere, and refuses CAP_NET_RAW there instead); it needs
+ * CAP_PERFMON to load, which the hook raises for this program alone. */
+SEC("lsm_cgroup/socket_create")
+int BPF_PROG(ojh_socket_create, int family, int type, int protocol, int kern) {
+  if (!ojh_socket_refused(family, type, protocol, kern)) return LSM_CGROUP_ALLOW;
+  const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
+  /* An unwritten policy refuses, in audit mode too, as in judge(). */
+  const enum ojh_verdict v = policy->policy_id ? OJH_DENY_RAW_SOCKET : OJH_DENY_UNINITIALIZED;
+  return permitted(policy, v, OJH_HOOK_SOCKET_CREATE) ? LSM_CGROUP_ALLOW : LSM_CGROUP_DENY;
+}
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -94,6 +94,7 @@ enum ojh_verdict {
   OJH_DENY_CIDR = 5,
   OJH_ALLOW_EXCEPTION = 6,
   OJH_DENY_MULTICAST = 7,
+  OJH_DENY_RAW_SOCKET = 8, /* a socket below IP (raw_sockets.h), refused at creation */
 };
 
 enum ojh_rule_kind {
@@ -110,7 +111,10 @@ enum ojh_hook_kind {
   OJH_HOOK_SENDMSG4 = 2,
   OJH_HOOK_SENDMSG6 = 3,
   OJH_HOOK_EGRESS = 4, /* the cgroup_skb backstop */
-  OJH_HOOK_MAX = 5,
+  /* lsm_cgroup/socket_create: refuses sockets below IP (raw_sockets.h); loaded only where
+   * the BPF LSM is active */
+  OJH_HOOK_SOCKET_CREATE = 5,
+  OJH_HOOK_MAX = 6,
 };
 
 enum ojh_policy_flags {

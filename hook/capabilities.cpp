@@ -19,9 +19,38 @@ namespace ojh {
 namespace {
 bool g_show = false;
 bool g_read_search = false;
+bool g_perfmon = false;
+
+// Adds or removes CAP_PERFMON in the given sets of the process, leaving the rest as it is.
+void update_perfmon(capng_act_t action, capng_type_t sets, const char* what) {
+  if (capng_get_caps_process() != 0) throw Error("read the hook's capabilities", errno);
+  if (capng_update(action, sets, CAP_PERFMON) != 0 || capng_apply(CAPNG_SELECT_CAPS) != 0)
+    throw Error(what);
+}
 }  // namespace
 
 void keep_read_search_for_users_files() { g_read_search = true; }
+
+void keep_perfmon_for_lsm_load() { g_perfmon = true; }
+
+void drop_perfmon() {
+  if (!g_perfmon) return;
+  g_perfmon = false;
+  update_perfmon(CAPNG_DROP, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED),
+                 "drop CAP_PERFMON");
+}
+
+PerfmonForLsmLoad::PerfmonForLsmLoad() {
+  if (g_perfmon) update_perfmon(CAPNG_ADD, CAPNG_EFFECTIVE, "raise CAP_PERFMON");
+}
+
+PerfmonForLsmLoad::~PerfmonForLsmLoad() {
+  try {
+    if (g_perfmon) update_perfmon(CAPNG_DROP, CAPNG_EFFECTIVE, "lower CAP_PERFMON");
+  } catch (const Error&) {
+    // drop_perfmon() follows the load and fails loudly if the sets cannot be changed.
+  }
+}
 
 void show_capabilities(bool enabled) { g_show = enabled; }
 
@@ -66,16 +95,27 @@ void restrict_capabilities(CapabilitySet set) {
   std::vector<int> kept;
   for (const int cap : wanted)
     if (capng_have_capability(CAPNG_PERMITTED, static_cast<unsigned>(cap))) kept.push_back(cap);
+  // CAP_PERFMON stays permitted, not effective: see keep_perfmon_for_lsm_load.
+  const bool perfmon = set != CapabilitySet::kNone && g_perfmon &&
+                       capng_have_capability(CAPNG_PERMITTED, CAP_PERFMON);
   capng_clear(can_drop_bounding ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS);
   const auto type = static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED);
   for (const int cap : kept)
     if (capng_update(CAPNG_ADD, type, static_cast<unsigned>(cap)) != 0)
       throw Error("prepare capability set");
+  if (perfmon) {
+    if (capng_update(CAPNG_ADD, CAPNG_PERMITTED, CAP_PERFMON) != 0)
+      throw Error("prepare capability set");
+    kept.push_back(CAP_PERFMON);
+  }
   // The bounding set only limits what a later execve could gain, so it can be cut to the
   // final attach set right away (CAP_SETPCAP, needed to cut it, goes in the same step)
   // while CAP_SYS_ADMIN stays permitted for the bpffs mount.
   if (set != CapabilitySet::kNone && can_drop_bounding &&
       capng_updatev(CAPNG_ADD, CAPNG_BOUNDING_SET, CAP_BPF, CAP_NET_ADMIN, -1) != 0)
+    throw Error("prepare bounding set");
+  if (set != CapabilitySet::kNone && can_drop_bounding && g_perfmon &&
+      capng_update(CAPNG_ADD, CAPNG_BOUNDING_SET, CAP_PERFMON) != 0)
     throw Error("prepare bounding set");
   if (int rc = capng_apply(can_drop_bounding ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS); rc != 0)
     throw Error("drop capabilities (capng_apply returned " + std::to_string(rc) + ")");

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "hook/attach_client.hpp"
+#include "hook/bpf_lsm.hpp"
 #include "hook/capabilities.hpp"
 #include "hook/cgroup_namespace.hpp"
 #include "hook/commands.hpp"
@@ -131,6 +132,16 @@ void enforce_container(const Options& opts, const PinDir& pins, const ContainerT
         container_rules(without_interfaces(host_addresses(), opts.admin.ignore_interfaces), cidrs);
     phase("host");
     const SharedObjects objs = open_current_objects(pins);
+    drop_perfmon();  // only the lsm_cgroup program's load needed it
+    // The first capability check took the BPF LSM's word that raw sockets are refused; the
+    // objects say whether they are (the kernel may have refused the program). A refusal, so
+    // fail-open never excuses it.
+    if (!objs.refuses_raw_sockets()) try {
+        check_capabilities(config.capabilities, opts.admin.allow_capabilities,
+                           {false, objs.raw_sockets_why_not});
+      } catch (const Error& e) {
+        throw Refusal(e.what());
+      }
     phase("load");
     if (request.owner_uid != 0) check_user_limits(opts.admin, pins, objs, request);
     return enforce(pins, objs, request);
@@ -191,8 +202,11 @@ int create_runtime_for(const Options& opts, const ContainerToEnforce& container)
   if (!policy.enforce) throw Error("the policy does not enforce what the switch asked for");
   const BundleConfig config = read_bundle_config(container.state.bundle, container.file_owner());
   // What the container may do is part of its policy too: a capability that gets around
-  // cgroup BPF is refused, fail-open or not.
-  check_capabilities(config.capabilities, opts.admin.allow_capabilities);
+  // cgroup BPF is refused, fail-open or not. Where the BPF LSM is active its program refuses
+  // the sockets CAP_NET_RAW opens, in every enforced container: that capability need not be
+  // refused there.
+  check_capabilities(config.capabilities, opts.admin.allow_capabilities,
+                     {bpf_lsm().active, bpf_lsm().reason});
   check_cgroup_mounts(config);
   phase("parse");
   if (!failure)
@@ -206,6 +220,7 @@ int create_runtime_for(const Options& opts, const ContainerToEnforce& container)
 
 int run_create_runtime(const Options& opts, std::string& container_id) {
   report_capabilities("start");
+  if (bpf_lsm().active) keep_perfmon_for_lsm_load();
   restrict_capabilities(CapabilitySet::kAttach);
   report_capabilities("resolve");
   // The state is the runtime's (bounded, strict) and names the process whose cgroup is to

@@ -216,9 +216,11 @@ bool shared_program_attached(const SharedObjects& objs, int cgroup_fd) {
   return std::find(ids.begin(), ids.begin() + count, info.id) != ids.begin() + count;
 }
 
-bool complete_pin_set(const std::string& dir) {
+// A link for every program the shared objects hold (those whose kernel need was met).
+bool complete_pin_set(const SharedObjects& objs, const std::string& dir) {
   const auto names = list_dir(dir);
   for (const ProgramSpec& p : kPrograms) {
+    if (!objs.loaded(&p - kPrograms.data())) continue;
     bool found = false;
     for (const auto& n : names) found = found || n == p.name;
     if (!found) return false;
@@ -243,7 +245,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
   // Only an entry of this very cgroup is ours to reuse or clear; another cgroup's entry
   // with this container id belongs to another runtime's or store's container.
   for (const Entry& e : entries_of_cgroup(pins, cgroup.id, req.container_id)) {
-    if (!complete_pin_set(e.dir) || live_link_cgroup_id(e.dir) != cgroup.id) {
+    if (!complete_pin_set(objs, e.dir) || live_link_cgroup_id(e.dir) != cgroup.id) {
       // Half made by a killed hook, or its links detached: nothing enforces this cgroup
       // through it, and its rules are keyed by this cgroup's id.
       release_entry(objs, e.dir, cgroup.id, e.id);
@@ -308,11 +310,16 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     rules.insert(cgroup.id, req.rules);
     exceptions.insert(cgroup.id, req.exceptions);
     phase("populate");
+    std::vector<std::string_view> linked;  // pin names, in the order of `links`
     for (const ProgramSpec& p : kPrograms) {
+      // A program whose kernel need is not met was not loaded; one that was loaded must
+      // attach (the LSM program refuses the sockets CAP_NET_RAW would give: never skip it).
+      if (!objs.loaded(&p - kPrograms.data())) continue;
       const int prog = objs.programs[&p - kPrograms.data()].get();
       Fd link(bpf_link_create(prog, cgroup.fd.get(), p.attach_type, nullptr));
       if (!link) throw Error("attach " + std::string(p.name) + " to " + req.cgroup_fs_path, errno);
       links.push_back(std::move(link));
+      linked.push_back(p.name);
       // The policy storage exists once the first link does; until it is written the
       // programs deny everything (policy_id == 0), so there is no open window.
       if (links.size() == 1) write_policy(objs, cgroup.id, req);
@@ -321,7 +328,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     remove_pin_dir(staging);
     make_private_dir(staging);
     for (std::size_t i = 0; i < links.size(); ++i) {
-      const std::string path = staging + "/" + std::string(kPrograms[i].name);
+      const std::string path = staging + "/" + std::string(linked[i]);
       if (bpf_obj_pin(links[i].get(), path.c_str()) != 0) throw Error("pin " + path, errno);
     }
     make_private_dir(staging + "/" + std::string(kCgroupRecord) + std::to_string(cgroup.id));
@@ -489,6 +496,7 @@ void relink_entry(const PinDir& pins, const Entry& e, const std::string& cgroup_
   try {
     std::vector<Fd> links;
     for (const ProgramSpec& p : kPrograms) {
+      if (!to.loaded(&p - kPrograms.data())) continue;  // its kernel need is not met
       Fd link(bpf_link_create(to.programs[&p - kPrograms.data()].get(), cgroup.fd.get(),
                               p.attach_type, nullptr));
       if (!link) throw Error("attach " + std::string(p.name) + " to " + cgroup_dir, errno);

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "hook/bpf_lsm.hpp"
 #include "hook/phase_timer.hpp"
 
 namespace {
@@ -23,5 +24,14 @@ void kill_at(const char* name) {
 
 // Installed before main() runs: main.cpp is shared with the installed binary unchanged.
 const bool installed = (ojh::PhaseTimer::instance().set_observer(kill_at), true);
+
+// OJH_FAULT_BPF_LSM=inactive: behave as on a host without the BPF LSM (tests/e2e/
+// test_raw_sockets.sh tests that path on a host that has it).
+const bool lsm_overridden = [] {
+  const char* v = std::getenv("OJH_FAULT_BPF_LSM");
+  if (!v || std::strcmp(v, "inactive") != 0) return false;
+  ojh::override_bpf_lsm({false, "the BPF LSM is not active (OJH_FAULT_BPF_LSM=inactive)"});
+  return true;
+}();
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "hook/attach_service.hpp"
+#include "hook/bpf_lsm.hpp"
 #include "hook/capabilities.hpp"
 #include "hook/commands.hpp"
 #include "hook/logging.hpp"
@@ -77,6 +78,8 @@ int run_serve(const Options& opts) {
   // Each connection's process narrows further for its command; this one never reads a
   // request, and keeps only what those processes need.
   keep_read_search_for_users_files();
+  // A connection's process may be the first to load the shared objects (hook/capabilities.hpp).
+  if (bpf_lsm().active) keep_perfmon_for_lsm_load();
   restrict_capabilities(CapabilitySet::kAttach);
   const Fd listener = listening_socket(opts);
   std::signal(SIGPIPE, SIG_IGN);

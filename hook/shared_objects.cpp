@@ -13,6 +13,8 @@
 #include <string>
 
 #include "block_host.skel.h"
+#include "hook/bpf_lsm.hpp"
+#include "hook/capabilities.hpp"
 #include "hook/pin_dir.hpp"
 #include "oci/error.hpp"
 
@@ -58,6 +60,43 @@ bool kernel_has_skb_netns_cookie() {
 }
 
 constexpr const char* kBuildRecord = "build";
+// Why the socket_create program is missing although the BPF LSM is active.
+constexpr const char* kLsmErrorRecord = "socket_create-error";
+
+// Whether the kernel meets a program's need (KernelNeed), as far as can be told before
+// loading it.
+bool need_met(KernelNeed need) {
+  switch (need) {
+    case KernelNeed::None:
+      return true;
+    case KernelNeed::BpfLsm:
+      return bpf_lsm().active;
+  }
+  return false;
+}
+
+// Loads the lsm_cgroup program into a second instance of the same object whose maps are the
+// ones `main` created, with CAP_PERFMON effective for this load alone: the kernel loads
+// BPF_PROG_TYPE_LSM only for CAP_PERFMON, and a program verified with it loses the
+// verifier's Spectre hardening, which the other programs keep (docs/design.md). Returns the
+// instance, which holds the program's fd.
+Skeleton load_lsm_program(const block_host& main) {
+  Skeleton lsm(block_host__open());
+  if (!lsm) throw Error("open BPF object", errno);
+  bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, lsm->obj)
+      bpf_program__set_autoload(prog, prog == lsm->progs.ojh_socket_create);
+  const bpf_map* from = bpf_object__next_map(main.obj, nullptr);
+  bpf_map* to = bpf_object__next_map(lsm->obj, nullptr);
+  for (; from && to;
+       from = bpf_object__next_map(main.obj, from), to = bpf_object__next_map(lsm->obj, to))
+    if (bpf_map__reuse_fd(to, bpf_map__fd(from)) != 0)
+      throw Error("share the maps with the lsm_cgroup program", errno);
+  PerfmonForLsmLoad perfmon;
+  if (int err = block_host__load(lsm.get()); err != 0)
+    throw Error("the kernel refused to load the lsm_cgroup/socket_create program", -err);
+  return lsm;
+}
 
 // Loads this build's objects and pins them, with their build record, into `staging`.
 void load_into(const std::string& staging, EgressVariant egress) {
@@ -68,23 +107,42 @@ void load_into(const std::string& staging, EgressVariant egress) {
   const bool aware = egress == EgressVariant::NetnsAware;
   bpf_program__set_autoload(skel->progs.ojh_egress, aware);
   bpf_program__set_autoload(skel->progs.ojh_egress_compat, !aware);
+  // Loaded in a second instance (load_lsm_program), never with the others.
+  bpf_program__set_autoload(skel->progs.ojh_socket_create, false);
   if (int err = block_host__load(skel.get()); err != 0)
     throw Error("load BPF programs (see `oci-jail-hook --verbose` for the verifier log)", -err);
+  // A kernel that lists the BPF LSM may still refuse the program (a kernel that forbids
+  // LSM programs, a service without CAP_PERFMON, a verifier that rejects it): the objects
+  // are then published without it, CAP_NET_RAW stays refused, and the record says why.
+  Skeleton lsm;
+  std::string lsm_error;
+  if (need_met(kPrograms[OJH_HOOK_SOCKET_CREATE].needs)) {
+    try {
+      lsm = load_lsm_program(*skel);
+    } catch (const Error& e) {
+      lsm_error = std::string("the BPF LSM is active but ") + e.what();
+    }
+  }
 
   remove_pin_dir(staging);
   make_private_dir(staging);
   const std::array<const bpf_program*, kPrograms.size()> progs = {
-      skel->progs.ojh_connect4, skel->progs.ojh_connect6, skel->progs.ojh_sendmsg4,
-      skel->progs.ojh_sendmsg6, aware ? skel->progs.ojh_egress : skel->progs.ojh_egress_compat};
+      skel->progs.ojh_connect4,
+      skel->progs.ojh_connect6,
+      skel->progs.ojh_sendmsg4,
+      skel->progs.ojh_sendmsg6,
+      aware ? skel->progs.ojh_egress : skel->progs.ojh_egress_compat,
+      lsm ? lsm->progs.ojh_socket_create : nullptr};
   const std::array<const bpf_map*, kMapNames.size()> maps = {
       skel->maps.ojh_rules4, skel->maps.ojh_rules6, skel->maps.ojh_allow, skel->maps.ojh_policy,
       skel->maps.ojh_counters};
   try {
     for (std::size_t i = 0; i < progs.size(); ++i)
-      pin(bpf_program__fd(progs[i]), staging + "/" + std::string(kPrograms[i].name));
+      if (progs[i]) pin(bpf_program__fd(progs[i]), staging + "/" + std::string(kPrograms[i].name));
     for (std::size_t i = 0; i < maps.size(); ++i)
       pin(bpf_map__fd(maps[i]), staging + "/" + std::string(kMapNames[i]));
     write_record(staging, kBuildRecord, objects_build());
+    if (!lsm_error.empty()) write_record(staging, kLsmErrorRecord, lsm_error);
   } catch (...) {
     remove_pin_dir(staging);
     throw;
@@ -101,21 +159,27 @@ void load_and_publish(const PinDir& pins, EgressVariant egress) {
   }
 }
 
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
 SharedObjects open_all(const std::string& dir) {
   SharedObjects objs;
-  for (std::size_t i = 0; i < kPrograms.size(); ++i)
-    objs.programs[i] = open_pin(dir + "/" + std::string(kPrograms[i].name));
+  for (std::size_t i = 0; i < kPrograms.size(); ++i) {
+    const std::string path = dir + "/" + std::string(kPrograms[i].name);
+    // A program with a kernel need is pinned only where the need was met at load.
+    if (kPrograms[i].needs != KernelNeed::None && !exists(path)) continue;
+    objs.programs[i] = open_pin(path);
+  }
+  if (!objs.refuses_raw_sockets())
+    objs.raw_sockets_why_not = read_record(dir, kLsmErrorRecord).value_or(bpf_lsm().reason);
   objs.rules4 = open_pin(dir + "/rules4");
   objs.rules6 = open_pin(dir + "/rules6");
   objs.allow = open_pin(dir + "/allow");
   objs.policy = open_pin(dir + "/policy");
   objs.counters = open_pin(dir + "/counters");
   return objs;
-}
-
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0;
 }
 
 }  // namespace
@@ -163,7 +227,7 @@ void SharedObjects::publish_staged(const PinDir& pins, const std::string& stagin
 EgressVariant SharedObjects::egress_variant() const {
   bpf_prog_info info{};
   __u32 len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(programs.back().get(), &info, &len) != 0)
+  if (bpf_obj_get_info_by_fd(programs[OJH_HOOK_EGRESS].get(), &info, &len) != 0)
     throw Error("read egress program info", errno);
   // The kernel keeps 15 characters of a name: "ojh_egress" or "ojh_egress_comp".
   return std::string_view(info.name) == "ojh_egress" ? EgressVariant::NetnsAware

@@ -14,9 +14,19 @@
 
 namespace ojh {
 
+// What a program needs from the kernel beyond what the hook needs anyway. A program whose
+// need is not met is not loaded (autoload off), has no pin in objects/ and no link per
+// container; SharedObjects::programs holds no fd for it.
+enum class KernelNeed {
+  None,
+  // The BPF LSM active and lsm_cgroup programs (Linux 6.0+): hook/bpf_lsm.hpp.
+  BpfLsm,
+};
+
 struct ProgramSpec {
   std::string_view name;  // pin name and bpftool-visible suffix
   bpf_attach_type attach_type;
+  KernelNeed needs = KernelNeed::None;
 };
 
 // Indexed by enum ojh_hook_kind: the name is also the program's counter name in status.
@@ -26,12 +36,14 @@ inline constexpr std::array<ProgramSpec, OJH_HOOK_MAX> kPrograms = {{
     {"sendmsg4", BPF_CGROUP_UDP4_SENDMSG},
     {"sendmsg6", BPF_CGROUP_UDP6_SENDMSG},
     {"egress", BPF_CGROUP_INET_EGRESS},
+    {"socket_create", BPF_LSM_CGROUP, KernelNeed::BpfLsm},
 }};
 static_assert(kPrograms[OJH_HOOK_CONNECT4].attach_type == BPF_CGROUP_INET4_CONNECT &&
                   kPrograms[OJH_HOOK_CONNECT6].attach_type == BPF_CGROUP_INET6_CONNECT &&
                   kPrograms[OJH_HOOK_SENDMSG4].attach_type == BPF_CGROUP_UDP4_SENDMSG &&
                   kPrograms[OJH_HOOK_SENDMSG6].attach_type == BPF_CGROUP_UDP6_SENDMSG &&
-                  kPrograms[OJH_HOOK_EGRESS].attach_type == BPF_CGROUP_INET_EGRESS,
+                  kPrograms[OJH_HOOK_EGRESS].attach_type == BPF_CGROUP_INET_EGRESS &&
+                  kPrograms[OJH_HOOK_SOCKET_CREATE].attach_type == BPF_LSM_CGROUP,
               "kPrograms follows enum ojh_hook_kind");
 
 // The programs and maps every container shares. They are verified and loaded once, pinned
@@ -72,6 +84,19 @@ struct SharedObjects {
 
   // Which egress program was loaded (NetnsAware or Compat), read from the kernel.
   EgressVariant egress_variant() const;
+  // Whether the program of kPrograms[index] was loaded (its kernel need was met).
+  bool loaded(std::size_t index) const { return static_cast<bool>(programs[index]); }
+  // How many programs were loaded: the links each enforced container gets.
+  std::size_t loaded_count() const {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < programs.size(); ++i) n += loaded(i);
+    return n;
+  }
+  // Whether the lsm_cgroup/socket_create program was loaded: sockets below IP are refused in
+  // every enforced container, so CAP_NET_RAW need not be.
+  bool refuses_raw_sockets() const { return loaded(OJH_HOOK_SOCKET_CREATE); }
+  // When it does not: why (the BPF LSM is not active, or the kernel refused the program).
+  std::string raw_sockets_why_not;
 };
 
 }  // namespace ojh

@@ -2,12 +2,14 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <string>
 
 #include "hook/address_watch.hpp"
 #include "hook/attach_client.hpp"
+#include "hook/bpf_lsm.hpp"
 #include "hook/capabilities.hpp"
 #include "hook/commands.hpp"
 #include "hook/enforcement.hpp"
@@ -30,6 +32,19 @@ const char* kind_name(ojh_rule_kind kind) {
   }
 }
 
+// How the sockets CAP_NET_RAW opens are kept from enforced containers on this host.
+struct RawSockets {
+  bool bpf_lsm = false;  // the BPF LSM is active (hook/bpf_lsm.hpp)
+  bool by_lsm = false;   // the socket_create program is loaded (or will be at the first load)
+  bool admin_accepts_net_raw = false;
+  std::string why_not;
+
+  const char* mode() const { return by_lsm ? "lsm" : "capability"; }
+  const char* cap_net_raw() const {
+    return by_lsm ? "accepted" : admin_accepts_net_raw ? "accepted-risk" : "refused";
+  }
+};
+
 std::string rule_text(const Rule& r) {
   Rule copy = r;
   copy.origin = kind_name(r.kind);
@@ -37,7 +52,7 @@ std::string rule_text(const Rule& r) {
 }
 
 void print_json(const std::vector<EnforcedContainer>& containers,
-                std::optional<EgressVariant> egress, bool watched) {
+                std::optional<EgressVariant> egress, bool watched, const RawSockets& raw) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
@@ -48,6 +63,12 @@ void print_json(const std::vector<EnforcedContainer>& containers,
     w.String(egress_variant_name(*egress));
   else
     w.Null();
+  w.Key("bpf_lsm");
+  w.Bool(raw.bpf_lsm);
+  w.Key("raw_sockets");
+  w.String(raw.mode());
+  w.Key("cap_net_raw");
+  w.String(raw.cap_net_raw());
   w.Key("containers");
   w.StartArray();
   for (const EnforcedContainer& c : containers) {
@@ -99,7 +120,7 @@ void print_json(const std::vector<EnforcedContainer>& containers,
 }
 
 void print_text(const std::vector<EnforcedContainer>& containers,
-                std::optional<EgressVariant> egress, bool watched) {
+                std::optional<EgressVariant> egress, bool watched, const RawSockets& raw) {
   if (!watched && !containers.empty())
     std::printf(
         "host addresses: not watched (`oci-jail-hook watch` is not running): an address added "
@@ -110,6 +131,17 @@ void print_text(const std::vector<EnforcedContainer>& containers,
         "and ICMP packets to loopback addresses are refused in every network namespace)\n");
   else if (egress)
     std::printf("egress backstop: netns-aware\n");
+  if (raw.by_lsm)
+    std::printf(
+        "raw sockets: refused by the BPF LSM (socket_create) in every enforced "
+        "container; CAP_NET_RAW is accepted\n");
+  else
+    std::printf("raw sockets: not refusable (%s); CAP_NET_RAW is %s\n",
+                raw.why_not.empty() ? "no socket_create program loaded" : raw.why_not.c_str(),
+                raw.admin_accepts_net_raw
+                    ? "accepted by the admin config (allow-capabilities): AF_PACKET frames get "
+                      "past every cgroup program"
+                    : "refused");
   if (containers.empty()) std::printf("no container is enforced\n");
   for (const EnforcedContainer& c : containers) {
     std::printf("%s: %scgroup id %llu%s, mode %s%s, %zu links, %zu rules\n", c.id.c_str(),
@@ -149,6 +181,13 @@ int run_status(const Options& opts, std::optional<uid_t> owner) {
   std::vector<EnforcedContainer> containers;
   std::optional<EgressVariant> egress;
   bool watched = false;
+  RawSockets raw;
+  raw.bpf_lsm = bpf_lsm().active;
+  raw.by_lsm = raw.bpf_lsm;  // what the first load will do, until objects are loaded
+  raw.why_not = bpf_lsm().reason;
+  raw.admin_accepts_net_raw =
+      std::find(opts.admin.allow_capabilities.begin(), opts.admin.allow_capabilities.end(),
+                "CAP_NET_RAW") != opts.admin.allow_capabilities.end();
   if (const auto pins = PinDir::open_existing(opts.pin_dir)) {
     watched = address_watch_running(*pins);
     SharedObjects objs;
@@ -158,13 +197,14 @@ int run_status(const Options& opts, std::optional<uid_t> owner) {
         std::erase_if(containers,
                       [&](const EnforcedContainer& c) { return c.owner_uid != *owner; });
       egress = objs.egress_variant();
+      raw.by_lsm = objs.refuses_raw_sockets();
     }
   }
   restrict_capabilities(CapabilitySet::kNone);
   if (opts.json)
-    print_json(containers, egress, watched);
+    print_json(containers, egress, watched, raw);
   else
-    print_text(containers, egress, watched);
+    print_text(containers, egress, watched, raw);
   return 0;
 }
 

@@ -35,12 +35,14 @@ std::string canonical_capability(std::string_view name) {
 }
 
 std::vector<std::string> refused_capabilities(const std::set<std::string>& granted,
-                                              const std::vector<std::string>& admin_allowed) {
+                                              const std::vector<std::string>& admin_allowed,
+                                              const RawSocketGuard& raw) {
   std::set<std::string> canonical;
   for (const std::string& g : granted) canonical.insert(canonical_capability(g));
   std::vector<std::string> refused;
   for (const std::string_view cap : kBypassCapabilities) {
     if (!canonical.count(std::string(cap))) continue;
+    if (raw.by_lsm && cap == "CAP_NET_RAW") continue;
     if (std::find(admin_allowed.begin(), admin_allowed.end(), cap) != admin_allowed.end()) continue;
     refused.emplace_back(cap);
   }
@@ -48,8 +50,8 @@ std::vector<std::string> refused_capabilities(const std::set<std::string>& grant
 }
 
 void check_capabilities(const std::set<std::string>& granted,
-                        const std::vector<std::string>& admin_allowed) {
-  const auto refused = refused_capabilities(granted, admin_allowed);
+                        const std::vector<std::string>& admin_allowed, const RawSocketGuard& raw) {
+  const auto refused = refused_capabilities(granted, admin_allowed, raw);
   if (refused.empty()) return;
   std::string list;
   std::string drops;
@@ -57,8 +59,14 @@ void check_capabilities(const std::set<std::string>& granted,
     list += (list.empty() ? "" : ", ") + cap;
     drops += " --cap-drop=" + cap.substr(4);
   }
+  const bool net_raw = std::find(refused.begin(), refused.end(), "CAP_NET_RAW") != refused.end();
+  const std::string no_lsm =
+      net_raw && !raw.why_not.empty()
+          ? "; CAP_NET_RAW's sockets cannot be refused instead: " + raw.why_not
+          : std::string();
   throw Error("the container may hold " + list +
-              ", which can get around cgroup BPF (see docs/policy.md); drop it (podman" + drops +
+              ", which can get around cgroup BPF (see docs/policy.md)" + no_lsm +
+              "; drop it (podman" + drops +
               ") or accept the risk in the admin config (allow-capabilities = " + refused[0] + ")");
 }
 

@@ -250,12 +250,12 @@ bundle-caps-type   |create  |1|bundle @W@/b-capstype|container @ID@: config.json
 bundle-caps-number |create  |1|bundle @W@/b-capsnum|container @ID@: config.json: capability names must be strings
 bundle-cap-sysadmin|create  |1|bundle @W@/b-sysadmin|container @ID@: the container may hold CAP_SYS_ADMIN, which can get around cgroup BPF (see docs/policy.md); drop it (podman --cap-drop=SYS_ADMIN) or accept the risk in the admin config (allow-capabilities = CAP_SYS_ADMIN)
 bundle-cap-netadmin|create  |1|bundle @W@/b-netadmin|container @ID@: the container may hold CAP_NET_ADMIN, which can get around cgroup BPF (see docs/policy.md); drop it (podman --cap-drop=NET_ADMIN) or accept the risk in the admin config (allow-capabilities = CAP_NET_ADMIN)
-bundle-cap-spelling|create  |1|bundle @W@/b-capspell|container @ID@: the container may hold CAP_NET_RAW, which can get around cgroup BPF (see docs/policy.md); drop it (podman --cap-drop=NET_RAW) or accept the risk in the admin config (allow-capabilities = CAP_NET_RAW)
+bundle-cap-spelling|create  |1|bundle @W@/b-capspell|~container @ID@: the container may hold CAP_NET_RAW, which can get around cgroup BPF (see docs/policy.md); CAP_NET_RAW's sockets cannot be refused instead:
 bundle-mount-nul   |create  |1|bundle @W@/b-mountnul|container @ID@: config.json: mount "source" holds a NUL byte
 bundle-cgroup-bind |create  |1|bundle @W@/b-cgbind|container @ID@: the container mounts a writable cgroup filesystem at "/h" (a bind mount of the host's cgroup tree), from where it could move out of the enforced cgroup; mount it read-only
 bundle-cgroup-proc |create  |1|bundle @W@/b-cgproc|container @ID@: the container mounts a writable cgroup filesystem at "/h" (a bind mount of a path under /proc or outside the bundle, which may lead to the host's cgroup tree), from where it could move out of the enforced cgroup; mount it read-only
 bundle-cgroup-rbind-ro|create|1|bundle @W@/b-cgrbindro|container @ID@: the container mounts a writable cgroup filesystem at "/h" (a bind mount of the host's cgroup tree), from where it could move out of the enforced cgroup; mount it read-only recursively ("rro": "ro" on an rbind leaves the mounts below it writable)
-bundle-caps-two    |create  |1|bundle @W@/b-rawptrace|container @ID@: the container may hold CAP_NET_RAW, CAP_SYS_PTRACE, which can get around cgroup BPF (see docs/policy.md); drop it (podman --cap-drop=NET_RAW --cap-drop=SYS_PTRACE) or accept the risk in the admin config (allow-capabilities = CAP_NET_RAW)
+bundle-caps-two    |create  |1|bundle @W@/b-rawptrace|~, which can get around cgroup BPF (see docs/policy.md)
 # --- the admin config (--config)
 conf-bad-bool      |create  |1|conf 0644 fail-open = maybe|@W@/conf-@ID@: fail-open="maybe": expected "true" or "false"
 conf-bad-level     |create  |1|conf 0644 log-level = loud|@W@/conf-@ID@: log-level="loud": expected error, warning, info or debug

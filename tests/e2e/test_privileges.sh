@@ -11,6 +11,8 @@
 #   parse   CAP_NET_ADMIN, CAP_BPF — the other two gone once the cgroup is resolved and
 #           bpffs is mounted, before the policy annotations and config.json are parsed, and
 #           kept for loading and attaching
+#   (where the BPF LSM is active, CAP_PERFMON stays permitted, never effective, until the
+#   objects are loaded: the kernel loads the lsm_cgroup program only for it)
 #   exit    nothing effective or permitted (the bounding set stays as it was: cutting it
 #           further needs CAP_SETPCAP, and the hook never executes anything)
 # and the order: the policy and config.json are parsed only after the parse report.
@@ -30,14 +32,21 @@ STATE=$(h_state privs "$H_PID" "$W/bundle")
 e2e_defer "echo '$STATE' | '$POSTSTOP' poststop"
 
 # Bit numbers from <linux/capability.h>.
-CAP_NET_ADMIN=12 CAP_SYS_PTRACE=19 CAP_SYS_ADMIN=21 CAP_BPF=39
+CAP_NET_ADMIN=12 CAP_SYS_PTRACE=19 CAP_SYS_ADMIN=21 CAP_PERFMON=38 CAP_BPF=39
 mask() {
   local m=0 bit
   for bit in "$@"; do m=$((m | (1 << bit))); done
   printf '%016x' "$m"
 }
+# Where the BPF LSM is active the kernel loads the lsm_cgroup program only for CAP_PERFMON:
+# the hook keeps it permitted (and in the bounding set), never effective outside that one
+# program's load (checked below: effective sets never hold it).
+PERFMON=()
+[[ $("$HOOK" status --json | jq -r .bpf_lsm) == true ]] && PERFMON=("$CAP_PERFMON")
 WANT_RESOLVE=$(mask $CAP_NET_ADMIN $CAP_SYS_PTRACE $CAP_SYS_ADMIN $CAP_BPF)
 WANT_ATTACH=$(mask $CAP_NET_ADMIN $CAP_BPF)
+WANT_RESOLVE_PRM=$(mask $CAP_NET_ADMIN $CAP_SYS_PTRACE $CAP_SYS_ADMIN $CAP_BPF "${PERFMON[@]}")
+WANT_ATTACH_PRM=$(mask $CAP_NET_ADMIN $CAP_BPF "${PERFMON[@]}")
 NONE=0000000000000000
 
 RC=0
@@ -59,13 +68,15 @@ expect() {  # PHASE FIELD WANT
 }
 
 [[ $(field start CapEff) != "$NONE" ]] || e2e_fail "start: the hook did not start with capabilities"
-for f in CapEff CapPrm; do expect resolve "$f" "$WANT_RESOLVE"; done
-expect resolve CapBnd "$WANT_ATTACH"
+expect resolve CapEff "$WANT_RESOLVE"
+expect resolve CapPrm "$WANT_RESOLVE_PRM"
+expect resolve CapBnd "$WANT_ATTACH_PRM"
 for f in CapInh CapAmb; do expect resolve "$f" "$NONE"; done
 expect resolve NoNewPrivs 1
-for f in CapEff CapPrm CapBnd; do expect parse "$f" "$WANT_ATTACH"; done
+expect parse CapEff "$WANT_ATTACH"
+for f in CapPrm CapBnd; do expect parse "$f" "$WANT_ATTACH_PRM"; done
 for f in CapEff CapPrm CapInh CapAmb; do expect exit "$f" "$NONE"; done
-expect exit CapBnd "$WANT_ATTACH"
+expect exit CapBnd "$WANT_ATTACH_PRM"
 
 # What the container's author wrote is parsed only after the parse report: a mistake in an
 # annotation, or in config.json, is reported after it, with only CAP_NET_ADMIN + CAP_BPF held.
