@@ -307,6 +307,9 @@ void follow_objects(const PinDir& pins, const SharedObjects& objs, ContainerName
   restrict_capabilities(CapabilitySet::kAttachMounted);
   Printer printer(opts);
   const std::uint64_t since = static_cast<std::uint64_t>(clock_ns(CLOCK_BOOTTIME));
+  // Ready now: a host may run no container for a long time, and records that come before
+  // the objects exist cannot be missed (there are none).
+  notify_systemd_ready();
   bool told = false;
   for (;;) {
     // The service may start before any container: wait for the objects.
@@ -322,7 +325,6 @@ void follow_objects(const PinDir& pins, const SharedObjects& objs, ContainerName
     }
     const Fd ring_lock = claim_ring(*pins);
     ContainerNames names(*pins, owner, opts.container);
-    notify_systemd_ready();
     follow_objects(*pins, objs, names, printer, static_cast<bool>(ring_lock), since);
   }
 }
