@@ -20,7 +20,7 @@ struct SocketRowsOptions {
 
 inline const std::vector<std::string> kSocketRows = {
     "udp-connect",         "tcp-connect",          "udp-flood", "udp-sendto-flood", "raw-flood",
-    "judge-all-udp-flood", "judge-all-tcp-connect"};
+    "judge-all-udp-flood", "judge-all-tcp-connect", "denied-connect-flood"};
 
 int run_socket_rows(const SocketRowsOptions& options);
 

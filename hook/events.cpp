@@ -14,8 +14,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -115,8 +115,7 @@ class Printer {
 
   void print(const ojh_event& e, const std::string& container) {
     if (!admit(e.cgroup_id, container)) return;
-    const EventView v =
-        view_event(e, container, realtime_minus_boottime(), comm_of(e.pid));
+    const EventView v = view_event(e, container, realtime_minus_boottime(), comm_of(e.pid));
     if (opts_.journal) {
       to_journal(v);
     } else {
@@ -222,9 +221,8 @@ int print_retained(const SharedObjects& objs, ContainerNames& names, Printer& pr
   std::vector<std::pair<ojh_event, std::string>> all;
   for (const auto& [cgroup, id] : names.all())
     for (const ojh_event& e : retained_events(objs, cgroup)) all.emplace_back(e, id);
-  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-    return a.first.time_ns < b.first.time_ns;
-  });
+  std::stable_sort(all.begin(), all.end(),
+                   [](const auto& a, const auto& b) { return a.first.time_ns < b.first.time_ns; });
   restrict_capabilities(CapabilitySet::kNone);
   for (const auto& [e, id] : all) printer.print(e, id);
   if (all.empty() && !opts.json && !opts.journal) std::printf("no denial recorded\n");
@@ -317,8 +315,9 @@ void follow_objects(const PinDir& pins, const SharedObjects& objs, ContainerName
     SharedObjects objs;
     if (!pins || !SharedObjects::open_existing(*pins, objs) || !objs.events) {
       if (!told && pins && objs.programs[0])
-        log_info("", "events: the pinned BPF objects predate denial records; waiting for "
-                     "the next container start to replace them");
+        log_info("",
+                 "events: the pinned BPF objects predate denial records; waiting for "
+                 "the next container start to replace them");
       told = told || (pins && objs.programs[0]);
       ::sleep(1);
       continue;

@@ -64,15 +64,14 @@ int main(int argc, char** argv) {
       "the attach service's Unix socket: where serve listens without systemd, and where "
       "rootless commands send their requests")("json", po::bool_switch(&opts.json),
                                                "status, events: machine-readable output")(
-      "follow,f", po::bool_switch(&opts.follow),
-      "events: stream new denials until interrupted")(
+      "follow,f", po::bool_switch(&opts.follow), "events: stream new denials until interrupted")(
       "container", po::value(&opts.container), "events: only the container with this id")(
       "journal", po::bool_switch(&opts.journal),
       "events: send each denial to the journal with structured fields (syslog without one)")(
       "max-per-second", po::value(&opts.max_per_second),
       "events --follow: at most this many lines per container per second; the rest are "
-      "counted in one line (default: no limit)")(
-      "verbose,v", po::bool_switch(&opts.verbose), "log every step and libbpf output to stderr")(
+      "counted in one line (default: no limit)")("verbose,v", po::bool_switch(&opts.verbose),
+                                                 "log every step and libbpf output to stderr")(
       "show-capabilities", po::bool_switch(&opts.show_capabilities),
       "create-runtime: print the capability sets at each phase to stderr")(
       "timing", po::bool_switch(&opts.timing),

@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <map>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "hook/capabilities.hpp"
@@ -51,8 +51,7 @@ void family(const char* name, const char* type, const char* help) {
 }  // namespace
 
 int run_metrics(const Options& opts) {
-  if (opts.rootless)
-    throw Error("metrics covers every container on the host and needs root");
+  if (opts.rootless) throw Error("metrics covers every container on the host and needs root");
   restrict_capabilities(CapabilitySet::kAttachMounted);
   std::vector<EnforcedContainer> containers;
   std::map<std::uint64_t, ojh_event_state> states;
@@ -68,8 +67,7 @@ int run_metrics(const Options& opts) {
     for (const auto& [id, n] : ExceptionMap(objs.allow.get()).entry_counts())
       exception_entries += n;
     // The two tries share one count: entry_counts does not tell the families apart.
-    maps["rules"] = {rule_entries,
-                     capacity(objs.rules4.get()) + capacity(objs.rules6.get())};
+    maps["rules"] = {rule_entries, capacity(objs.rules4.get()) + capacity(objs.rules6.get())};
     maps["allow"] = {exception_entries, capacity(objs.allow.get())};
     maps["event_state"] = {states.size(), capacity(objs.event_state.get())};
     maps["events_recent"] = {count_event_records(objs), capacity(objs.events_recent.get())};
@@ -81,7 +79,8 @@ int run_metrics(const Options& opts) {
     if (!c.cgroup_alive) continue;
     ++(c.policy.flags & OJH_POLICY_AUDIT ? audit : enforce);
   }
-  family("ojh_enforced_containers", "gauge", "Containers whose cgroup the programs are attached to.");
+  family("ojh_enforced_containers", "gauge",
+         "Containers whose cgroup the programs are attached to.");
   std::printf("ojh_enforced_containers{mode=\"enforce\"} %zu\n", enforce);
   std::printf("ojh_enforced_containers{mode=\"audit\"} %zu\n", audit);
 

@@ -83,9 +83,9 @@ void load_into(const std::string& staging, EgressVariant egress) {
       skel->progs.ojh_connect4, skel->progs.ojh_connect6, skel->progs.ojh_sendmsg4,
       skel->progs.ojh_sendmsg6, aware ? skel->progs.ojh_egress : skel->progs.ojh_egress_compat};
   const std::array<const bpf_map*, kMapNames.size()> maps = {
-      skel->maps.ojh_rules4,   skel->maps.ojh_rules6,  skel->maps.ojh_allow,
-      skel->maps.ojh_policy,   skel->maps.ojh_counters, skel->maps.ojh_evstate,
-      skel->maps.ojh_recent,   skel->maps.ojh_events};
+      skel->maps.ojh_rules4, skel->maps.ojh_rules6,   skel->maps.ojh_allow,
+      skel->maps.ojh_policy, skel->maps.ojh_counters, skel->maps.ojh_evstate,
+      skel->maps.ojh_recent, skel->maps.ojh_events};
   try {
     for (std::size_t i = 0; i < progs.size(); ++i)
       pin(bpf_program__fd(progs[i]), staging + "/" + std::string(kPrograms[i].name));

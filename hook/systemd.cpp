@@ -41,8 +41,7 @@ bool journal_send(const std::vector<std::string>& fields) {
   if (!sendv) return false;
   std::vector<iovec> iov;
   iov.reserve(fields.size());
-  for (const std::string& f : fields)
-    iov.push_back({const_cast<char*>(f.data()), f.size()});
+  for (const std::string& f : fields) iov.push_back({const_cast<char*>(f.data()), f.size()});
   return sendv(iov.data(), static_cast<int>(iov.size())) >= 0;
 }
 

@@ -25,7 +25,9 @@ constexpr std::array<std::pair<AttachCommand, std::string_view>, 5> kCommands = 
     {AttachCommand::Events, "events"},
 }};
 
-bool takes_json(AttachCommand c) { return c == AttachCommand::Status || c == AttachCommand::Events; }
+bool takes_json(AttachCommand c) {
+  return c == AttachCommand::Status || c == AttachCommand::Events;
+}
 
 bool takes_state(AttachCommand c) {
   return c == AttachCommand::CreateRuntime || c == AttachCommand::Poststop;
@@ -97,8 +99,8 @@ std::string format_attach_request(const AttachRequest& request) {
 AttachRequest parse_attach_request(std::string_view text) {
   constexpr std::string_view what = "attach request";
   rapidjson::Document doc;
-  parse_object(text, what, kMaxAttachRequestBytes, {"version", "command", "state", "json", "container"},
-               doc);
+  parse_object(text, what, kMaxAttachRequestBytes,
+               {"version", "command", "state", "json", "container"}, doc);
 
   const rapidjson::Value& root = doc;  // const iterators: RapidJSON 1.1's are ambiguous in C++20
   const auto member = [&root](const char* key) -> const rapidjson::Value* {
@@ -139,8 +141,8 @@ AttachRequest parse_attach_request(std::string_view text) {
   }
   const rapidjson::Value* container = member("container");
   if (container && request.command != AttachCommand::Events)
-    fail(what, std::string("\"container\" does not belong to ") +
-                   attach_command_name(request.command));
+    fail(what,
+         std::string("\"container\" does not belong to ") + attach_command_name(request.command));
   if (container) {
     // Only compared with recorded ids, never used as a path: a bound is enough.
     if (!container->IsString() || container->GetStringLength() == 0 ||

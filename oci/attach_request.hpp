@@ -21,8 +21,8 @@ enum class AttachCommand { CreateRuntime, Poststop, Status, Gc, Events };
 
 struct AttachRequest {
   AttachCommand command = AttachCommand::Status;
-  std::string state;  // create-runtime, poststop: the state JSON as the runtime wrote it
-  bool json = false;  // status --json, events --json
+  std::string state;        // create-runtime, poststop: the state JSON as the runtime wrote it
+  bool json = false;        // status --json, events --json
   std::string container{};  // events --container: only this id ("" all of the user's)
 };
 

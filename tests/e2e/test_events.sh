@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# shellcheck disable=SC2317  # helpers are called through h_wait_until and eval
+# shellcheck disable=SC2317,SC2016  # helpers called through h_wait_until; sh -c is single-quoted
 #
 # Denial records (`oci-jail-hook events`, issue 14). Synthetic containers (processes in test
 # cgroups the hook enforces from the fake host's network namespace, as a runtime runs it):

@@ -89,9 +89,8 @@ TEST_CASE("a record written in words reads back field by field", "[events]") {
 }
 
 TEST_CASE("events shows a record as JSON and as one line", "[events]") {
-  const ojh_event e =
-      record(dest4("10.88.0.1", 5432, IPPROTO_TCP), 4242, OJH_HOOK_CONNECT4, OJH_DENY_HOST_ADDR,
-             0, 3);
+  const ojh_event e = record(dest4("10.88.0.1", 5432, IPPROTO_TCP), 4242, OJH_HOOK_CONNECT4,
+                             OJH_DENY_HOST_ADDR, 0, 3);
   // Boot time 5 s + offset = 2025-01-02T12:03:04.5Z.
   const std::int64_t wall = 1735819384500000000LL;
   const ojh::EventView v = ojh::view_event(e, "agent-7", wall - 5 * 1000000000LL, "python3");
@@ -102,17 +101,16 @@ TEST_CASE("events shows a record as JSON and as one line", "[events]") {
   const std::string line = ojh::event_line(v);
   CHECK(line.substr(8) == " agent-7 denied tcp 10.88.0.1:5432 connect4 pid 4242 (python3)");
 
-  const ojh_event icmp = record(dest6("fd00::1", 0, 58), 0, OJH_HOOK_EGRESS,
-                                OJH_DENY_HOST_ADDR, OJH_EVENT_AUDITED, 0);
+  const ojh_event icmp =
+      record(dest6("fd00::1", 0, 58), 0, OJH_HOOK_EGRESS, OJH_DENY_HOST_ADDR, OJH_EVENT_AUDITED, 0);
   const ojh::EventView w = ojh::view_event(icmp, "agent-7", 0, "");
   CHECK(w.audited);
   CHECK(w.protocol == "icmpv6");
   CHECK(w.address == "fd00::1");
   CHECK(ojh::event_line(w).substr(8) == " agent-7 audited icmpv6 fd00::1 egress");
-  const ojh::EventView u =
-      ojh::view_event(record(dest6("fd00::1", 53, IPPROTO_UDP), 1, OJH_HOOK_SENDMSG6,
-                             OJH_DENY_METADATA, 0, 0),
-                      "", 0, "");
+  const ojh::EventView u = ojh::view_event(
+      record(dest6("fd00::1", 53, IPPROTO_UDP), 1, OJH_HOOK_SENDMSG6, OJH_DENY_METADATA, 0, 0), "",
+      0, "");
   CHECK(ojh::destination_text(u) == "[fd00::1]:53");
   CHECK(u.reason == "metadata");
   CHECK(ojh::event_line(u).find(" cgroup:4242 denied udp [fd00::1]:53 sendmsg6 pid 1") !=
