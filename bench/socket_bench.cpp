@@ -25,6 +25,7 @@
 #include "bench/nft_baseline.hpp"
 #include "bench/stats.hpp"
 #include "hook/enforcement.hpp"
+#include "hook/event_records.hpp"
 #include "hook/host_network.hpp"
 #include "hook/rules.hpp"
 #include "oci/error.hpp"
@@ -66,7 +67,9 @@ constexpr const char* kShallowDestination = "10.77.0.1";
 constexpr std::uint16_t kPort = 5001;
 constexpr std::size_t kDatagram = 64;  // UDP header + payload
 
-enum class Op { UdpConnect, TcpConnectClose, UdpSend, UdpSendto, RawSend };
+enum class Op { UdpConnect, TcpConnectClose, UdpSend, UdpSendto, RawSend, UdpConnectOrEperm };
+// Refused to every enforced container (a metadata rule): the denied path.
+constexpr const char* kDeniedDestination = "169.254.169.254";
 
 struct RowSpec {
   std::string name;
@@ -126,6 +129,7 @@ class OpRunner {
     std::memset(datagram_, 'x', sizeof(datagram_));
     switch (op) {
       case Op::UdpConnect:
+      case Op::UdpConnectOrEperm:
         tx_ = make_socket(SOCK_DGRAM);
         break;
       case Op::TcpConnectClose: {
@@ -196,6 +200,10 @@ class OpRunner {
     switch (op_) {
       case Op::UdpConnect:
         return ::connect(tx_.get(), sa(dst_), sizeof(dst_)) == 0;
+      case Op::UdpConnectOrEperm:
+        // The denied path: EPERM is the expected outcome (a worker with an allowed
+        // destination takes the allowed path and succeeds).
+        return ::connect(tx_.get(), sa(dst_), sizeof(dst_)) == 0 || errno == EPERM;
       case Op::TcpConnectClose: {
         Fd client = make_socket(SOCK_STREAM);
         if (::connect(client.get(), sa(dst_), sizeof(dst_)) != 0) return false;
@@ -592,6 +600,13 @@ int run_socket_rows(const SocketRowsOptions& opt) {
        "TCP connect+accept+close, this hook / the nftables baseline", 1.0},
       {"nft-udp-flood", Op::UdpSend, 5000, true,
        "UDP flood (connected send(), 64 B), this hook / the nftables baseline", 1.0},
+      // Denial records (issue 14): a container that floods denied connects, every one
+      // refused and offered to the token bucket (all but the burst dropped), against the same
+      // container's allowed connect.
+      {"denied-connect-flood", Op::UdpConnectOrEperm, 5000, false,
+       "UDP connect() refused (metadata) in a flood, records rate-limited / the same "
+       "container's allowed connect()",
+       1.50},
   };
   for (const std::string& name : opt.rows) {
     if (std::none_of(specs.begin(), specs.end(), [&](const RowSpec& s) { return s.name == name; }))
@@ -702,6 +717,28 @@ int run_socket_rows(const SocketRowsOptions& opt) {
       }
       print_detail(row.name + ": each against the unenforced worker of the same run (" +
                    (row.per_packet ? "rate" : "time") + " ratios): " + each);
+    } else if (row.op == Op::UdpConnectOrEperm) {
+      const RowResult res = alternate(
+          row,
+          {{"enforced, denied", "ojhb-denied", cg.enforced, kMetadataDenied, kDeniedDestination},
+           {"enforced, allowed", "ojhb-enforced", cg.enforced, kMetadataDenied},
+           {"unenforced", "ojhb-unenforced", cg.unenforced, 0}},
+          opt, cpu, objs);
+      report(row, res, 0, 1, row.metric, opt.wall_clock);
+      print_detail(row.name +
+                   ": program run time per call (bpf_stats, one extra block of each "
+                   "worker): " +
+                   res.program_times);
+      std::uint64_t cgroup_id = 0;
+      for (const EnforcedContainer& c : list_enforced(pins, objs))
+        if (c.id == plain.container_id) cgroup_id = c.cgroup_id;
+      const auto state = event_state(objs, cgroup_id);
+      print_detail(row.name + ": the container's records: " +
+                   (state ? std::to_string(state->seq) + " kept, " +
+                                std::to_string(state->dropped) + " dropped by the rate limit"
+                          : std::string("none")) +
+                   "; enforced allowed / unenforced: " +
+                   fixed(summarize(res.ns[1]).median / summarize(res.ns[2]).median, 3));
     } else if (row.name.starts_with("judge-all-")) {
       const RowResult res =
           alternate(row,

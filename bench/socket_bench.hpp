@@ -21,7 +21,8 @@ struct SocketRowsOptions {
 inline const std::vector<std::string> kSocketRows = {
     "udp-connect",           "tcp-connect",     "udp-flood",
     "udp-sendto-flood",      "raw-flood",       "judge-all-udp-flood",
-    "judge-all-tcp-connect", "nft-tcp-connect", "nft-udp-flood"};
+    "judge-all-tcp-connect", "nft-tcp-connect", "nft-udp-flood",
+    "denied-connect-flood"};
 
 int run_socket_rows(const SocketRowsOptions& options);
 

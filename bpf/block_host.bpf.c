@@ -16,6 +16,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "block_host_abi.h"
+#include "block_host_events.h"
 #include "raw_sockets.h"
 
 #define SOCK_ALLOW 1
@@ -63,6 +64,72 @@ struct {
   __type(key, __u64);
   __type(value, struct ojh_counters);
 } ojh_counters SEC(".maps");
+
+/* Denial records (block_host_events.h): per-container state and retained records, created
+ * on a container's first denial (BPF_F_NO_PREALLOC: never-denied containers cost nothing),
+ * and one ring for followers. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __type(key, __u64);
+  __type(value, struct ojh_event_state);
+  __uint(max_entries, OJH_MAX_EVENT_STATES);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+} ojh_evstate SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __type(key, struct ojh_event_key);
+  __type(value, struct ojh_event);
+  __uint(max_entries, OJH_MAX_EVENT_RECORDS);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+} ojh_recent SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, OJH_EVENT_RING_BYTES);
+} ojh_events SEC(".maps");
+
+/* Records a denial (or an audited would-be denial) of the container `cgroup_id`: rate
+ * limited, kept in the container's slots, copied to the ring (block_host_events.h). Any
+ * program calls it where its verdict is a denial; `has_task` says whether the current task
+ * is the caller (process context: sock_addr, LSM hooks), else the pid stays 0.
+ * Every failure is silent: a record is information, the verdict stands without it. */
+static __always_inline void ojh_emit_denial(__u64 cgroup_id, enum ojh_hook_kind hook,
+                                            enum ojh_verdict v, __u32 flags,
+                                            const struct ojh_destination* d, int has_task) {
+  const __u64 now = bpf_ktime_get_boot_ns();
+  struct ojh_event_state* s = bpf_map_lookup_elem(&ojh_evstate, &cgroup_id);
+  if (!s) {
+    const struct ojh_event_state fresh = {};
+    bpf_map_update_elem(&ojh_evstate, &cgroup_id, &fresh, BPF_NOEXIST);
+    s = bpf_map_lookup_elem(&ojh_evstate, &cgroup_id);
+    if (!s) return;
+  }
+  __u64 seq = 0;
+  int admitted;
+  bpf_spin_lock(&s->lock);
+  admitted = ojh_rate_admit(&s->tat, now);
+  if (admitted) {
+    seq = s->seq;
+    s->seq = seq + 1;
+  } else {
+    s->dropped += 1;
+  }
+  bpf_spin_unlock(&s->lock);
+  if (!admitted) return;
+
+  union ojh_event_words e;
+  __u32 pid = 0;
+  if (has_task) pid = bpf_get_current_pid_tgid() >> 32;
+  ojh_event_set(&e, now, cgroup_id, d, pid, hook, v, flags, seq);
+  /* bpf_get_current_comm needs CAP_PERFMON, which the programs are loaded without
+   * (docs/design.md): user space reads the comm of the pid when it reads the record. */
+  e.w[6] = 0;
+  e.w[7] = 0;
+  struct ojh_event_key key = {cgroup_id, ojh_event_slot(seq)};
+  bpf_map_update_elem(&ojh_recent, &key, &e.event, BPF_ANY);
+  bpf_ringbuf_output(&ojh_events, &e.event, sizeof(e.event), 0);
+}
 
 static __always_inline int excepted(const struct ojh_policy* policy,
                                     const struct ojh_destination* d) {
@@ -116,24 +183,30 @@ static __always_inline enum ojh_verdict judge(const struct ojh_policy* policy, v
  * the hook runs without CAP_PERFMON, and then the verifier (Spectre v1 hardening) rejects
  * one pointer addition reached with different offsets on different paths, which is what
  * the compiler makes of a shared `counter++` after a branch. */
+/* A denial of a written policy is also recorded (ojh_emit_denial); one of an unwritten
+ * policy (the moment between attach and policy write, before any user code) is not: there
+ * is no container to file it under. */
 static __always_inline int permitted(const struct ojh_policy* policy, enum ojh_verdict v,
-                                     enum ojh_hook_kind hook) {
+                                     enum ojh_hook_kind hook, const struct ojh_destination* d,
+                                     int has_task) {
   if (!ojh_is_denial(v)) return 1;
   struct ojh_counters* counters = bpf_get_local_storage(&ojh_counters, 0);
   if ((policy->flags & OJH_POLICY_AUDIT) && v != OJH_DENY_UNINITIALIZED) {
     __sync_fetch_and_add(&counters->audited[hook], 1);
     asm volatile("" ::: "memory");
+    ojh_emit_denial(policy->policy_id, hook, v, OJH_EVENT_AUDITED, d, has_task);
     return 1;
   }
   __sync_fetch_and_add(&counters->denied[hook], 1);
   asm volatile("" ::: "memory");
+  if (v != OJH_DENY_UNINITIALIZED) ojh_emit_denial(policy->policy_id, hook, v, 0, d, has_task);
   return 0;
 }
 
 static __always_inline int sock_addr4(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
   const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
   const struct ojh_destination d = ojh_destination4(ctx->user_ip4, ctx->user_port, ctx->protocol);
-  return permitted(policy, judge(policy, ctx, 1, &d), hook) ? SOCK_ALLOW : SOCK_DENY;
+  return permitted(policy, judge(policy, ctx, 1, &d), hook, &d, 1) ? SOCK_ALLOW : SOCK_DENY;
 }
 
 static __always_inline int sock_addr6(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
@@ -141,7 +214,7 @@ static __always_inline int sock_addr6(struct bpf_sock_addr* ctx, enum ojh_hook_k
   const struct ojh_destination d =
       ojh_destination6(ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3],
                        ctx->user_port, ctx->protocol);
-  return permitted(policy, judge(policy, ctx, 1, &d), hook) ? SOCK_ALLOW : SOCK_DENY;
+  return permitted(policy, judge(policy, ctx, 1, &d), hook, &d, 1) ? SOCK_ALLOW : SOCK_DENY;
 }
 
 SEC("cgroup/connect4")
@@ -204,8 +277,10 @@ static __always_inline int egress(struct __sk_buff* skb, int know_netns) {
 
   struct ojh_destination d;
   if (!parse_packet(skb, &d)) return SKB_PASS;
-  return permitted(policy, judge(policy, skb, know_netns, &d), OJH_HOOK_EGRESS) ? SKB_PASS
-                                                                                : SKB_DROP;
+  /* Egress may run in softirq (a retransmission, a queued packet): the current task is not
+   * reliably the sender, so the record carries no pid or comm. */
+  return permitted(policy, judge(policy, skb, know_netns, &d), OJH_HOOK_EGRESS, &d, 0) ? SKB_PASS
+                                                                                       : SKB_DROP;
 }
 
 SEC("cgroup_skb/egress")
@@ -233,7 +308,10 @@ int BPF_PROG(ojh_socket_create, int family, int type, int protocol, int kern) {
   const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
   /* An unwritten policy refuses, in audit mode too, as in judge(). */
   const enum ojh_verdict v = policy->policy_id ? OJH_DENY_RAW_SOCKET : OJH_DENY_UNINITIALIZED;
-  return permitted(policy, v, OJH_HOOK_SOCKET_CREATE) ? LSM_CGROUP_ALLOW : LSM_CGROUP_DENY;
+  /* No destination yet: the record names the socket's protocol only. */
+  struct ojh_destination d = {};
+  d.protocol = (__u8)protocol;
+  return permitted(policy, v, OJH_HOOK_SOCKET_CREATE, &d, 1) ? LSM_CGROUP_ALLOW : LSM_CGROUP_DENY;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -61,6 +61,16 @@ int run(const Options& opts, uid_t uid, const AttachRequest& request, const Fd& 
     }
     case AttachCommand::Gc:
       return run_gc(opts, uid);
+    case AttachCommand::Events: {
+      // The retained records of the user's own containers; never --follow (a service
+      // process per connection must end).
+      Options events_opts = opts;
+      events_opts.json = request.json;
+      events_opts.container = request.container;
+      events_opts.follow = false;
+      events_opts.journal = false;
+      return run_events(events_opts, uid);
+    }
   }
   throw Error("unknown command");
 }

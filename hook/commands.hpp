@@ -24,6 +24,13 @@ struct Options {
   // Not root of the host (a rootless runtime's user namespace, or a user's shell): every
   // command that needs the kernel goes through the attach service.
   bool rootless = false;
+  // events: stream new records until interrupted; only this container id ("" all); send
+  // each to the journal (syslog without one) instead of stdout; at most this many lines per
+  // container per second (0: no limit), the rest counted in one line.
+  bool follow = false;
+  std::string container;
+  bool journal = false;
+  unsigned max_per_second = 0;
 };
 
 // Each returns the process exit status and throws ojh::Error for the one-line failure.
@@ -35,6 +42,9 @@ int run_status(const Options& opts, std::optional<uid_t> owner = std::nullopt);
 int run_refresh(const Options& opts);
 int run_gc(const Options& opts, std::optional<uid_t> owner = std::nullopt);
 int run_watch(const Options& opts);  // returns only by throwing
+// `owner`: only that user's containers (the attach service answering a user); else all.
+int run_events(const Options& opts, std::optional<uid_t> owner = std::nullopt);
+int run_metrics(const Options& opts);
 int run_serve(const Options& opts);  // returns only by throwing
 
 // poststop for a state already read, releasing only what `owner` enforced (0: root).

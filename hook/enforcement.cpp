@@ -16,6 +16,7 @@
 #include <set>
 
 #include "hook/cgroup_tree.hpp"
+#include "hook/event_records.hpp"
 #include "hook/exception_map.hpp"
 #include "hook/file.hpp"
 #include "hook/phase_timer.hpp"
@@ -168,6 +169,7 @@ void release_entry(const SharedObjects& objs, const std::string& dir, std::uint6
   if (cgroup_id) {
     RuleMaps(objs.rules4.get(), objs.rules6.get()).erase(cgroup_id);
     ExceptionMap(objs.allow.get()).erase(cgroup_id);
+    erase_event_records(objs, cgroup_id);
   }
 }
 
@@ -459,9 +461,14 @@ GcResult collect_garbage(const PinDir& pins, const SharedObjects& objs,
     if (!owned.count(id)) orphans.insert(id);
   for (const auto& [id, count] : exceptions.entry_counts())
     if (!owned.count(id)) orphans.insert(id);
+  // Denial records of a container nobody enforces any more (a program that ran while its
+  // container was released), found through the state hash: O(denied containers).
+  for (const auto& [id, state] : all_event_states(objs))
+    if (!owned.count(id)) orphans.insert(id);
   for (std::uint64_t id : orphans) {
     rules.erase(id);
     exceptions.erase(id);
+    erase_event_records(objs, id);
   }
   result.orphan_policies = orphans.size();
   return result;

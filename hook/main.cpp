@@ -37,10 +37,13 @@ constexpr const char* kUsage =
     "                  oci-jail-hook-watch.service; runs until stopped)\n"
     "  serve           the attach service: enforce rootless users' containers on their\n"
     "                  hooks' behalf (oci-jail-hook.socket; runs until stopped)\n"
+    "  events          the last denials of each container (which process tried to reach\n"
+    "                  what); --follow streams new ones (oci-jail-hook-events.service)\n"
+    "  metrics         denial counters, records dropped and map use as OpenMetrics text\n"
     "\n"
     "Run by a user other than root, or inside a user namespace (rootless podman),\n"
-    "create-runtime, poststop, status and gc go through the attach service and see only\n"
-    "that user's containers.\n"
+    "create-runtime, poststop, status, gc and events go through the attach service and see\n"
+    "only that user's containers.\n"
     "\n"
     "Options";
 
@@ -61,8 +64,15 @@ int main(int argc, char** argv) {
       "socket", po::value(&opts.attach_socket)->default_value(opts.attach_socket),
       "the attach service's Unix socket: where serve listens without systemd, and where "
       "rootless commands send their requests")("json", po::bool_switch(&opts.json),
-                                               "status: machine-readable output")(
-      "verbose,v", po::bool_switch(&opts.verbose), "log every step and libbpf output to stderr")(
+                                               "status, events: machine-readable output")(
+      "follow,f", po::bool_switch(&opts.follow), "events: stream new denials until interrupted")(
+      "container", po::value(&opts.container), "events: only the container with this id")(
+      "journal", po::bool_switch(&opts.journal),
+      "events: send each denial to the journal with structured fields (syslog without one)")(
+      "max-per-second", po::value(&opts.max_per_second),
+      "events --follow: at most this many lines per container per second; the rest are "
+      "counted in one line (default: no limit)")("verbose,v", po::bool_switch(&opts.verbose),
+                                                 "log every step and libbpf output to stderr")(
       "show-capabilities", po::bool_switch(&opts.show_capabilities),
       "create-runtime: print the capability sets at each phase to stderr")(
       "timing", po::bool_switch(&opts.timing),
@@ -134,6 +144,8 @@ int main(int argc, char** argv) {
     if (command == "gc") return ojh::run_gc(opts);
     if (command == "watch") return ojh::run_watch(opts);
     if (command == "serve") return ojh::run_serve(opts);
+    if (command == "events") return ojh::run_events(opts);
+    if (command == "metrics") return ojh::run_metrics(opts);
     if (command.empty())
       std::fprintf(stderr, "oci-jail-hook: missing command (try --help)\n");
     else

@@ -26,12 +26,18 @@ struct SkeletonDeleter {
 };
 using Skeleton = std::unique_ptr<block_host, SkeletonDeleter>;
 
-constexpr std::array<std::string_view, 5> kMapNames = {"rules4", "rules6", "allow", "policy",
-                                                       "counters"};
+constexpr std::array<std::string_view, 8> kMapNames = {
+    "rules4", "rules6", "allow", "policy", "counters", "event_state", "events_recent", "events"};
 
 Fd open_pin(const std::string& path) {
   Fd fd(bpf_obj_get(path.c_str()));
   if (!fd) throw Error("open pinned object " + path, errno);
+  return fd;
+}
+
+Fd open_optional_pin(const std::string& path) {
+  Fd fd(bpf_obj_get(path.c_str()));
+  if (!fd && errno != ENOENT) throw Error("open pinned object " + path, errno);
   return fd;
 }
 
@@ -134,8 +140,9 @@ void load_into(const std::string& staging, EgressVariant egress) {
       aware ? skel->progs.ojh_egress : skel->progs.ojh_egress_compat,
       lsm ? lsm->progs.ojh_socket_create : nullptr};
   const std::array<const bpf_map*, kMapNames.size()> maps = {
-      skel->maps.ojh_rules4, skel->maps.ojh_rules6, skel->maps.ojh_allow, skel->maps.ojh_policy,
-      skel->maps.ojh_counters};
+      skel->maps.ojh_rules4, skel->maps.ojh_rules6,   skel->maps.ojh_allow,
+      skel->maps.ojh_policy, skel->maps.ojh_counters, skel->maps.ojh_evstate,
+      skel->maps.ojh_recent, skel->maps.ojh_events};
   try {
     for (std::size_t i = 0; i < progs.size(); ++i)
       if (progs[i]) pin(bpf_program__fd(progs[i]), staging + "/" + std::string(kPrograms[i].name));
@@ -179,6 +186,11 @@ SharedObjects open_all(const std::string& dir) {
   objs.allow = open_pin(dir + "/allow");
   objs.policy = open_pin(dir + "/policy");
   objs.counters = open_pin(dir + "/counters");
+  // Objects published by a build before denial records have none of these: they stay
+  // closed until an upgrade replaces the objects (the next create-runtime).
+  objs.event_state = open_optional_pin(dir + "/event_state");
+  objs.events_recent = open_optional_pin(dir + "/events_recent");
+  objs.events = open_optional_pin(dir + "/events");
   return objs;
 }
 

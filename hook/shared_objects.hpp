@@ -71,6 +71,11 @@ struct SharedObjects {
   Fd allow;
   Fd policy;
   Fd counters;
+  // Denial records (bpf/block_host_events.h); closed (-1) when the pinned objects were
+  // published by a build that predates them.
+  Fd event_state;    // hash: cgroup id -> struct ojh_event_state
+  Fd events_recent;  // hash: (cgroup id, slot) -> struct ojh_event
+  Fd events;         // ring buffer of struct ojh_event, for followers
 
   // Call with the pin directory locked.
   static SharedObjects open_or_load(const PinDir& pins, EgressVariant egress = EgressVariant::Auto);

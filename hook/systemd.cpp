@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cstdlib>
 #include <string>
@@ -30,6 +31,19 @@ F symbol(void* lib, const char* name) {
 }
 
 }  // namespace
+
+bool journal_send(const std::vector<std::string>& fields) {
+  using SendV = int (*)(const struct iovec*, int);
+  static const SendV sendv = []() -> SendV {
+    void* lib = ::dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+    return lib ? reinterpret_cast<SendV>(::dlsym(lib, "sd_journal_sendv")) : nullptr;
+  }();
+  if (!sendv) return false;
+  std::vector<iovec> iov;
+  iov.reserve(fields.size());
+  for (const std::string& f : fields) iov.push_back({const_cast<char*>(f.data()), f.size()});
+  return sendv(iov.data(), static_cast<int>(iov.size())) >= 0;
+}
 
 void notify_systemd_ready() {
   if (!::getenv("NOTIFY_SOCKET")) return;

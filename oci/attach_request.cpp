@@ -17,12 +17,17 @@ namespace {
 
 constexpr unsigned kMaxDepth = 4;
 
-constexpr std::array<std::pair<AttachCommand, std::string_view>, 4> kCommands = {{
+constexpr std::array<std::pair<AttachCommand, std::string_view>, 5> kCommands = {{
     {AttachCommand::CreateRuntime, "create-runtime"},
     {AttachCommand::Poststop, "poststop"},
     {AttachCommand::Status, "status"},
     {AttachCommand::Gc, "gc"},
+    {AttachCommand::Events, "events"},
 }};
+
+bool takes_json(AttachCommand c) {
+  return c == AttachCommand::Status || c == AttachCommand::Events;
+}
 
 bool takes_state(AttachCommand c) {
   return c == AttachCommand::CreateRuntime || c == AttachCommand::Poststop;
@@ -80,17 +85,20 @@ std::string format_attach_request(const AttachRequest& request) {
     w.Key("command");
     w.String(attach_command_name(request.command));
     if (takes_state(request.command)) key_string(w, "state", request.state);
-    if (request.command == AttachCommand::Status) {
+    if (takes_json(request.command)) {
       w.Key("json");
       w.Bool(request.json);
     }
+    if (request.command == AttachCommand::Events && !request.container.empty())
+      key_string(w, "container", request.container);
   });
 }
 
 AttachRequest parse_attach_request(std::string_view text) {
   constexpr std::string_view what = "attach request";
   rapidjson::Document doc;
-  parse_object(text, what, kMaxAttachRequestBytes, {"version", "command", "state", "json"}, doc);
+  parse_object(text, what, kMaxAttachRequestBytes,
+               {"version", "command", "state", "json", "container"}, doc);
 
   const rapidjson::Value& root = doc;  // const iterators: RapidJSON 1.1's are ambiguous in C++20
   const auto member = [&root](const char* key) -> const rapidjson::Value* {
@@ -123,11 +131,22 @@ AttachRequest parse_attach_request(std::string_view text) {
     request.state = std::string(json::view(*state));
   }
   const rapidjson::Value* json_flag = member("json");
-  if (json_flag && request.command != AttachCommand::Status)
+  if (json_flag && !takes_json(request.command))
     fail(what, std::string("\"json\" does not belong to ") + attach_command_name(request.command));
   if (json_flag) {
     if (!json_flag->IsBool()) fail(what, "\"json\" must be true or false");
     request.json = json_flag->GetBool();
+  }
+  const rapidjson::Value* container = member("container");
+  if (container && request.command != AttachCommand::Events)
+    fail(what,
+         std::string("\"container\" does not belong to ") + attach_command_name(request.command));
+  if (container) {
+    // Only compared with recorded ids, never used as a path: a bound is enough.
+    if (!container->IsString() || container->GetStringLength() == 0 ||
+        container->GetStringLength() > 1024)
+      fail(what, "\"container\" must be a container id");
+    request.container = std::string(json::view(*container));
   }
   return request;
 }

@@ -17,12 +17,13 @@ namespace ojh {
 // The service answers with one JSON object and closes the connection:
 //   {"status": 0, "stdout": "...", "stderr": "..."}
 // what the command would have exited with and printed, had it run in the client.
-enum class AttachCommand { CreateRuntime, Poststop, Status, Gc };
+enum class AttachCommand { CreateRuntime, Poststop, Status, Gc, Events };
 
 struct AttachRequest {
   AttachCommand command = AttachCommand::Status;
-  std::string state;  // create-runtime, poststop: the state JSON as the runtime wrote it
-  bool json = false;  // status --json
+  std::string state;        // create-runtime, poststop: the state JSON as the runtime wrote it
+  bool json = false;        // status --json, events --json
+  std::string container{};  // events --container: only this id ("" all of the user's)
 };
 
 struct AttachReply {

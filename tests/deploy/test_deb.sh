@@ -68,7 +68,7 @@ deploy_check "every file under /usr (nothing in /etc, /usr/local, /lib, /var, /o
         ! grep -q " /usr/local" "$DEPLOY_TMP/list"'
 deploy_check "no executable under /usr/share" \
   eval '! grep -E "^-..x|^-.....x|^-........x" "$DEPLOY_TMP/list" | grep -q " /usr/share/"'
-UNITS="oci-jail-hook-watch.service oci-jail-hook.service oci-jail-hook.socket"
+UNITS="oci-jail-hook-watch.service oci-jail-hook.service oci-jail-hook.socket oci-jail-hook-events.service"
 for unit in $UNITS; do
   deploy_check "unit $unit in /usr/lib/systemd/system, 0644" \
     has -rw-r--r-- "/usr/lib/systemd/system/$unit"
@@ -76,7 +76,8 @@ done
 deploy_check "no other systemd unit is installed" \
   eval '! grep -E " /(usr/)?lib/systemd/" "$DEPLOY_TMP/list" |
         grep -vE "/(${UNITS// /|})$" | grep -v "/$" | grep -q .'
-for service in oci-jail-hook-watch.service:watch oci-jail-hook.service:serve; do
+for service in oci-jail-hook-watch.service:watch oci-jail-hook.service:serve \
+  "oci-jail-hook-events.service:events --follow --journal --max-per-second 10"; do
   dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/lib/systemd/system/${service%:*}" \
     >"$DEPLOY_TMP/unit"
   deploy_check "${service%:*} runs the installed binary" \

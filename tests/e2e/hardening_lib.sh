@@ -198,7 +198,7 @@ h_staging() {
   find "$1/v1" -maxdepth 1 -name 'staging-*' -printf '%f ' 2>/dev/null || true
 }
 
-# h_object_pins PIN-DIR — number of pinned shared objects (5 programs + 5 maps when loaded;
+# h_object_pins PIN-DIR — number of pinned shared objects (5 programs + 8 maps when loaded;
 # pins are regular files, the build record beside them a symlink).
 h_object_pins() {
   if [[ -d $1/v1/objects ]]; then

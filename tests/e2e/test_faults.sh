@@ -158,8 +158,8 @@ expect_clean() {  # WHAT PIN-DIR CGROUP-DIR
   maps="$(h_map_entries "$pins" rules4)/$(h_map_entries "$pins" rules6)/$(h_map_entries "$pins" allow)"
   objects=$(h_object_pins "$pins")
   if [[ $links == 0 && $(h_wait_prog_count "$cg" 0) == 0 && -z $pins_left &&
-    $maps == 0/0/0 && $objects == 10 ]]; then
-    e2e_pass "$what: nothing left but the one shared set (10 object pins)"
+    $maps == 0/0/0 && $objects == 13 ]]; then
+    e2e_pass "$what: nothing left but the one shared set (13 object pins)"
   else
     e2e_fail "$what: left: $links links, $(h_cgroup_prog_count "$cg") programs on the cgroup," \
       "pins '${pins_left//$'\n'/ }', rules/exceptions $maps, $objects object pins"
@@ -233,7 +233,7 @@ t_part=$(h_ms)
 #     so the kill points are the entries to those calls: bpf() OBJ_PIN, LINK_CREATE,
 #     LINK_DETACH, MAP_UPDATE_ELEM, MAP_DELETE_ELEM, mkdir(), rename(), rmdir(), unlink();
 #     fd-only work (loading, lookups) dies with the process. Of a run of one bpf() command
-#     (10 object pins, the rules, 5 links, 5 link pins, 5 detaches) the first, the second
+#     (13 object pins, the rules, 5 links, 5 link pins, 5 detaches) the first, the second
 #     and the last stand for the rest: nothing yet, one done, all but one done. They come from an unfaulted traced run on a fresh pin
 #     directory: the shared objects' pinning, the rules, each link, each link pin, the
 #     publication; and for poststop each detach, rule removal and unpin.

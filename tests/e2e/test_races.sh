@@ -153,8 +153,8 @@ check_enforced() {  # PIN-DIR ROUND COUNT WHAT
 
   local objects
   objects=$(find "$pins/v1/objects" -mindepth 1 -type f | wc -l)
-  e2e_check "$what: one shared set of objects (10 pins: 5 programs, 5 maps; got $objects)" \
-    test "$objects" = 10
+  e2e_check "$what: one shared set of objects (13 pins: 5 programs, 8 maps; got $objects)" \
+    test "$objects" = 13
   e2e_check "$what: no staging leftovers" test -z "$(find "$pins/v1" -name 'staging-*')"
 
   bad=()

@@ -37,6 +37,10 @@ cmake --install build --prefix /usr
 if [ -f /usr/lib/systemd/system/oci-jail-hook-watch.service ]; then
   systemctl enable oci-jail-hook-watch.service
 fi
+# Denials in the journal (journalctl -u oci-jail-hook-events).
+if [ -f /usr/lib/systemd/system/oci-jail-hook-events.service ]; then
+  systemctl enable oci-jail-hook-events.service
+fi
 # And the one admin step for rootless containers: the attach service their hooks ask
 # (socket-activated; \`systemctl enable --now\` on a running host).
 systemctl enable oci-jail-hook.socket
