@@ -19,6 +19,7 @@ constexpr const char* kNoOpState =
 struct Variant {
   std::string name;
   std::vector<std::string> argv;
+  std::string input;  // its stdin (/bin/true reads none: a write to it could meet EPIPE)
   std::vector<double> wall_us;
   std::vector<double> cpu_us;
 };
@@ -28,9 +29,9 @@ struct Variant {
 int run_hook_start_row(const HookStartOptions& opt) {
   TimedExec exec;
   std::vector<Variant> variants = {
-      {"static", {opt.hook, "create-runtime"}, {}, {}},
-      {"shared", {opt.shared_hook, "create-runtime"}, {}, {}},
-      {"/bin/true", {"/bin/true"}, {}, {}},
+      {"static", {opt.hook, "create-runtime"}, kNoOpState, {}, {}},
+      {"shared", {opt.shared_hook, "create-runtime"}, kNoOpState, {}, {}},
+      {"/bin/true", {"/bin/true"}, "", {}, {}},
   };
   std::fprintf(stderr, "ojh-bench: hook-start: %d + %d runs of each of %zu programs\n", opt.warmup,
                opt.runs, variants.size());
@@ -38,7 +39,7 @@ int run_hook_start_row(const HookStartOptions& opt) {
     // Rotating order: no variant always runs right after another.
     for (std::size_t k = 0; k < variants.size(); ++k) {
       Variant& v = variants[(round + k) % variants.size()];
-      const ExecResult r = exec.run(v.argv, kNoOpState);
+      const ExecResult r = exec.run(v.argv, v.input);
       if (r.status != 0)
         throw Error(v.argv[0] + " exited " + std::to_string(r.status) + ": " + r.stderr_text);
       if (round < opt.warmup) continue;

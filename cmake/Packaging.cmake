@@ -60,7 +60,7 @@ if(OJH_DPKG_SHLIBDEPS AND OJH_FILE)
 else()
   # The libraries the binary links on Debian 12 (what dpkg-shlibdeps reports there).
   if(OJH_STATIC_HOOK AND NOT OJH_SANITIZE)
-    set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.34), zlib1g (>= 1:1.1.4)")
+    set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.34), libelf1 (>= 0.142), zlib1g (>= 1:1.1.4)")
   else()
     set(CPACK_DEBIAN_PACKAGE_DEPENDS
         "libbpf1 (>= 1:1.1), libcap-ng0 (>= 0.7.9), libboost-program-options1.74.0, libc6, libgcc-s1, libstdc++6")

@@ -5,10 +5,9 @@
 # A runtime executes the hook at least twice per container (createRuntime, poststop), and a
 # fresh process pays for every shared library it loads: mapping it and resolving its symbols
 # (libstdc++ alone brings thousands). Linked statically (OJH_STATIC_HOOK, the default), the
-# installed hook loads only libc and the compression libraries libelf needs, which cut a hook run's wall time by 1-2 ms here
+# installed hook loads only libc, libelf and the compression libraries libelf needs, which cut a hook run's wall time by 1-2 ms here
 # (BENCHMARKS.md, "start cost"). The price: a security update of one of these libraries needs
-# the hook rebuilt, as any statically linked program does. The hook feeds libelf only its own
-# embedded BPF object, never container input.
+# the hook rebuilt, as any statically linked program does.
 #
 # The choice is per executable: a target with the property OJH_STATIC_LIBRARIES set links the
 # archives, every other one (tests, benchmarks, sanitizer and fuzzing builds) the shared
@@ -22,11 +21,12 @@ find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
 
 set(_ojh_static_names ${LIBBPF_STATIC_LIBRARIES} ${CAPNG_STATIC_LIBRARIES} boost_program_options)
 list(REMOVE_DUPLICATES _ojh_static_names)
-# The compression libraries stay shared: they are on every system anyway, and Debian's policy
-# (lintian's embedded-library) refuses a private copy of zlib in a package.
-set(_ojh_shared_names z zstd)
+# libelf and the compression libraries it needs stay shared: Debian's policy (lintian's
+# embedded-library) refuses a private copy of zlib in a package, and Debian 13's libelf.a
+# cannot be linked statically (it lacks elfutils' eu_search_tree_* helpers).
+set(_ojh_shared_names elf z zstd)
 set(_ojh_dynamic_names ${_ojh_static_names})
-list(FILTER _ojh_dynamic_names INCLUDE REGEX "^(z|zstd)$")
+list(FILTER _ojh_dynamic_names INCLUDE REGEX "^(elf|z|zstd)$")
 list(REMOVE_ITEM _ojh_static_names ${_ojh_shared_names})
 list(TRANSFORM _ojh_static_names PREPEND "-l")
 list(TRANSFORM _ojh_dynamic_names PREPEND "-l")

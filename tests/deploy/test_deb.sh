@@ -90,8 +90,8 @@ deploy_check "Package, Version, Architecture" \
   eval '[[ $(field Package) == oci-jail-hook && $(field Version) == "$version" && $(field Architecture) == "$arch" ]]'
 depends=$(field Depends)
 # Every shared library the packaged hook loads is a dependency; the default build links
-# libbpf, libelf, libcap-ng, Boost and libstdc++ statically (cmake/SystemLibraries.cmake)
-# and needs libc and zlib.
+# libbpf, libcap-ng, Boost and libstdc++ statically (cmake/SystemLibraries.cmake) and needs
+# libc, libelf and zlib.
 dpkg-deb --fsys-tarfile "$deb" | tar -xO ".$HOOK" >"$DEPLOY_TMP/hook-binary"
 needed=$(readelf -d "$DEPLOY_TMP/hook-binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
 deploy_check "the hook loads libc (${needed//$'\n'/ })" grep -qx libc.so.6 <<<"$needed"
