@@ -45,6 +45,7 @@ int run_watch(const Options& opts);  // returns only by throwing
 // `owner`: only that user's containers (the attach service answering a user); else all.
 int run_events(const Options& opts, std::optional<uid_t> owner = std::nullopt);
 int run_metrics(const Options& opts);
+int run_advise(const Options& opts);
 int run_serve(const Options& opts);  // returns only by throwing
 
 // poststop for a state already read, releasing only what `owner` enforced (0: root).

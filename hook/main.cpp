@@ -40,6 +40,8 @@ constexpr const char* kUsage =
     "  events          the last denials of each container (which process tried to reach\n"
     "                  what); --follow streams new ones (oci-jail-hook-events.service)\n"
     "  metrics         denial counters, records dropped and map use as OpenMetrics text\n"
+    "  advise          --container ID: the jail.block-host.allow that would have let through\n"
+    "                  what the container was refused (or, in audit mode, would have been)\n"
     "\n"
     "Run by a user other than root, or inside a user namespace (rootless podman),\n"
     "create-runtime, poststop, status, gc and events go through the attach service and see\n"
@@ -64,9 +66,10 @@ int main(int argc, char** argv) {
       "socket", po::value(&opts.attach_socket)->default_value(opts.attach_socket),
       "the attach service's Unix socket: where serve listens without systemd, and where "
       "rootless commands send their requests")("json", po::bool_switch(&opts.json),
-                                               "status, events: machine-readable output")(
+                                               "status, events, advise: machine-readable output")(
       "follow,f", po::bool_switch(&opts.follow), "events: stream new denials until interrupted")(
-      "container", po::value(&opts.container), "events: only the container with this id")(
+      "container", po::value(&opts.container),
+      "events: only the container with this id; advise: the container to advise on")(
       "journal", po::bool_switch(&opts.journal),
       "events: send each denial to the journal with structured fields (syslog without one)")(
       "max-per-second", po::value(&opts.max_per_second),
@@ -146,6 +149,7 @@ int main(int argc, char** argv) {
     if (command == "serve") return ojh::run_serve(opts);
     if (command == "events") return ojh::run_events(opts);
     if (command == "metrics") return ojh::run_metrics(opts);
+    if (command == "advise") return ojh::run_advise(opts);
     if (command.empty())
       std::fprintf(stderr, "oci-jail-hook: missing command (try --help)\n");
     else

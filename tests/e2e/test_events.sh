@@ -9,7 +9,9 @@
 #      packet each show up in `events --json` with the right container, operation,
 #      protocol, address and port within one second; the human form reads as one line.
 #   3. A second follower (the ring is taken) sees a new denial too, from the retained records.
-#   4. Audit mode records `audited`.
+#   4. Audit mode records `audited`; `advise` turns the records into the smallest
+#      jail.block-host.allow (warning for SSH and metadata, ICMP named as not allowable), and
+#      that annotation lets exactly those destinations through.
 #   5. A container flooding denied datagrams is rate-limited: records dropped are counted
 #      (metrics), the follower got no more than the bucket allows, the container keeps
 #      its last 64 records.
@@ -118,6 +120,39 @@ e2e_defer "h_state c2 0 '$W/bundle' | h_hook poststop || true"
 probe c2 connect tcp "$E2E_HOST_V4" "$((PORT + 5))"
 e2e_check "audit mode records the would-be denial as audited" \
   h_wait_until 1 retained_has c2 '.verdict == "audited" and .operation == "connect4" and .port == '"$((PORT + 5))"
+
+probe c2 connect tcp "$E2E_HOST_V4" 22
+probe c2 sendmsg udp "$E2E_HOST_V6" "$((PORT + 6))"
+probe c2 connect tcp "$E2E_META_V4" 80
+probe c2 ping "$E2E_HOST_V4"
+h_wait_until 1 retained_has c2 '.protocol == "icmp"' >/dev/null || true
+advice=$(h_hook advise --json --container c2) || e2e_fail "advise failed: $advice"
+want_annotation="jail.block-host.allow=$(printf '%s\n' "tcp:$E2E_HOST_V4:$((PORT + 5))" \
+  "tcp:$E2E_HOST_V4:22" "tcp:$E2E_META_V4:80" "udp:[$E2E_HOST_V6]:$((PORT + 6))" | sort | paste -sd,)"
+e2e_check "advise: the smallest allow annotation ($(jq -r .annotation <<<"$advice"))" \
+  test "$(jq -r .annotation <<<"$advice")" == "$want_annotation"
+e2e_check "advise: a warning for the host's SSH and for the metadata service" \
+  jq -e '([.entries[] | select(.warning != null) | .entry] | sort) ==
+    (["tcp:'"$E2E_HOST_V4"':22", "tcp:'"$E2E_META_V4"':80"] | sort)' <<<"$advice"
+e2e_check "advise: ICMP is named as not allowable" \
+  jq -e '.not_allowable | any(startswith("icmp '"$E2E_HOST_V4"'"))' <<<"$advice"
+h_hook advise --container c2 >"$W/advice.txt" || true
+e2e_check "advise (text): the annotation first, then one warning line each" \
+  sh -c "head -1 '$W/advice.txt' | grep -qxF '$want_annotation' && test \$(grep -c '^warning: ' '$W/advice.txt') = 2"
+# The advice works: a container with that annotation (enforce mode) reaches those
+# destinations' listeners and no other port of the host.
+h_sleeper c4
+e2e_listen "$E2E_HOST_NETNS" tcp "$E2E_HOST_V4" "$((PORT + 5))"
+out=$(h_state c4 "$H_PID" "$W/bundle" "$(jq -cn --arg a "${want_annotation#*=}" \
+  '{"jail.block-host":"true","jail.block-host.allow":$a}')" | h_hook create-runtime 2>&1) ||
+  e2e_die "create-runtime of c4: $out"
+e2e_defer "h_state c4 0 '$W/bundle' | h_hook poststop || true"
+rc=0
+h_probe_from "$E2E_CT_NETNS" "$H_CG2/c4" connect tcp "$E2E_HOST_V4" "$((PORT + 5))" || rc=$?
+e2e_check "the advised annotation lets the recorded destination through (probe exit $rc)" test "$rc" = 0
+rc=0
+h_probe_from "$E2E_CT_NETNS" "$H_CG2/c4" connect tcp "$E2E_HOST_V4" "$((PORT + 7))" || rc=$?
+e2e_check "and no other port of the host (probe exit $rc: EPERM is 1)" test "$rc" = 1
 
 # 5. A flood of denied datagrams.
 h_sleeper c3
