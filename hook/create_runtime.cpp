@@ -205,8 +205,12 @@ int create_runtime_for(const Options& opts, const ContainerToEnforce& container)
   // cgroup BPF is refused, fail-open or not. Where the BPF LSM is active its program refuses
   // the sockets CAP_NET_RAW opens, in every enforced container: that capability need not be
   // refused there.
-  check_capabilities(config.capabilities, opts.admin.allow_capabilities,
-                     {bpf_lsm().active, bpf_lsm().reason});
+  // Where objects are published already, they tell whether the kernel took that program.
+  RawSocketGuard raw{bpf_lsm().active, bpf_lsm().reason};
+  if (pins)
+    if (const auto why_not = published_raw_sockets_why_not(*pins); why_not && !why_not->empty())
+      raw = {false, *why_not};
+  check_capabilities(config.capabilities, opts.admin.allow_capabilities, raw);
   check_cgroup_mounts(config);
   phase("parse");
   if (!failure)

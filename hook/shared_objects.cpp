@@ -196,6 +196,14 @@ SharedObjects open_all(const std::string& dir) {
 
 }  // namespace
 
+std::optional<std::string> published_raw_sockets_why_not(const PinDir& pins) {
+  const std::string dir = pins.objects_dir();
+  if (!exists(dir)) return std::nullopt;
+  if (exists(dir + "/" + std::string(kPrograms[OJH_HOOK_SOCKET_CREATE].name))) return "";
+  std::string why = read_record(dir, kLsmErrorRecord).value_or(bpf_lsm().reason);
+  return why.empty() ? "no socket_create program is loaded" : why;
+}
+
 SharedObjects SharedObjects::open_or_load(const PinDir& pins, EgressVariant egress) {
   if (!exists(pins.objects_dir())) load_and_publish(pins, egress);
   return open_all(pins.objects_dir());

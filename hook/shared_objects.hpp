@@ -104,4 +104,9 @@ struct SharedObjects {
   std::string raw_sockets_why_not;
 };
 
+// Whether the objects published in `pins` refuse raw sockets (lsm_cgroup/socket_create), from
+// the pins alone (no lock, nothing loaded): nullopt while none are published, "" when they
+// do, else why not (the kernel refused the program, or the BPF LSM is not active).
+std::optional<std::string> published_raw_sockets_why_not(const PinDir& pins);
+
 }  // namespace ojh
