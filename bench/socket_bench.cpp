@@ -438,6 +438,10 @@ std::string program_run_times(const SharedObjects& objs,
   const auto snapshot = [&] {
     std::vector<std::pair<__u64, __u64>> v;
     for (const Fd& p : objs.programs) {
+      if (!p) {  // a program this kernel did not load (socket_create without the BPF LSM)
+        v.emplace_back(0, 0);
+        continue;
+      }
       bpf_prog_info info{};
       __u32 len = sizeof(info);
       if (bpf_obj_get_info_by_fd(p.get(), &info, &len) != 0) throw Error("prog info", errno);
