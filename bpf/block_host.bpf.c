@@ -308,9 +308,11 @@ int BPF_PROG(ojh_socket_create, int family, int type, int protocol, int kern) {
   const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
   /* An unwritten policy refuses, in audit mode too, as in judge(). */
   const enum ojh_verdict v = policy->policy_id ? OJH_DENY_RAW_SOCKET : OJH_DENY_UNINITIALIZED;
-  /* No destination yet: the record names the socket's protocol only. */
+  /* No destination yet: the record names the socket's protocol, and its family where that
+   * is not IP (AF_PACKET, AF_XDP, ...): user space shows that instead of an address. */
   struct ojh_destination d = {};
   d.protocol = (__u8)protocol;
+  if (family != OJH_AF_INET && family != OJH_AF_INET6) d.family = (__u8)family;
   return permitted(policy, v, OJH_HOOK_SOCKET_CREATE, &d, 1) ? LSM_CGROUP_ALLOW : LSM_CGROUP_DENY;
 }
 

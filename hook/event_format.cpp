@@ -25,6 +25,8 @@ const char* reason_of(unsigned verdict) {
       return "metadata";
     case OJH_DENY_MULTICAST:
       return "multicast";
+    case OJH_DENY_RAW_SOCKET:
+      return "raw-socket";
     default:
       return "cidr";
   }
@@ -54,6 +56,20 @@ const char* protocol_name_of(unsigned protocol, std::string& scratch) {
   }
 }
 
+const char* socket_family_name(unsigned family, std::string& scratch) {
+  switch (family) {
+    case 17:  // AF_PACKET
+      return "packet";
+    case 26:  // AF_LLC
+      return "llc";
+    case 44:  // AF_XDP
+      return "xdp";
+    default:
+      scratch = "af-" + std::to_string(family);
+      return scratch.c_str();
+  }
+}
+
 EventView view_event(const ojh_event& e, const std::string& container,
                      std::int64_t realtime_minus_boottime_ns, const std::string& comm) {
   EventView v;
@@ -67,10 +83,16 @@ EventView view_event(const ojh_event& e, const std::string& container,
   v.reason = reason_of(e.verdict);
   std::string scratch;
   v.protocol = protocol_name_of(e.protocol, scratch);
-  char text[INET6_ADDRSTRLEN] = "";
   v.ipv6 = e.family == OJH_AF_INET6;
-  ::inet_ntop(v.ipv6 ? AF_INET6 : AF_INET, e.addr, text, sizeof(text));
-  v.address = text;
+  if (e.family == OJH_AF_INET || e.family == OJH_AF_INET6) {
+    char text[INET6_ADDRSTRLEN] = "";
+    ::inet_ntop(v.ipv6 ? AF_INET6 : AF_INET, e.addr, text, sizeof(text));
+    v.address = text;
+  } else if (e.family != 0) {
+    // A socket refused at creation (socket_create) has no destination; for one that is not
+    // IP the record carries the socket's family instead, which names what was refused.
+    v.protocol = socket_family_name(e.family, scratch);
+  }
   v.port = ntohs(e.port_be);
   v.pid = e.pid;
   v.comm = comm;

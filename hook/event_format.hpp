@@ -31,6 +31,8 @@ EventView view_event(const ojh_event& e, const std::string& container,
                      std::int64_t realtime_minus_boottime_ns, const std::string& comm);
 
 const char* protocol_name_of(unsigned protocol, std::string& scratch);
+// A socket family other than IPv4/IPv6 (AF_PACKET: "packet", AF_XDP: "xdp", ...).
+const char* socket_family_name(unsigned family, std::string& scratch);
 
 // One JSON object, no newline (docs/events-json.md).
 std::string event_json(const EventView& v);

@@ -116,3 +116,21 @@ TEST_CASE("events shows a record as JSON and as one line", "[events]") {
   CHECK(ojh::event_line(u).find(" cgroup:4242 denied udp [fd00::1]:53 sendmsg6 pid 1") !=
         std::string::npos);
 }
+
+TEST_CASE("a socket refused at creation shows its family, no address", "[events]") {
+  ojh_destination packet{};
+  packet.family = 17;  // AF_PACKET, as the socket_create program records it
+  const ojh::EventView v = ojh::view_event(
+      record(packet, 7, OJH_HOOK_SOCKET_CREATE, OJH_DENY_RAW_SOCKET, 0, 0), "agent-7", 0, "");
+  CHECK(v.operation == "socket_create");
+  CHECK(v.reason == "raw-socket");
+  CHECK(v.protocol == "packet");
+  CHECK(v.address.empty());
+  CHECK(v.port == 0);
+  ojh_destination raw{};
+  raw.protocol = 255;  // IPPROTO_RAW in an AF_INET socket: the family is not recorded
+  const ojh::EventView w = ojh::view_event(
+      record(raw, 7, OJH_HOOK_SOCKET_CREATE, OJH_DENY_RAW_SOCKET, 0, 0), "agent-7", 0, "");
+  CHECK(w.protocol == "raw");
+  CHECK(w.address.empty());
+}
