@@ -36,14 +36,11 @@ __u32 prog_id(int fd) {
 
 // Ids of the programs attached to the cgroup, over every attach type of kPrograms.
 std::vector<__u32> attached_ids(const std::string& cgroup, const SharedObjects& objs) {
-  Fd fd(::open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   std::vector<__u32> out;
   for (const ProgramSpec& p : kPrograms) {
     if (!objs.loaded(&p - kPrograms.data())) continue;  // its kernel need is not met
-    std::array<__u32, 16> ids{};
-    __u32 count = ids.size();
-    REQUIRE(bpf_prog_query(fd.get(), p.attach_type, 0, nullptr, ids.data(), &count) == 0);
-    out.insert(out.end(), ids.begin(), ids.begin() + count);
+    const std::vector<__u32> ids = attached_program_ids(cgroup, p.attach_type);
+    out.insert(out.end(), ids.begin(), ids.end());
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/support/sandbox.hpp"
 
+#include <bpf/bpf.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
@@ -11,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -21,10 +23,10 @@
 #include <thread>
 
 #include "hook/fd.hpp"
+#include "hook/file.hpp"
 #include "hook/pin_dir.hpp"
 #include "oci/cgroup.hpp"
 #include "oci/error.hpp"
-#include "hook/file.hpp"
 
 namespace ojh::test {
 namespace {
@@ -151,6 +153,33 @@ void remove_cgroup_tree(const std::string& path) {
   // A cgroup whose last process just exited can stay busy for a moment.
   for (int i = 0; i < 100 && ::rmdir(path.c_str()) != 0 && errno == EBUSY; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+std::vector<__u32> attached_program_ids(const std::string& cgroup, bpf_attach_type type) {
+  Fd fd(::open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw Error("open " + cgroup, errno);
+  std::vector<__u32> out;
+  if (type != BPF_LSM_CGROUP) {
+    std::array<__u32, 64> ids{};
+    __u32 count = ids.size();
+    if (bpf_prog_query(fd.get(), type, 0, nullptr, ids.data(), &count) != 0)
+      throw Error("query the programs of " + cgroup, errno);
+    out.assign(ids.begin(), ids.begin() + count);
+    return out;
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw Error("stat " + cgroup, errno);
+  for (__u32 id = 0; bpf_link_get_next_id(id, &id) == 0;) {
+    Fd link(bpf_link_get_fd_by_id(id));
+    if (!link) continue;  // gone meanwhile
+    bpf_link_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(link.get(), &info, &len) != 0) continue;
+    if (info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.attach_type == type &&
+        info.cgroup.cgroup_id == static_cast<__u64>(st.st_ino))
+      out.push_back(info.prog_id);
+  }
+  return out;
 }
 
 }  // namespace ojh::test

@@ -5,10 +5,12 @@
 // in a bpffs nobody else sees.
 #pragma once
 
+#include <linux/bpf.h>
 #include <sys/types.h>
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace ojh::test {
 
@@ -59,5 +61,10 @@ void enter_private_netns(const std::string& address = "");
 void write_file(const std::string& path, const std::string& text);
 // rmdir of a cgroup and everything below it, children first.
 void remove_cgroup_tree(const std::string& path);
+
+// Ids of the programs attached to the cgroup directory `cgroup` for `type`, as the kernel
+// reports them. lsm_cgroup programs are found through their links (cgroup_id and attach
+// type): a BPF_PROG_QUERY for BPF_LSM_CGROUP by attach type alone is refused (EINVAL).
+std::vector<__u32> attached_program_ids(const std::string& cgroup, bpf_attach_type type);
 
 }  // namespace ojh::test

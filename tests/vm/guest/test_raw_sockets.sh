@@ -15,6 +15,10 @@ raw_probes() {
     "raw-udp $DUMMY_V4 $PORT $1/raw-udp" "ping $DUMMY_V4 $1/ping"
 }
 
+# raw_line TAG SPEC — the probe's line for SPEC (its words but the last, the listener tag):
+# probe_line takes four words, and these probes have two to four.
+raw_line() { grep -F -- "${2% *}: " "$STATE/$1.out" | head -n 1; }
+
 raw_sockets_enforced() {
   local tag=raw-lsm probes spec line status
   status=$("$HOOK" status --json)
@@ -25,7 +29,7 @@ raw_sockets_enforced() {
   mapfile -t probes < <(raw_probes "$tag")
   probes_run "$tag" "${ENFORCE[@]}" --network=host --cap-add NET_RAW -- "${probes[@]}" || return 0
   for spec in "${probes[@]}"; do
-    line=$(probe_line "$tag" "$spec")
+    line=$(raw_line "$tag" "$spec")
     if [[ $line != *": error EPERM (socket)"* ]]; then
       fail "$tag: ${spec% *}: socket() should fail with EPERM, got: ${line:-no result}"
     elif arrived "${spec##* }"; then
@@ -39,7 +43,8 @@ raw_sockets_control() {
   mapfile -t probes < <(raw_probes "$tag")
   probes_run "$tag" --network=host --cap-add NET_RAW -- "${probes[@]}" || return 0
   for spec in "${probes[@]}"; do
-    line=$(probe_line "$tag" "$spec")
+    line=$(raw_line "$tag" "$spec")
+    [[ -z $line ]] && fail "$tag: ${spec% *}: no result"
     [[ $line == *": error "*"(socket)"* ]] && fail "$tag: ${spec% *}: socket() failed: $line"
   done
   return 0
