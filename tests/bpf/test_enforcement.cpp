@@ -351,8 +351,9 @@ TEST_CASE_METHOD(Fixture, "the egress backstop drops raw-socket packets to the h
   }
   // Where the BPF LSM takes the socket_create program, the raw socket is refused before a
   // packet exists (EPERM at socket()); elsewhere the backstop refuses the packets.
-  const auto& denied = list_enforced(pins, objs).at(0).counters.denied;
-  CHECK(denied[objs.refuses_raw_sockets() ? OJH_HOOK_SOCKET_CREATE : OJH_HOOK_EGRESS] == 2);
+  const EnforcedContainer c = list_enforced(pins, objs).at(0);
+  CHECK(c.counters.denied[objs.refuses_raw_sockets() ? OJH_HOOK_SOCKET_CREATE : OJH_HOOK_EGRESS] ==
+        2);
 }
 
 TEST_CASE_METHOD(Fixture, "the egress backstop leaves TCP replies to the host alone", "[bpf]") {
