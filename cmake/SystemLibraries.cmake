@@ -24,10 +24,10 @@ list(REMOVE_DUPLICATES _ojh_static_names)
 # libelf and the compression libraries it needs stay shared: Debian's policy (lintian's
 # embedded-library) refuses a private copy of zlib in a package, and Debian 13's libelf.a
 # cannot be linked statically (it lacks elfutils' eu_search_tree_* helpers).
-set(_ojh_shared_names elf z zstd)
+set(_ojh_kept_shared "^(elf|z|zstd)$")
 set(_ojh_dynamic_names ${_ojh_static_names})
-list(FILTER _ojh_dynamic_names INCLUDE REGEX "^(elf|z|zstd)$")
-list(REMOVE_ITEM _ojh_static_names ${_ojh_shared_names})
+list(FILTER _ojh_dynamic_names INCLUDE REGEX "${_ojh_kept_shared}")
+list(FILTER _ojh_static_names EXCLUDE REGEX "${_ojh_kept_shared}")
 list(TRANSFORM _ojh_static_names PREPEND "-l")
 list(TRANSFORM _ojh_dynamic_names PREPEND "-l")
 set(_ojh_static "-Wl,-Bstatic" ${_ojh_static_names} "-Wl,-Bdynamic" ${_ojh_dynamic_names})

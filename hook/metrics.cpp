@@ -100,20 +100,26 @@ int run_metrics(const Options& opts) {
     }
   }
 
-  family("ojh_event_records", "counter",
-         "Denial records kept and streamed (bpf/block_host_events.h), per container.");
-  for (const EnforcedContainer& c : containers)
-    if (const auto it = states.find(c.cgroup_id); c.cgroup_alive && it != states.end())
-      std::printf("ojh_event_records_total{container=\"%s\",cgroup_id=\"%llu\"} %llu\n",
-                  label(c.id).c_str(), static_cast<unsigned long long>(c.cgroup_id),
-                  static_cast<unsigned long long>(it->second.seq));
-  family("ojh_event_records_dropped", "counter",
-         "Denial records the kernel's per-container rate limit dropped.");
-  for (const EnforcedContainer& c : containers)
-    if (const auto it = states.find(c.cgroup_id); c.cgroup_alive && it != states.end())
-      std::printf("ojh_event_records_dropped_total{container=\"%s\",cgroup_id=\"%llu\"} %llu\n",
-                  label(c.id).c_str(), static_cast<unsigned long long>(c.cgroup_id),
-                  static_cast<unsigned long long>(it->second.dropped));
+  struct RecordCounter {
+    const char* name;
+    const char* help;
+    decltype(ojh_event_state::seq) ojh_event_state::*count;
+  };
+  for (const RecordCounter& rc :
+       {RecordCounter{"ojh_event_records",
+                      "Denial records kept and streamed (bpf/block_host_events.h), per "
+                      "container.",
+                      &ojh_event_state::seq},
+        RecordCounter{"ojh_event_records_dropped",
+                      "Denial records the kernel's per-container rate limit dropped.",
+                      &ojh_event_state::dropped}}) {
+    family(rc.name, "counter", rc.help);
+    for (const EnforcedContainer& c : containers)
+      if (const auto it = states.find(c.cgroup_id); c.cgroup_alive && it != states.end())
+        std::printf("%s_total{container=\"%s\",cgroup_id=\"%llu\"} %llu\n", rc.name,
+                    label(c.id).c_str(), static_cast<unsigned long long>(c.cgroup_id),
+                    static_cast<unsigned long long>(it->second.*rc.count));
+  }
 
   family("ojh_map_entries", "gauge", "Entries in a shared BPF map.");
   for (const auto& [name, use] : maps)

@@ -171,6 +171,12 @@ bool exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
+// Why objects published in `dir` without the socket_create program lack it: the error the
+// kernel gave when they were loaded, else why the BPF LSM is not there (may be empty).
+std::string raw_sockets_why_not_in(const std::string& dir) {
+  return read_record(dir, kLsmErrorRecord).value_or(bpf_lsm().reason);
+}
+
 SharedObjects open_all(const std::string& dir) {
   SharedObjects objs;
   for (std::size_t i = 0; i < kPrograms.size(); ++i) {
@@ -179,8 +185,7 @@ SharedObjects open_all(const std::string& dir) {
     if (kPrograms[i].needs != KernelNeed::None && !exists(path)) continue;
     objs.programs[i] = open_pin(path);
   }
-  if (!objs.refuses_raw_sockets())
-    objs.raw_sockets_why_not = read_record(dir, kLsmErrorRecord).value_or(bpf_lsm().reason);
+  if (!objs.refuses_raw_sockets()) objs.raw_sockets_why_not = raw_sockets_why_not_in(dir);
   objs.rules4 = open_pin(dir + "/rules4");
   objs.rules6 = open_pin(dir + "/rules6");
   objs.allow = open_pin(dir + "/allow");
@@ -200,7 +205,7 @@ std::optional<std::string> published_raw_sockets_why_not(const PinDir& pins) {
   const std::string dir = pins.objects_dir();
   if (!exists(dir)) return std::nullopt;
   if (exists(dir + "/" + std::string(kPrograms[OJH_HOOK_SOCKET_CREATE].name))) return "";
-  std::string why = read_record(dir, kLsmErrorRecord).value_or(bpf_lsm().reason);
+  std::string why = raw_sockets_why_not_in(dir);
   return why.empty() ? "no socket_create program is loaded" : why;
 }
 
