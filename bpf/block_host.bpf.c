@@ -215,4 +215,52 @@ int ojh_egress(struct __sk_buff* skb) { return egress(skb, 1); }
 SEC("cgroup_skb/egress")
 int ojh_egress_compat(struct __sk_buff* skb) { return egress(skb, 0); }
 
+/* ---- AF_UNIX: cgroup/connect_unix and cgroup/sendmsg_unix (Linux 6.7+) -------------------
+ * Optional: the hook loads these two only where the kernel has the attach types (a trial
+ * load, hook/shared_objects.cpp), in a load of their own (below). The rules are
+ * ojh_decide_unix() in block_host_abi.h.
+ *
+ * The name is not in struct bpf_sock_addr: the kernel's own context (struct
+ * bpf_sock_addr_kern, include/linux/filter.h) holds it, reached with the
+ * bpf_cast_to_kern_ctx() kfunc (6.2+). That struct is not UAPI, so its fields are read
+ * through CO-RE (preserve_access_index: libbpf takes the offsets from the running kernel's
+ * BTF; the ___ojh suffix keeps the local definitions from clashing with any header). The
+ * verifier lets a program read kernel structs only when its loader holds CAP_PERFMON, so
+ * the hook loads these two, and only these, with CAP_PERFMON (docs/security.md). Weak: a
+ * kernel without the kfunc (6.1) must still load the other programs of this object. */
+struct sockaddr___ojh {
+  __u16 sa_family;
+  char sa_data[14]; /* sun_path starts here */
+} __attribute__((preserve_access_index));
+
+struct bpf_sock_addr_kern___ojh {
+  struct sockaddr___ojh* uaddr;
+  __u32 uaddrlen;
+} __attribute__((preserve_access_index));
+
+extern void* bpf_cast_to_kern_ctx(void* obj) __ksym __weak;
+
+static __always_inline int sock_addr_unix(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
+  const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
+  struct bpf_sock_addr_kern___ojh* kern = bpf_cast_to_kern_ctx(ctx);
+  const enum ojh_unix_name name = ojh_unix_name_of(kern->uaddrlen, kern->uaddr->sa_data[0]);
+  /* The netns only matters for abstract names; the helper runs only for them. */
+  const __u64 netns = name == OJH_UNIX_ABSTRACT ? bpf_get_netns_cookie(ctx) : 0;
+  return permitted(policy, ojh_decide_unix(policy, netns, name), hook) ? SOCK_ALLOW : SOCK_DENY;
+}
+
+/* libbpf 1.1 (Debian 12) does not know the section names cgroup/connect_unix and
+ * cgroup/sendmsg_unix: the programs are declared as cgroup sock_addr programs through a
+ * name every libbpf knows, left out of the default load ("?"), and given their attach type
+ * by the loader (kPrograms). */
+SEC("?cgroup/connect4")
+int ojh_connect_unix(struct bpf_sock_addr* ctx) {
+  return sock_addr_unix(ctx, OJH_HOOK_CONNECT_UNIX);
+}
+
+SEC("?cgroup/sendmsg4")
+int ojh_sendmsg_unix(struct bpf_sock_addr* ctx) {
+  return sock_addr_unix(ctx, OJH_HOOK_SENDMSG_UNIX);
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

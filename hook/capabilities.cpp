@@ -61,6 +61,9 @@ void restrict_capabilities(CapabilitySet set) {
   if (set != CapabilitySet::kNone) wanted = {CAP_BPF, CAP_NET_ADMIN};
   if (set == CapabilitySet::kAttach) wanted.insert(wanted.end(), {CAP_SYS_ADMIN, CAP_SYS_PTRACE});
   if (set != CapabilitySet::kNone && g_read_search) wanted.push_back(CAP_DAC_READ_SEARCH);
+  // Permitted only: raised by ScopedPerfmon for the one load that needs it.
+  const bool keep_perfmon = (set == CapabilitySet::kAttach || set == CapabilitySet::kAttachLoad) &&
+                            capng_have_capability(CAPNG_PERMITTED, CAP_PERFMON);
   // Only ever narrows: what the process was started without (a unit's
   // CapabilityBoundingSet) stays out, and the step that needs it fails with its own cause.
   std::vector<int> kept;
@@ -71,6 +74,8 @@ void restrict_capabilities(CapabilitySet set) {
   for (const int cap : kept)
     if (capng_update(CAPNG_ADD, type, static_cast<unsigned>(cap)) != 0)
       throw Error("prepare capability set");
+  if (keep_perfmon && capng_update(CAPNG_ADD, CAPNG_PERMITTED, CAP_PERFMON) != 0)
+    throw Error("prepare capability set");
   // The bounding set only limits what a later execve could gain, so it can be cut to the
   // final attach set right away (CAP_SETPCAP, needed to cut it, goes in the same step)
   // while CAP_SYS_ADMIN stays permitted for the bpffs mount.
@@ -86,12 +91,32 @@ void restrict_capabilities(CapabilitySet set) {
   for (unsigned cap = 0; cap <= CAP_LAST_CAP; ++cap) {
     if (std::find(kept.begin(), kept.end(), static_cast<int>(cap)) != kept.end()) continue;
     for (const capng_type_t which : {CAPNG_EFFECTIVE, CAPNG_PERMITTED, CAPNG_INHERITABLE})
-      if (capng_have_capability(which, cap) != 0) {
+      if (capng_have_capability(which, cap) != 0 &&
+          !(keep_perfmon && cap == CAP_PERFMON && which == CAPNG_PERMITTED)) {
         const char* name = capng_capability_to_name(cap);
         throw Error("capability " + (name ? std::string(name) : std::to_string(cap)) +
                     " still held after dropping it");
       }
   }
+}
+
+ScopedPerfmon::ScopedPerfmon() {
+  if (capng_get_caps_process() != 0 || !capng_have_capability(CAPNG_PERMITTED, CAP_PERFMON)) return;
+  raised_ = true;
+  // Already effective (a test or tool running as full root): leave it as it was.
+  if (capng_have_capability(CAPNG_EFFECTIVE, CAP_PERFMON)) return;
+  if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE, CAP_PERFMON) != 0 ||
+      capng_apply(CAPNG_SELECT_CAPS) != 0)
+    throw Error("raise CAP_PERFMON for the AF_UNIX programs' load");
+  dropped_after_ = true;
+}
+
+ScopedPerfmon::~ScopedPerfmon() {
+  if (!dropped_after_) return;
+  // A destructor cannot report: if this fails, the next restrict_capabilities() (which
+  // reads back what the kernel holds) refuses to go on.
+  if (capng_get_caps_process() == 0 && capng_update(CAPNG_DROP, CAPNG_EFFECTIVE, CAP_PERFMON) == 0)
+    capng_apply(CAPNG_SELECT_CAPS);
 }
 
 }  // namespace ojh

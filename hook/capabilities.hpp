@@ -14,8 +14,13 @@ enum class CapabilitySet {
   // mounted yet) and CAP_SYS_PTRACE (open /proc/<pid>/ns/cgroup of a runtime's process,
   // which may not be dumpable); the last two are dropped once the cgroup is resolved and
   // bpffs is mounted.
+  // It also keeps CAP_PERFMON, where the process holds it, in the permitted set only (see
+  // ScopedPerfmon).
   kAttach,
-  // Everything above but CAP_SYS_ADMIN.
+  // kAttachMounted, and CAP_PERFMON kept permitted (not effective) for the load of the
+  // BPF objects; dropped with the next restriction, once they are loaded or opened.
+  kAttachLoad,
+  // Everything above but CAP_SYS_ADMIN (and CAP_PERFMON).
   kAttachMounted,
   // Nothing: reading maps/pins for status, printing output.
   kNone,
@@ -31,6 +36,24 @@ void keep_read_search_for_users_files();
 // Reduces effective, permitted and inheritable sets (and the bounding set, the first time,
 // while CAP_SETPCAP is still held) and sets no_new_privs. Only ever narrows.
 void restrict_capabilities(CapabilitySet set);
+
+// CAP_PERFMON in the effective set for the lifetime of the object, when the permitted set
+// holds it (kAttach, kAttachLoad). The verifier lets a program read a kernel struct only
+// for a loader with CAP_PERFMON, and the AF_UNIX programs read the socket address that way
+// (bpf/block_host.bpf.c); everything else is verified without it, with the verifier's
+// Spectre hardening on (docs/security.md).
+class ScopedPerfmon {
+ public:
+  ScopedPerfmon();
+  ~ScopedPerfmon();
+  ScopedPerfmon(const ScopedPerfmon&) = delete;
+  ScopedPerfmon& operator=(const ScopedPerfmon&) = delete;
+  bool raised() const { return raised_; }
+
+ private:
+  bool raised_ = false;
+  bool dropped_after_ = false;  // raised here, so lowered again at the end
+};
 
 // --show-capabilities: print the Cap* and NoNewPrivs lines of /proc/self/status at each
 // phase, so the documented sequence can be checked (tests/e2e/test_privileges.sh).

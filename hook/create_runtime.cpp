@@ -79,6 +79,17 @@ void check_user_limits(const AdminConfig& admin, const PinDir& pins, const Share
 // How long a bind-mounted resolv.conf that names no nameserver yet is followed.
 constexpr int kLateResolvConfSeconds = 30;
 
+// Where the AF_UNIX programs are not loaded (a kernel before 6.7), a container that asked
+// for AF_UNIX protection, or a host whose admin requires it, is refused rather than run
+// with less than it asked for; everyone else is enforced without it, as status says.
+void check_unix_feature(const AdminConfig& admin, const SharedObjects& objs, bool deny_all) {
+  if (objs.has_feature(kUnixFeature) || (!admin.require_unix && !deny_all)) return;
+  throw Refusal("AF_UNIX destinations cannot be judged: " + feature_missing_reason(kUnixFeature) +
+                (deny_all ? std::string("; annotation ") + std::string(kBlockHostUnixAnnotation) +
+                                "=deny-all asks for it"
+                          : std::string("; the admin config says require-unix = true")));
+}
+
 // Everything that touches the kernel. Its failures are environment failures (no bpffs, a
 // kernel without a feature, a vanished cgroup), the only kind fail-open may excuse, unless
 // they are a Refusal (a limit, full maps, a cgroup another container holds).
@@ -86,7 +97,7 @@ void enforce_container(const Options& opts, const ContainerToEnforce& container,
                        const ContainerPolicy& policy) {
   const State& state = container.state;
   const PinDir pins = PinDir::open(opts.pin_dir);
-  restrict_capabilities(CapabilitySet::kAttachMounted);
+  restrict_capabilities(CapabilitySet::kAttachLoad);
   report_capabilities("attach");
   phase("resolve");
 
@@ -120,6 +131,7 @@ void enforce_container(const Options& opts, const ContainerToEnforce& container,
   }
   request.host_netns_cookie = current_netns_cookie();
   request.audit = policy.mode == PolicyMode::Audit;
+  request.unix_deny_all = policy.unix_sockets == UnixPolicy::DenyAll;
   // Only reached when the admin config accepts CAP_NET_ADMIN (check_capabilities).
   request.judge_all_egress = std::any_of(
       container.config.capabilities.begin(), container.config.capabilities.end(),
@@ -136,7 +148,10 @@ void enforce_container(const Options& opts, const ContainerToEnforce& container,
         container_rules(without_interfaces(host_addresses(), opts.admin.ignore_interfaces), cidrs);
     phase("host");
     const SharedObjects objs = open_current_objects(pins);
+    // CAP_PERFMON served only the load of the AF_UNIX programs (ScopedPerfmon).
+    restrict_capabilities(CapabilitySet::kAttachMounted);
     phase("load");
+    check_unix_feature(opts.admin, objs, request.unix_deny_all);
     if (request.owner_uid != 0) check_user_limits(opts.admin, pins, objs, request);
     return enforce(pins, objs, request);
   }();

@@ -13,6 +13,7 @@
 #include <array>
 #include <cerrno>
 #include <set>
+#include <utility>
 
 #include "hook/exception_map.hpp"
 #include "hook/phase_timer.hpp"
@@ -193,8 +194,9 @@ void write_policy(const SharedObjects& objs, std::uint64_t cgroup_id, const Enfo
   ojh_policy policy{};
   policy.policy_id = cgroup_id;
   policy.host_netns_cookie = req.host_netns_cookie;
-  policy.flags =
-      (req.audit ? OJH_POLICY_AUDIT : 0) | (req.judge_all_egress ? OJH_POLICY_JUDGE_ALL_EGRESS : 0);
+  policy.flags = (req.audit ? OJH_POLICY_AUDIT : 0) |
+                 (req.judge_all_egress ? OJH_POLICY_JUDGE_ALL_EGRESS : 0) |
+                 (req.unix_deny_all ? OJH_POLICY_UNIX_DENY_ALL : 0);
   if (bpf_map_update_elem(objs.policy.get(), &cgroup_id, &policy, BPF_ANY) != 0)
     throw Error("write container policy", errno);
 }
@@ -214,9 +216,11 @@ bool shared_program_attached(const SharedObjects& objs, int cgroup_fd) {
   return std::find(ids.begin(), ids.begin() + count, info.id) != ids.begin() + count;
 }
 
-bool complete_pin_set(const std::string& dir) {
+// Every program these objects loaded has its link pinned (an optional one they lack, none).
+bool complete_pin_set(const SharedObjects& objs, const std::string& dir) {
   const auto names = list_dir(dir);
   for (const ProgramSpec& p : kPrograms) {
+    if (!objs.loaded(&p - kPrograms.data())) continue;
     bool found = false;
     for (const auto& n : names) found = found || n == p.name;
     if (!found) return false;
@@ -241,7 +245,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
   // Only an entry of this very cgroup is ours to reuse or clear; another cgroup's entry
   // with this container id belongs to another runtime's or store's container.
   for (const Entry& e : entries_of_cgroup(pins, cgroup.id, req.container_id)) {
-    if (!complete_pin_set(e.dir) || live_link_cgroup_id(e.dir) != cgroup.id) {
+    if (!complete_pin_set(objs, e.dir) || live_link_cgroup_id(e.dir) != cgroup.id) {
       // Half made by a killed hook, or its links detached: nothing enforces this cgroup
       // through it, and its rules are keyed by this cgroup's id.
       release_entry(objs, e.dir, cgroup.id, e.id);
@@ -298,7 +302,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
 
   const std::string final_dir = pins.entry_dir(cgroup.id);
   const std::string staging = pins.staging_dir("container-" + req.container_id);
-  std::vector<Fd> links;
+  std::vector<std::pair<std::string_view, Fd>> links;  // pin name, link
   try {
     // Cgroup ids are never reused, so a new cgroup has no entries to clear first: the
     // container's rules and exceptions are written (and on failure deleted) key by key, in
@@ -307,10 +311,11 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     exceptions.insert(cgroup.id, req.exceptions);
     phase("populate");
     for (const ProgramSpec& p : kPrograms) {
+      if (!objs.loaded(&p - kPrograms.data())) continue;  // a feature this kernel lacks
       const int prog = objs.programs[&p - kPrograms.data()].get();
       Fd link(bpf_link_create(prog, cgroup.fd.get(), p.attach_type, nullptr));
       if (!link) throw Error("attach " + std::string(p.name) + " to " + req.cgroup_fs_path, errno);
-      links.push_back(std::move(link));
+      links.emplace_back(p.name, std::move(link));
       // The policy storage exists once the first link does; until it is written the
       // programs deny everything (policy_id == 0), so there is no open window.
       if (links.size() == 1) write_policy(objs, cgroup.id, req);
@@ -318,9 +323,9 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     phase("attach");
     remove_pin_dir(staging);
     make_private_dir(staging);
-    for (std::size_t i = 0; i < links.size(); ++i) {
-      const std::string path = staging + "/" + std::string(kPrograms[i].name);
-      if (bpf_obj_pin(links[i].get(), path.c_str()) != 0) throw Error("pin " + path, errno);
+    for (const auto& [name, link] : links) {
+      const std::string path = staging + "/" + std::string(name);
+      if (bpf_obj_pin(link.get(), path.c_str()) != 0) throw Error("pin " + path, errno);
     }
     make_private_dir(staging + "/" + std::string(kCgroupRecord) + std::to_string(cgroup.id));
     write_record(staging, kIdRecord, req.container_id);
@@ -504,6 +509,7 @@ void relink_entry(const PinDir& pins, const Entry& e, const std::string& cgroup_
   try {
     std::vector<Fd> links;
     for (const ProgramSpec& p : kPrograms) {
+      if (!to.loaded(&p - kPrograms.data())) continue;
       Fd link(bpf_link_create(to.programs[&p - kPrograms.data()].get(), cgroup.fd.get(),
                               p.attach_type, nullptr));
       if (!link) throw Error("attach " + std::string(p.name) + " to " + cgroup_dir, errno);

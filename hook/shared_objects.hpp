@@ -17,7 +17,32 @@ namespace ojh {
 struct ProgramSpec {
   std::string_view name;  // pin name and bpftool-visible suffix
   bpf_attach_type attach_type;
+  // Empty: every kernel the hook supports loads it. Otherwise the kernel feature it needs,
+  // as status names it: the program is loaded only where the kernel has the feature, and
+  // the rest is enforced without it (SharedObjects::programs[i] then stays empty).
+  std::string_view feature = {};
 };
+
+// The cgroup AF_UNIX attach types of Linux 6.7 (<linux/bpf.h>). Defined here because the
+// build's headers may predate them (Debian 12 ships those of 6.1); where the header has
+// them, it must agree.
+inline constexpr auto kCgroupUnixConnect = static_cast<bpf_attach_type>(49);
+inline constexpr auto kCgroupUnixSendmsg = static_cast<bpf_attach_type>(50);
+template <typename E>
+constexpr bool uapi_agrees_on_unix_attach_types() {
+  if constexpr (requires {
+                  E::BPF_CGROUP_UNIX_CONNECT;
+                  E::BPF_CGROUP_UNIX_SENDMSG;
+                })
+    return E::BPF_CGROUP_UNIX_CONNECT == kCgroupUnixConnect &&
+           E::BPF_CGROUP_UNIX_SENDMSG == kCgroupUnixSendmsg;
+  return true;
+}
+static_assert(uapi_agrees_on_unix_attach_types<bpf_attach_type>(),
+              "<linux/bpf.h> numbers the cgroup AF_UNIX attach types differently");
+
+// The feature of the AF_UNIX programs: "unix" in status.
+inline constexpr std::string_view kUnixFeature = "unix";
 
 // Indexed by enum ojh_hook_kind: the name is also the program's counter name in status.
 inline constexpr std::array<ProgramSpec, OJH_HOOK_MAX> kPrograms = {{
@@ -26,12 +51,17 @@ inline constexpr std::array<ProgramSpec, OJH_HOOK_MAX> kPrograms = {{
     {"sendmsg4", BPF_CGROUP_UDP4_SENDMSG},
     {"sendmsg6", BPF_CGROUP_UDP6_SENDMSG},
     {"egress", BPF_CGROUP_INET_EGRESS},
+    // AF_UNIX (issue 13): optional, Linux 6.7+.
+    {"connect_unix", kCgroupUnixConnect, kUnixFeature},
+    {"sendmsg_unix", kCgroupUnixSendmsg, kUnixFeature},
 }};
 static_assert(kPrograms[OJH_HOOK_CONNECT4].attach_type == BPF_CGROUP_INET4_CONNECT &&
                   kPrograms[OJH_HOOK_CONNECT6].attach_type == BPF_CGROUP_INET6_CONNECT &&
                   kPrograms[OJH_HOOK_SENDMSG4].attach_type == BPF_CGROUP_UDP4_SENDMSG &&
                   kPrograms[OJH_HOOK_SENDMSG6].attach_type == BPF_CGROUP_UDP6_SENDMSG &&
-                  kPrograms[OJH_HOOK_EGRESS].attach_type == BPF_CGROUP_INET_EGRESS,
+                  kPrograms[OJH_HOOK_EGRESS].attach_type == BPF_CGROUP_INET_EGRESS &&
+                  kPrograms[OJH_HOOK_CONNECT_UNIX].attach_type == kCgroupUnixConnect &&
+                  kPrograms[OJH_HOOK_SENDMSG_UNIX].attach_type == kCgroupUnixSendmsg,
               "kPrograms follows enum ojh_hook_kind");
 
 // The programs and maps every container shares. They are verified and loaded once, pinned
@@ -72,6 +102,13 @@ struct SharedObjects {
 
   // Which egress program was loaded (NetnsAware or Compat), read from the kernel.
   EgressVariant egress_variant() const;
+  // Whether every program that needs `feature` is loaded (and so attached to containers).
+  bool has_feature(std::string_view feature) const;
+  bool loaded(std::size_t program) const { return static_cast<bool>(programs[program]); }
 };
+
+// Why the programs of `feature` are not loaded, for status and refusals: the kernel lacks
+// what they need, or it has it and the hook that loaded the objects could not load them.
+std::string feature_missing_reason(std::string_view feature);
 
 }  // namespace ojh

@@ -36,8 +36,20 @@ std::string rule_text(const Rule& r) {
   return format_rule(copy);
 }
 
+// Whether this kernel's objects judge AF_UNIX destinations, and why not; unset while
+// nothing was ever loaded.
+struct UnixStatus {
+  bool enforced = false;
+  std::string reason;  // empty when enforced
+};
+
+const char* unix_policy_name(const EnforcedContainer& c) {
+  return c.policy.flags & OJH_POLICY_UNIX_DENY_ALL ? "deny-all" : "host-abstract";
+}
+
 void print_json(const std::vector<EnforcedContainer>& containers,
-                std::optional<EgressVariant> egress, bool watched) {
+                std::optional<EgressVariant> egress, bool watched,
+                const std::optional<UnixStatus>& unix_status) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
@@ -48,6 +60,20 @@ void print_json(const std::vector<EnforcedContainer>& containers,
     w.String(egress_variant_name(*egress));
   else
     w.Null();
+  w.Key("unix");
+  if (unix_status) {
+    w.StartObject();
+    w.Key("enforced");
+    w.Bool(unix_status->enforced);
+    w.Key("reason");
+    if (unix_status->enforced)
+      w.Null();
+    else
+      w.String(unix_status->reason.c_str());
+    w.EndObject();
+  } else {
+    w.Null();
+  }
   w.Key("containers");
   w.StartArray();
   for (const EnforcedContainer& c : containers) {
@@ -67,6 +93,8 @@ void print_json(const std::vector<EnforcedContainer>& containers,
     w.Bool(c.cgroup_alive);
     w.Key("mode");
     w.String(c.policy.flags & OJH_POLICY_AUDIT ? "audit" : "enforce");
+    w.Key("unix_policy");
+    w.String(unix_policy_name(c));
     w.Key("links");
     w.StartArray();
     for (const auto& l : c.links) w.String(l.c_str());
@@ -101,7 +129,8 @@ void print_json(const std::vector<EnforcedContainer>& containers,
 }
 
 void print_text(const std::vector<EnforcedContainer>& containers,
-                std::optional<EgressVariant> egress, bool watched) {
+                std::optional<EgressVariant> egress, bool watched,
+                const std::optional<UnixStatus>& unix_status) {
   if (!watched && !containers.empty())
     std::printf(
         "host addresses: not watched (`oci-jail-hook watch` is not running): an address added "
@@ -112,15 +141,23 @@ void print_text(const std::vector<EnforcedContainer>& containers,
         "and ICMP packets to loopback addresses are refused in every network namespace)\n");
   else if (egress)
     std::printf("egress backstop: netns-aware\n");
+  if (unix_status && unix_status->enforced)
+    std::printf("AF_UNIX: enforced (connect_unix, sendmsg_unix)\n");
+  else if (unix_status)
+    std::printf(
+        "AF_UNIX: NOT enforced (%s): a container in the host's network namespace reaches the "
+        "host's abstract sockets, and jail.block-host.unix=deny-all is refused\n",
+        unix_status->reason.c_str());
   if (containers.empty()) std::printf("no container is enforced\n");
   for (const EnforcedContainer& c : containers) {
-    std::printf(
-        "%s: %scgroup id %llu%s, mode %s, %zu links, %zu rules\n", c.id.c_str(),
-        c.owner_uid ? ("uid " + std::to_string(c.owner_uid) + ", ").c_str() : "",
-        static_cast<unsigned long long>(c.cgroup_id),
-        c.cgroup_alive ? ""
-                       : " (cgroup gone: poststop did not run; `oci-jail-hook gc` releases it)",
-        c.policy.flags & OJH_POLICY_AUDIT ? "audit" : "enforce", c.links.size(), c.rules.size());
+    std::printf("%s: %scgroup id %llu%s, mode %s, unix %s, %zu links, %zu rules\n", c.id.c_str(),
+                c.owner_uid ? ("uid " + std::to_string(c.owner_uid) + ", ").c_str() : "",
+                static_cast<unsigned long long>(c.cgroup_id),
+                c.cgroup_alive
+                    ? ""
+                    : " (cgroup gone: poststop did not run; `oci-jail-hook gc` releases it)",
+                c.policy.flags & OJH_POLICY_AUDIT ? "audit" : "enforce", unix_policy_name(c),
+                c.links.size(), c.rules.size());
     for (const auto& [label, counts] :
          {std::pair{"denied", c.counters.denied}, std::pair{"audited", c.counters.audited}}) {
       std::printf("  %s:", label);
@@ -146,6 +183,7 @@ int run_status(const Options& opts, std::optional<uid_t> owner) {
   restrict_capabilities(CapabilitySet::kAttachMounted);
   std::vector<EnforcedContainer> containers;
   std::optional<EgressVariant> egress;
+  std::optional<UnixStatus> unix_status;
   bool watched = false;
   if (const auto pins = PinDir::open_existing(opts.pin_dir)) {
     watched = address_watch_running(*pins);
@@ -156,13 +194,16 @@ int run_status(const Options& opts, std::optional<uid_t> owner) {
         std::erase_if(containers,
                       [&](const EnforcedContainer& c) { return c.owner_uid != *owner; });
       egress = objs.egress_variant();
+      unix_status = UnixStatus{objs.has_feature(kUnixFeature), ""};
+      // Probed here, with CAP_BPF and CAP_NET_ADMIN still held.
+      if (!unix_status->enforced) unix_status->reason = feature_missing_reason(kUnixFeature);
     }
   }
   restrict_capabilities(CapabilitySet::kNone);
   if (opts.json)
-    print_json(containers, egress, watched);
+    print_json(containers, egress, watched, unix_status);
   else
-    print_text(containers, egress, watched);
+    print_text(containers, egress, watched, unix_status);
   return 0;
 }
 

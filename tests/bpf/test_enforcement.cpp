@@ -716,7 +716,7 @@ TEST_CASE("the compat egress program (kernels before 6.15) still blocks host loo
   const SharedObjects objs = SharedObjects::open_or_load(pins, EgressVariant::Compat);
   bpf_prog_info info{};
   __u32 len = sizeof(info);
-  REQUIRE(bpf_obj_get_info_by_fd(objs.programs.back().get(), &info, &len) == 0);
+  REQUIRE(bpf_obj_get_info_by_fd(objs.programs[OJH_HOOK_EGRESS].get(), &info, &len) == 0);
   CHECK(std::string(info.name) == "ojh_egress_comp");  // the kernel keeps 15 characters
 
   const std::string ctr = sandbox.make_cgroup("ctr");

@@ -8,8 +8,10 @@
 #           state is read (SYS_ADMIN + SYS_PTRACE: the container's cgroup namespace, bpffs);
 #           the bounding set already cut to CAP_NET_ADMIN + CAP_BPF, no_new_privs on,
 #           nothing inheritable or ambient
+#           + CAP_PERFMON permitted only (not effective): raised for the one load of the
+#           AF_UNIX programs (issue 13)
 #   attach  CAP_NET_ADMIN, CAP_BPF — the other two gone once the cgroup is resolved and
-#           bpffs is mounted
+#           bpffs is mounted; CAP_PERFMON still permitted only, until the objects are loaded
 #   exit    nothing effective or permitted (the bounding set stays as it was: cutting it
 #           further needs CAP_SETPCAP, and the hook never executes anything)
 set -euo pipefail
@@ -28,14 +30,16 @@ STATE=$(h_state privs "$H_PID" "$W/bundle")
 e2e_defer "echo '$STATE' | '$POSTSTOP' poststop"
 
 # Bit numbers from <linux/capability.h>.
-CAP_NET_ADMIN=12 CAP_SYS_PTRACE=19 CAP_SYS_ADMIN=21 CAP_BPF=39
+CAP_NET_ADMIN=12 CAP_SYS_PTRACE=19 CAP_SYS_ADMIN=21 CAP_PERFMON=38 CAP_BPF=39
 mask() {
   local m=0 bit
   for bit in "$@"; do m=$((m | (1 << bit))); done
   printf '%016x' "$m"
 }
 WANT_PARSE=$(mask $CAP_NET_ADMIN $CAP_SYS_PTRACE $CAP_SYS_ADMIN $CAP_BPF)
+WANT_PARSE_PRM=$(mask $CAP_NET_ADMIN $CAP_SYS_PTRACE $CAP_SYS_ADMIN $CAP_PERFMON $CAP_BPF)
 WANT_ATTACH=$(mask $CAP_NET_ADMIN $CAP_BPF)
+WANT_ATTACH_PRM=$(mask $CAP_NET_ADMIN $CAP_PERFMON $CAP_BPF)
 NONE=0000000000000000
 
 RC=0
@@ -57,11 +61,13 @@ expect() {  # PHASE FIELD WANT
 }
 
 [[ $(field start CapEff) != "$NONE" ]] || e2e_fail "start: the hook did not start with capabilities"
-for f in CapEff CapPrm; do expect parse "$f" "$WANT_PARSE"; done
+expect parse CapEff "$WANT_PARSE"
+expect parse CapPrm "$WANT_PARSE_PRM"
 expect parse CapBnd "$WANT_ATTACH"
 for f in CapInh CapAmb; do expect parse "$f" "$NONE"; done
 expect parse NoNewPrivs 1
-for f in CapEff CapPrm CapBnd; do expect attach "$f" "$WANT_ATTACH"; done
+for f in CapEff CapBnd; do expect attach "$f" "$WANT_ATTACH"; done
+expect attach CapPrm "$WANT_ATTACH_PRM"
 for f in CapEff CapPrm CapInh CapAmb; do expect exit "$f" "$NONE"; done
 expect exit CapBnd "$WANT_ATTACH"
 e2e_check "the container is enforced" \
