@@ -554,7 +554,7 @@ while IFS= read -r line; do
   "$POSTSTOP" poststop <"$W/stdin" >/dev/null 2>"$W/poststop.err" || rc_post=$?
   after=$(h_wait_prog_count "$H_CG2/accept-$CASE" 0)
   leftovers=$(pin_leftovers)
-  if [[ $RC == 0 && -z $stderr && $progs == 5 && $rc_post == 0 && $after == 0 && -z $leftovers ]]
+  if [[ $RC == 0 && -z $stderr && $progs == $(e2e_hook_program_count) && $rc_post == 0 && $after == 0 && -z $leftovers ]]
   then
     e2e_pass "limit $CASE: accepted and enforced (5 programs), released by poststop"
   else

@@ -119,7 +119,7 @@ classify() {  # PIN-DIR ID CGROUP-DIR
   STATE_DETAIL+=" record $(find "$dir" -maxdepth 1 -name 'cgroup-*' -printf '%f' 2>/dev/null || true)"
   STATE_DETAIL+=" id '$(readlink "$dir/id" 2>/dev/null || true)'"
   STATE_DETAIL+=", rules $([[ $rules == "$REFERENCE" ]] && echo "= reference" || echo "'$rules'")"
-  if [[ $n == 5 && $pinned == 5 && $on_cgroup == 5 && -d $dir/cgroup-$cgid &&
+  if [[ $n == $(e2e_hook_program_count) && $pinned == 5 && $on_cgroup == 5 && -d $dir/cgroup-$cgid &&
     $(readlink "$dir/id" 2>/dev/null) == "$id" && $rules == "$REFERENCE" ]]; then
     STATE_CLASS=full
   else
