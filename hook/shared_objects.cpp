@@ -80,9 +80,19 @@ bool kernel_has_unix_hooks() {
   return static_cast<bool>(prog);
 }
 
+}  // namespace
+
 bool kernel_has_feature(std::string_view feature) {
   return feature == kUnixFeature && kernel_has_unix_hooks();
 }
+
+std::size_t kernel_program_count() {
+  std::size_t n = 0;
+  for (const ProgramSpec& p : kPrograms) n += p.feature.empty() || kernel_has_feature(p.feature);
+  return n;
+}
+
+namespace {
 
 // The skeleton's programs in kPrograms order; `aware` picks the egress variant.
 std::array<bpf_program*, kPrograms.size()> programs_of(block_host* skel, bool aware) {

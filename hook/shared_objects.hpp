@@ -107,6 +107,12 @@ struct SharedObjects {
   bool loaded(std::size_t program) const { return static_cast<bool>(programs[program]); }
 };
 
+// Whether this kernel has `feature` (kPrograms' `feature`): a trial load, no state kept.
+bool kernel_has_feature(std::string_view feature);
+// How many of kPrograms this kernel loads: those without a feature, and those whose feature
+// it has (what a fully loaded set of objects attaches to each container).
+std::size_t kernel_program_count();
+
 // Why the programs of `feature` are not loaded, for status and refusals: the kernel lacks
 // what they need, or it has it and the hook that loaded the objects could not load them.
 std::string feature_missing_reason(std::string_view feature);

@@ -39,6 +39,7 @@ std::vector<__u32> attached_ids(const std::string& cgroup) {
   Fd fd(::open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   std::vector<__u32> out;
   for (const ProgramSpec& p : kPrograms) {
+    if (!p.feature.empty() && !kernel_has_feature(p.feature)) continue;  // unknown type here
     std::array<__u32, 16> ids{};
     __u32 count = ids.size();
     REQUIRE(bpf_prog_query(fd.get(), p.attach_type, 0, nullptr, ids.data(), &count) == 0);
@@ -50,7 +51,8 @@ std::vector<__u32> attached_ids(const std::string& cgroup) {
 
 std::vector<__u32> program_ids(const SharedObjects& objs) {
   std::vector<__u32> out;
-  for (const Fd& p : objs.programs) out.push_back(prog_id(p.get()));
+  for (const Fd& p : objs.programs)
+    if (p) out.push_back(prog_id(p.get()));  // an optional program this kernel lacks: none
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -102,7 +104,7 @@ TEST_CASE("objects of another build are replaced and running containers moved to
   CHECK(listed[0].id == "up");
   CHECK(listed[0].owner_uid == 4242);
   CHECK(listed[0].cgroup_alive);
-  CHECK(listed[0].links.size() == kPrograms.size());
+  CHECK(listed[0].links.size() == kernel_program_count());
   CHECK(listed[0].rules.size() == rules_before.size());
   CHECK(listed[0].exceptions.size() == 1);
   // Enforced by the new programs with the carried-over rules: UDP to loopback refused, the
