@@ -556,7 +556,7 @@ while IFS= read -r line; do
   leftovers=$(pin_leftovers)
   if [[ $RC == 0 && -z $stderr && $progs == $(e2e_hook_program_count) && $rc_post == 0 && $after == 0 && -z $leftovers ]]
   then
-    e2e_pass "limit $CASE: accepted and enforced (5 programs), released by poststop"
+    e2e_pass "limit $CASE: accepted and enforced ($progs programs), released by poststop"
   else
     e2e_fail "limit $CASE: create exit $RC ('$stderr'), $progs programs on the cgroup," \
       "poststop exit $rc_post ($(head -c 200 "$W/poststop.err")), $after programs after," \

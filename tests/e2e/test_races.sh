@@ -107,10 +107,11 @@ check_enforced() {  # PIN-DIR ROUND COUNT WHAT
 
   status=$(h_status "$HOOK" "$pins")
   local listed
-  listed=$(jq --arg r "$round-" '[.containers[] | select(.id | startswith($r))
-    | select(.cgroup_alive and (.links | sort) == ["connect4","connect6","egress","sendmsg4","sendmsg6"])]
+  listed=$(jq --arg r "$round-" --argjson n "$NPROGS" '[.containers[] | select(.id | startswith($r))
+    | select(.cgroup_alive and (.links | length) == $n
+             and (.links | sort | .[0:5]) == ["connect4","connect6","egress","sendmsg4","sendmsg6"])]
     | length' <<<"$status")
-  e2e_check "$what: status --json lists $count containers with 5 live links each (got $listed)" \
+  e2e_check "$what: status --json lists $count containers with $NPROGS live links each (got $listed)" \
     test "$listed" = "$count"
 
   local ref wrong
@@ -125,7 +126,8 @@ check_enforced() {  # PIN-DIR ROUND COUNT WHAT
     e2e_fail "$what: rules differ from the reference for: ${wrong//$'\n'/ }"
   fi
 
-  # Links, seen by the kernel: 5 per cgroup, each running a program of the shared set.
+  # Links, seen by the kernel: one per program (5, or 7 with AF_UNIX), each running a program
+  # of the shared set.
   local links want_links=0 cg cgid n
   links=$(h_links_of "$pins")
   bad=()
@@ -137,7 +139,7 @@ check_enforced() {  # PIN-DIR ROUND COUNT WHAT
       bad+=("$round-$i: $n links")
     want_links=$((want_links + NPROGS))
   done
-  e2e_expect_none "$what: each cgroup has exactly 5 links of the shared programs and 5 programs" \
+  e2e_expect_none "$what: each cgroup has exactly $NPROGS links of the shared programs and $NPROGS programs" \
     "$what: wrong links on ${#bad[@]} cgroups" "${bad[@]}"
 
   local v4 v6 allow
@@ -155,8 +157,8 @@ check_enforced() {  # PIN-DIR ROUND COUNT WHAT
 
   local objects
   objects=$(find "$pins/v1/objects" -mindepth 1 -type f | wc -l)
-  e2e_check "$what: one shared set of objects (10 pins: 5 programs, 5 maps; got $objects)" \
-    test "$objects" = 10
+  e2e_check "$what: one shared set of objects ($((NPROGS + 5)) pins: $NPROGS programs, 5 maps; got $objects)" \
+    test "$objects" = $((NPROGS + 5))
   e2e_check "$what: no staging leftovers" test -z "$(find "$pins/v1" -name 'staging-*')"
 
   bad=()
