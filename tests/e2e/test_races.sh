@@ -109,7 +109,7 @@ check_enforced() {  # PIN-DIR ROUND COUNT WHAT
   local listed
   listed=$(jq --arg r "$round-" --argjson n "$NPROGS" '[.containers[] | select(.id | startswith($r))
     | select(.cgroup_alive and (.links | length) == $n
-             and (.links | sort | .[0:5]) == ["connect4","connect6","egress","sendmsg4","sendmsg6"])]
+             and (.links | contains(["connect4","connect6","egress","sendmsg4","sendmsg6"])))]
     | length' <<<"$status")
   e2e_check "$what: status --json lists $count containers with $NPROGS live links each (got $listed)" \
     test "$listed" = "$count"
