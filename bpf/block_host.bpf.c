@@ -216,8 +216,10 @@ SEC("cgroup_skb/egress")
 int ojh_egress_compat(struct __sk_buff* skb) { return egress(skb, 0); }
 
 /* ---- AF_UNIX: cgroup/connect_unix and cgroup/sendmsg_unix (Linux 6.7+) -------------------
- * Optional: the hook loads these two only where the kernel has the attach types (a trial
- * load, hook/shared_objects.cpp), in a load of their own (below). The rules are
+ * Optional: compiled only into the second object, block_host_unix (bpf/CMakeLists.txt: its
+ * kfunc must not stop the first object from loading on 6.1), which the hook loads only where
+ * the kernel has the attach types (a trial load, hook/shared_objects.cpp), in a load of
+ * their own (below), sharing the first object's maps. The rules are
  * ojh_decide_unix() in block_host_abi.h.
  *
  * The name is not in struct bpf_sock_addr: the kernel's own context (struct
@@ -226,8 +228,8 @@ int ojh_egress_compat(struct __sk_buff* skb) { return egress(skb, 0); }
  * through CO-RE (preserve_access_index: libbpf takes the offsets from the running kernel's
  * BTF; the ___ojh suffix keeps the local definitions from clashing with any header). The
  * verifier lets a program read kernel structs only when its loader holds CAP_PERFMON, so
- * the hook loads these two, and only these, with CAP_PERFMON (docs/security.md). Weak: a
- * kernel without the kfunc (6.1) must still load the other programs of this object. */
+ * the hook loads these two, and only these, with CAP_PERFMON (docs/security.md). */
+#ifdef OJH_WITH_UNIX_PROGRAMS
 struct sockaddr___ojh {
   __u16 sa_family;
   char sa_data[14]; /* sun_path starts here */
@@ -238,7 +240,7 @@ struct bpf_sock_addr_kern___ojh {
   __u32 uaddrlen;
 } __attribute__((preserve_access_index));
 
-extern void* bpf_cast_to_kern_ctx(void* obj) __ksym __weak;
+extern void* bpf_cast_to_kern_ctx(void* obj) __ksym;
 
 static __always_inline int sock_addr_unix(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
   const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
@@ -262,5 +264,6 @@ SEC("?cgroup/sendmsg4")
 int ojh_sendmsg_unix(struct bpf_sock_addr* ctx) {
   return sock_addr_unix(ctx, OJH_HOOK_SENDMSG_UNIX);
 }
+#endif /* OJH_WITH_UNIX_PROGRAMS */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

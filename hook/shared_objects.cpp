@@ -14,6 +14,7 @@
 #include <string>
 
 #include "block_host.skel.h"
+#include "block_host_unix.skel.h"
 #include "hook/capabilities.hpp"
 #include "hook/logging.hpp"
 #include "hook/pin_dir.hpp"
@@ -24,8 +25,11 @@ namespace {
 
 struct SkeletonDeleter {
   void operator()(block_host* skel) const { block_host__destroy(skel); }
+  void operator()(block_host_unix* skel) const { block_host_unix__destroy(skel); }
 };
 using Skeleton = std::unique_ptr<block_host, SkeletonDeleter>;
+// The same source built with the AF_UNIX programs (bpf/CMakeLists.txt).
+using UnixSkeleton = std::unique_ptr<block_host_unix, SkeletonDeleter>;
 
 constexpr std::array<std::string_view, 5> kMapNames = {"rules4", "rules6", "allow", "policy",
                                                        "counters"};
@@ -94,28 +98,37 @@ std::size_t kernel_program_count() {
 
 namespace {
 
-// The skeleton's programs in kPrograms order; `aware` picks the egress variant.
+// The skeleton's programs in kPrograms order (the first object has no AF_UNIX programs);
+// `aware` picks the egress variant.
 std::array<bpf_program*, kPrograms.size()> programs_of(block_host* skel, bool aware) {
   return {skel->progs.ojh_connect4,
           skel->progs.ojh_connect6,
           skel->progs.ojh_sendmsg4,
           skel->progs.ojh_sendmsg6,
           aware ? skel->progs.ojh_egress : skel->progs.ojh_egress_compat,
-          skel->progs.ojh_connect_unix,
+          nullptr,
+          nullptr};
+}
+
+std::array<bpf_program*, kPrograms.size()> programs_of(block_host_unix* skel) {
+  return {skel->progs.ojh_connect4,    skel->progs.ojh_connect6, skel->progs.ojh_sendmsg4,
+          skel->progs.ojh_sendmsg6,    skel->progs.ojh_egress,   skel->progs.ojh_connect_unix,
           skel->progs.ojh_sendmsg_unix};
 }
 
-std::array<bpf_map*, kMapNames.size()> maps_of(block_host* skel) {
+template <typename Skel>
+std::array<bpf_map*, kMapNames.size()> maps_of(Skel* skel) {
   return {skel->maps.ojh_rules4, skel->maps.ojh_rules6, skel->maps.ojh_allow, skel->maps.ojh_policy,
           skel->maps.ojh_counters};
 }
 
-// The programs of optional features, loaded in a second instance of the object that
-// shares the first one's maps. A load of their own because the AF_UNIX programs read the
-// kernel's socket address, which the verifier allows only with CAP_PERFMON, and CAP_PERFMON
-// also switches off its Spectre hardening: the other programs are verified without it.
-// A feature that cannot be loaded is left out (status says so); the rest still enforces.
-Skeleton load_optional(block_host* base, std::array<bool, kPrograms.size()>& loaded) {
+// The programs of optional features, loaded from the second object (the same source with
+// them compiled in) with the first one's maps. A load of their own: they call a kfunc that
+// Linux 6.1 lacks (libbpf 1.1 would refuse the whole object there), and they read the
+// kernel's socket address, which the verifier allows only with CAP_PERFMON, which also
+// switches off its Spectre hardening: the other programs are verified without it. A feature
+// that cannot be loaded is left out (status says so); the rest still enforces.
+UnixSkeleton load_optional(block_host* base, std::array<bool, kPrograms.size()>& loaded) {
   std::array<bool, kPrograms.size()> wanted{};
   bool any = false;
   for (std::size_t i = 0; i < kPrograms.size(); ++i) {
@@ -124,9 +137,9 @@ Skeleton load_optional(block_host* base, std::array<bool, kPrograms.size()>& loa
     any = any || wanted[i];
   }
   if (!any) return nullptr;
-  Skeleton skel(block_host__open());
+  UnixSkeleton skel(block_host_unix__open());
   if (!skel) throw Error("open BPF object", errno);
-  const auto progs = programs_of(skel.get(), true);
+  const auto progs = programs_of(skel.get());
   bpf_program__set_autoload(skel->progs.ojh_egress_compat, false);
   for (std::size_t i = 0; i < progs.size(); ++i) {
     bpf_program__set_autoload(progs[i], wanted[i]);
@@ -142,7 +155,7 @@ Skeleton load_optional(block_host* base, std::array<bool, kPrograms.size()>& loa
     log_info("", "the AF_UNIX programs are not loaded: the hook does not hold CAP_PERFMON");
     return nullptr;
   }
-  if (int err = block_host__load(skel.get()); err != 0) {
+  if (int err = block_host_unix__load(skel.get()); err != 0) {
     // An optional part: the IP programs enforce without it, and status reports it.
     log_error("", "the AF_UNIX programs did not load (" + std::string(std::strerror(-err)) +
                       "): AF_UNIX destinations are not judged; see `oci-jail-hook --verbose`");
@@ -161,17 +174,15 @@ void load_into(const std::string& staging, EgressVariant egress) {
   const bool aware = egress == EgressVariant::NetnsAware;
   bpf_program__set_autoload(skel->progs.ojh_egress, aware);
   bpf_program__set_autoload(skel->progs.ojh_egress_compat, !aware);
-  bpf_program__set_autoload(skel->progs.ojh_connect_unix, false);
-  bpf_program__set_autoload(skel->progs.ojh_sendmsg_unix, false);
   if (int err = block_host__load(skel.get()); err != 0)
     throw Error("load BPF programs (see `oci-jail-hook --verbose` for the verifier log)", -err);
   std::array<bool, kPrograms.size()> optional_loaded{};
-  const Skeleton optional = load_optional(skel.get(), optional_loaded);
+  const UnixSkeleton optional = load_optional(skel.get(), optional_loaded);
 
   remove_pin_dir(staging);
   make_private_dir(staging);
   const auto progs = programs_of(skel.get(), aware);
-  const auto optional_progs = optional ? programs_of(optional.get(), true) : progs;
+  const auto optional_progs = optional ? programs_of(optional.get()) : progs;
   const auto maps = maps_of(skel.get());
   try {
     for (std::size_t i = 0; i < progs.size(); ++i) {
@@ -225,10 +236,13 @@ SharedObjects SharedObjects::open_or_load(const PinDir& pins, EgressVariant egre
 
 std::string objects_build() {
   static const std::string build = [] {
-    std::size_t size = 0;
-    const auto* bytes = static_cast<const unsigned char*>(block_host__elf_bytes(&size));
     std::uint64_t h = 14695981039346656037ULL;  // FNV-1a: identity, not security
-    for (std::size_t i = 0; i < size; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+    // Both objects: a change of the AF_UNIX programs is another build too.
+    for (const auto elf_bytes : {block_host__elf_bytes, block_host_unix__elf_bytes}) {
+      std::size_t size = 0;
+      const auto* bytes = static_cast<const unsigned char*>(elf_bytes(&size));
+      for (std::size_t i = 0; i < size; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+    }
     char hex[17];
     std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
     return std::string(hex);
