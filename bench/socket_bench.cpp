@@ -444,7 +444,8 @@ std::string program_run_times(const SharedObjects& objs,
       }
       bpf_prog_info info{};
       __u32 len = sizeof(info);
-      if (bpf_obj_get_info_by_fd(p.get(), &info, &len) != 0) throw Error("prog info", errno);
+      // An optional program this kernel lacks (AF_UNIX before 6.7) never runs.
+      if (p && bpf_obj_get_info_by_fd(p.get(), &info, &len) != 0) throw Error("prog info", errno);
       v.emplace_back(info.run_time_ns, info.run_cnt);
     }
     return v;

@@ -316,4 +316,59 @@ int BPF_PROG(ojh_socket_create, int family, int type, int protocol, int kern) {
   return permitted(policy, v, OJH_HOOK_SOCKET_CREATE, &d, 1) ? LSM_CGROUP_ALLOW : LSM_CGROUP_DENY;
 }
 
+/* ---- AF_UNIX: cgroup/connect_unix and cgroup/sendmsg_unix (Linux 6.7+) -------------------
+ * Optional: compiled only into the second object, block_host_unix (bpf/CMakeLists.txt: its
+ * kfunc must not stop the first object from loading on 6.1), which the hook loads only where
+ * the kernel has the attach types (a trial load, hook/shared_objects.cpp), in a load of
+ * their own (below), sharing the first object's maps. The rules are
+ * ojh_decide_unix() in block_host_abi.h.
+ *
+ * The name is not in struct bpf_sock_addr: the kernel's own context (struct
+ * bpf_sock_addr_kern, include/linux/filter.h) holds it, reached with the
+ * bpf_cast_to_kern_ctx() kfunc (6.2+). That struct is not UAPI, so its fields are read
+ * through CO-RE (preserve_access_index: libbpf takes the offsets from the running kernel's
+ * BTF; the ___ojh suffix keeps the local definitions from clashing with any header). The
+ * verifier lets a program read kernel structs only when its loader holds CAP_PERFMON, so
+ * the hook loads these two, and only these, with CAP_PERFMON (docs/security.md). */
+#ifdef OJH_WITH_UNIX_PROGRAMS
+struct sockaddr___ojh {
+  __u16 sa_family;
+  char sa_data[14]; /* sun_path starts here */
+} __attribute__((preserve_access_index));
+
+struct bpf_sock_addr_kern___ojh {
+  struct sockaddr___ojh* uaddr;
+  __u32 uaddrlen;
+} __attribute__((preserve_access_index));
+
+extern void* bpf_cast_to_kern_ctx(void* obj) __ksym;
+
+static __always_inline int sock_addr_unix(struct bpf_sock_addr* ctx, enum ojh_hook_kind hook) {
+  const struct ojh_policy* policy = bpf_get_local_storage(&ojh_policy, 0);
+  struct bpf_sock_addr_kern___ojh* kern = bpf_cast_to_kern_ctx(ctx);
+  const enum ojh_unix_name name = ojh_unix_name_of(kern->uaddrlen, kern->uaddr->sa_data[0]);
+  /* The netns only matters for abstract names; the helper runs only for them. */
+  const __u64 netns = name == OJH_UNIX_ABSTRACT ? bpf_get_netns_cookie(ctx) : 0;
+  /* The record names the family; the verdict tells an abstract name from a path. */
+  struct ojh_destination d = {};
+  d.family = OJH_AF_UNIX;
+  return permitted(policy, ojh_decide_unix(policy, netns, name), hook, &d, 1) ? SOCK_ALLOW
+                                                                              : SOCK_DENY;
+}
+
+/* libbpf 1.1 (Debian 12) does not know the section names cgroup/connect_unix and
+ * cgroup/sendmsg_unix: the programs are declared as cgroup sock_addr programs through a
+ * name every libbpf knows, left out of the default load ("?"), and given their attach type
+ * by the loader (kPrograms). */
+SEC("?cgroup/connect4")
+int ojh_connect_unix(struct bpf_sock_addr* ctx) {
+  return sock_addr_unix(ctx, OJH_HOOK_CONNECT_UNIX);
+}
+
+SEC("?cgroup/sendmsg4")
+int ojh_sendmsg_unix(struct bpf_sock_addr* ctx) {
+  return sock_addr_unix(ctx, OJH_HOOK_SENDMSG_UNIX);
+}
+#endif /* OJH_WITH_UNIX_PROGRAMS */
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -65,6 +65,35 @@
  * connect6 (judged here as a.b.c.d), while an unconnected sendto() of that socket to
  * ::ffff:a.b.c.d is handed by the kernel to the IPv4 UDP path and reaches sendmsg4.
  *
+ * AF_UNIX (connect_unix / sendmsg_unix, Linux 6.7+; optional: see ojh_decide_unix)
+ * ----------------------------------------------------------------------------------
+ * A named AF_UNIX destination N (a connect(), or a sendmsg() that names an address) is
+ * judged in this order, first match wins:
+ *
+ *   1. policy not written yet                                -> OJH_DENY_UNINITIALIZED
+ *   2. the policy has OJH_POLICY_UNIX_DENY_ALL
+ *      (jail.block-host.unix=deny-all)                       -> OJH_DENY_UNIX_NAMED
+ *   3. N is abstract (sun_path[0] == 0) and the socket's
+ *      netns == host netns of the policy                     -> OJH_DENY_UNIX_ABSTRACT
+ *   4. anything else (a path name; an abstract name in the
+ *      container's own netns)                                -> OJH_ALLOW
+ *
+ * Abstract names live in the network namespace, not in the file system: a container that
+ * shares the host's netns shares the host's abstract names (D-Bus, X11, containerd shims).
+ * The kernel resolves the name only after the program ran, so whose socket it is cannot be
+ * known: a host-netns container's own abstract sockets are refused too (the documented
+ * price; a container with its own netns keeps them). Path names are reached through the
+ * file system, which the runtime builds: only what is bind-mounted in is reachable, and
+ * deny-all refuses even that (docker.sock). socketpair(), a sendmsg() without an address on
+ * a connected socket and descriptors passed in never reach these programs. No exception
+ * applies (exceptions name TCP/UDP ports); audit mode counts instead of refusing.
+ *
+ * Examples, with the host netns cookie H:
+ *   connect("@/tmp/.X11-unix/X0") from netns H    -> DENY_UNIX_ABSTRACT
+ *   connect("@foo") from the container's netns    -> ALLOW (its own abstract name)
+ *   connect("/run/app.sock") from netns H         -> ALLOW (what the runtime mounted in)
+ *   sendto("/var/run/docker.sock"), deny-all      -> DENY_UNIX_NAMED
+ *
  * In audit mode (OJH_POLICY_AUDIT) the verdict is counted but the operation is allowed.
  *
  * LPM keys carry the policy id (the container's cgroup id) in front of the address, so the
@@ -95,6 +124,9 @@ enum ojh_verdict {
   OJH_ALLOW_EXCEPTION = 6,
   OJH_DENY_MULTICAST = 7,
   OJH_DENY_RAW_SOCKET = 8, /* a socket below IP (raw_sockets.h), refused at creation */
+  /* AF_UNIX (connect_unix / sendmsg_unix): kept apart from the IP verdicts above. */
+  OJH_DENY_UNIX_ABSTRACT = 9,
+  OJH_DENY_UNIX_NAMED = 10,
 };
 
 enum ojh_rule_kind {
@@ -114,12 +146,16 @@ enum ojh_hook_kind {
   /* lsm_cgroup/socket_create: refuses sockets below IP (raw_sockets.h); loaded only where
    * the BPF LSM is active */
   OJH_HOOK_SOCKET_CREATE = 5,
-  OJH_HOOK_MAX = 6,
+  /* AF_UNIX programs (Linux 6.7+), loaded only where the kernel has the attach types. */
+  OJH_HOOK_CONNECT_UNIX = 6,
+  OJH_HOOK_SENDMSG_UNIX = 7,
+  OJH_HOOK_MAX = 8,
 };
 
 enum ojh_policy_flags {
   OJH_POLICY_AUDIT = 1u << 0,
   OJH_POLICY_JUDGE_ALL_EGRESS = 1u << 1, /* the backstop judges TCP/UDP packets too */
+  OJH_POLICY_UNIX_DENY_ALL = 1u << 2,    /* every named AF_UNIX destination is refused */
 };
 
 /* Value of the shared cgroup storage (key: the cgroup id, shared by all attach types). */
@@ -202,6 +238,7 @@ struct ojh_lpm_key6 {
 /* Bytes 8..11 of an IPv4-mapped address (::ffff:a.b.c.d) as a word in memory order. */
 #define OJH_V4_MAPPED_WORD OJH_BYTES_HALF(0, 0, 0xffff)
 
+#define OJH_AF_UNIX 1 /* in denial records of the AF_UNIX programs */
 #define OJH_AF_INET 2
 #define OJH_AF_INET6 10
 
@@ -359,6 +396,29 @@ static inline enum ojh_verdict ojh_decide(const struct ojh_policy* policy, __u64
       /* Unknown kinds deny: a newer hook may have written a rule this program predates. */
       return OJH_DENY_CIDR;
   }
+}
+
+/* A named AF_UNIX destination as connect_unix / sendmsg_unix see it: `addrlen` is the
+ * length of the socket address (family included), `first` the first byte of sun_path. The
+ * kernel checked addrlen > 2 before the program runs; a shorter one is judged as abstract,
+ * the stricter reading. */
+enum ojh_unix_name {
+  OJH_UNIX_PATH = 1,
+  OJH_UNIX_ABSTRACT = 2,
+};
+
+static inline enum ojh_unix_name ojh_unix_name_of(__u32 addrlen, __u8 first) {
+  return addrlen > 2 && first != 0 ? OJH_UNIX_PATH : OJH_UNIX_ABSTRACT;
+}
+
+/* The AF_UNIX decision (spec above): `sock_netns_cookie` is the connecting socket's netns. */
+static inline enum ojh_verdict ojh_decide_unix(const struct ojh_policy* policy,
+                                               __u64 sock_netns_cookie, enum ojh_unix_name name) {
+  if (policy->policy_id == 0) return OJH_DENY_UNINITIALIZED;
+  if (policy->flags & OJH_POLICY_UNIX_DENY_ALL) return OJH_DENY_UNIX_NAMED;
+  if (name != OJH_UNIX_PATH && sock_netns_cookie == policy->host_netns_cookie)
+    return OJH_DENY_UNIX_ABSTRACT;
+  return OJH_ALLOW;
 }
 
 #endif /* OJH_BLOCK_HOST_ABI_H */

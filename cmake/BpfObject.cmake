@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-# bpf_object(NAME SOURCE [DEPENDS headers...]): compiles SOURCE with clang for the BPF target
+# bpf_object(NAME SOURCE [DEPENDS headers...] [DEFINES MACRO...]): compiles SOURCE with clang
+# (each MACRO passed as -DMACRO) for the BPF target
 # and generates a libbpf skeleton with bpftool. Exposes the INTERFACE target NAME_skel whose
 # include directory holds NAME.skel.h. Everything is generated in the build tree.
 find_program(BPF_CLANG NAMES clang clang-14 REQUIRED)
@@ -14,7 +15,8 @@ else()
 endif()
 
 function(bpf_object name source)
-  cmake_parse_arguments(ARG "" "" "DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "DEPENDS;DEFINES" ${ARGN})
+  list(TRANSFORM ARG_DEFINES PREPEND "-D")
   set(obj ${CMAKE_CURRENT_BINARY_DIR}/${name}.bpf.o)
   set(skel ${CMAKE_CURRENT_BINARY_DIR}/${name}.skel.h)
   # The multiarch include dir provides <asm/types.h> for the UAPI headers; -idirafter keeps
@@ -22,10 +24,10 @@ function(bpf_object name source)
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${BPF_CLANG} -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
-            -I${CMAKE_SOURCE_DIR} -idirafter /usr/include/${CMAKE_LIBRARY_ARCHITECTURE}
+            ${ARG_DEFINES} -I${CMAKE_SOURCE_DIR} -idirafter /usr/include/${CMAKE_LIBRARY_ARCHITECTURE}
             -c ${CMAKE_CURRENT_SOURCE_DIR}/${source} -o ${obj}
     DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${source} ${ARG_DEPENDS}
-    COMMENT "BPF ${source}"
+    COMMENT "BPF ${source} (${name})"
     VERBATIM)
   add_custom_command(
     OUTPUT ${skel}

@@ -31,7 +31,7 @@ void update_perfmon(capng_act_t action, capng_type_t sets, const char* what) {
 
 void keep_read_search_for_users_files() { g_read_search = true; }
 
-void keep_perfmon_for_lsm_load() { g_perfmon = true; }
+void keep_perfmon_for_optional_programs() { g_perfmon = true; }
 
 void drop_perfmon() {
   if (!g_perfmon) return;
@@ -40,11 +40,11 @@ void drop_perfmon() {
                  "drop CAP_PERFMON");
 }
 
-PerfmonForLsmLoad::PerfmonForLsmLoad() {
+PerfmonForOptionalPrograms::PerfmonForOptionalPrograms() {
   if (g_perfmon) update_perfmon(CAPNG_ADD, CAPNG_EFFECTIVE, "raise CAP_PERFMON");
 }
 
-PerfmonForLsmLoad::~PerfmonForLsmLoad() {
+PerfmonForOptionalPrograms::~PerfmonForOptionalPrograms() {
   try {
     if (g_perfmon) update_perfmon(CAPNG_DROP, CAPNG_EFFECTIVE, "lower CAP_PERFMON");
   } catch (const Error&) {
@@ -95,7 +95,7 @@ void restrict_capabilities(CapabilitySet set) {
   std::vector<int> kept;
   for (const int cap : wanted)
     if (capng_have_capability(CAPNG_PERMITTED, static_cast<unsigned>(cap))) kept.push_back(cap);
-  // CAP_PERFMON stays permitted, not effective: see keep_perfmon_for_lsm_load.
+  // CAP_PERFMON stays permitted, not effective: see keep_perfmon_for_optional_programs.
   const bool perfmon = set != CapabilitySet::kNone && g_perfmon &&
                        capng_have_capability(CAPNG_PERMITTED, CAP_PERFMON);
   capng_clear(can_drop_bounding ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS);

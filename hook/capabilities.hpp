@@ -28,23 +28,24 @@ enum class CapabilitySet {
 // hook never calls this.
 void keep_read_search_for_users_files();
 
-// Where the BPF LSM is active the shared objects include an lsm_cgroup program, and the
-// kernel loads BPF_PROG_TYPE_LSM only for CAP_PERFMON. From this call on the attach sets
-// also keep CAP_PERFMON, in the permitted set only (and in the bounding set): it is effective
-// solely while that one program is verified (PerfmonForLsmLoad), so the other programs keep
-// the verifier's Spectre hardening, and it is dropped once the objects are open.
-void keep_perfmon_for_lsm_load();
+// Some optional programs (kPrograms entries with a KernelNeed: the lsm_cgroup program, the
+// AF_UNIX programs that read the kernel's socket address) load only for CAP_PERFMON. From
+// this call on the attach sets also keep CAP_PERFMON, in the permitted set only (and in the
+// bounding set): it is effective solely while those programs are verified
+// (PerfmonForOptionalPrograms), so the other programs keep the verifier's Spectre hardening,
+// and it is dropped once the objects are open.
+void keep_perfmon_for_optional_programs();
 // Drops CAP_PERFMON from every set but the bounding set (which needs CAP_SETPCAP, gone by
 // then). Idempotent; nothing happens when it was never kept.
 void drop_perfmon();
 
 // Makes a permitted CAP_PERFMON effective for the lifetime of the object.
-class PerfmonForLsmLoad {
+class PerfmonForOptionalPrograms {
  public:
-  PerfmonForLsmLoad();
-  ~PerfmonForLsmLoad();
-  PerfmonForLsmLoad(const PerfmonForLsmLoad&) = delete;
-  PerfmonForLsmLoad& operator=(const PerfmonForLsmLoad&) = delete;
+  PerfmonForOptionalPrograms();
+  ~PerfmonForOptionalPrograms();
+  PerfmonForOptionalPrograms(const PerfmonForOptionalPrograms&) = delete;
+  PerfmonForOptionalPrograms& operator=(const PerfmonForOptionalPrograms&) = delete;
 };
 
 // Reduces effective, permitted and inheritable sets (and the bounding set, the first time,

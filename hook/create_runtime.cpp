@@ -81,6 +81,17 @@ void check_user_limits(const AdminConfig& admin, const PinDir& pins, const Share
 // How long a bind-mounted resolv.conf that names no nameserver yet is followed.
 constexpr int kLateResolvConfSeconds = 30;
 
+// Where the AF_UNIX programs are not loaded (a kernel before 6.7), a container that asked
+// for AF_UNIX protection, or a host whose admin requires it, is refused rather than run
+// with less than it asked for; everyone else is enforced without it, as status says.
+void check_unix_programs(const AdminConfig& admin, const SharedObjects& objs, bool deny_all) {
+  if (objs.judges_unix() || (!admin.require_unix && !deny_all)) return;
+  throw Refusal("AF_UNIX destinations cannot be judged: " + objs.why_not(KernelNeed::UnixHooks) +
+                (deny_all ? std::string("; annotation ") + std::string(kBlockHostUnixAnnotation) +
+                                "=deny-all asks for it"
+                          : std::string("; the admin config says require-unix = true")));
+}
+
 // The step that touches the kernel; its failures are environment failures (no bpffs, a
 // kernel without a feature, a vanished cgroup), the only kind fail-open may excuse.
 void enforce_container(const Options& opts, const PinDir& pins, const ContainerToEnforce& container,
@@ -116,6 +127,7 @@ void enforce_container(const Options& opts, const PinDir& pins, const ContainerT
   }
   request.host_netns_cookie = current_netns_cookie();
   request.audit = policy.mode == PolicyMode::Audit;
+  request.unix_deny_all = policy.unix_sockets == UnixPolicy::DenyAll;
   // Only reached when the admin config accepts CAP_NET_ADMIN (check_capabilities).
   request.judge_all_egress = std::any_of(
       config.capabilities.begin(), config.capabilities.end(),
@@ -138,11 +150,12 @@ void enforce_container(const Options& opts, const PinDir& pins, const ContainerT
     // fail-open never excuses it.
     if (!objs.refuses_raw_sockets()) try {
         check_capabilities(config.capabilities, opts.admin.allow_capabilities,
-                           {false, objs.raw_sockets_why_not});
+                           {false, objs.why_not(KernelNeed::BpfLsm)});
       } catch (const Error& e) {
         throw Refusal(e.what());
       }
     phase("load");
+    check_unix_programs(opts.admin, objs, request.unix_deny_all);
     if (request.owner_uid != 0) check_user_limits(opts.admin, pins, objs, request);
     return enforce(pins, objs, request);
   }();
@@ -208,7 +221,8 @@ int create_runtime_for(const Options& opts, const ContainerToEnforce& container)
   // Where objects are published already, they tell whether the kernel took that program.
   RawSocketGuard raw{bpf_lsm().active, bpf_lsm().reason};
   if (pins)
-    if (const auto why_not = published_raw_sockets_why_not(*pins); why_not && !why_not->empty())
+    if (const auto why_not = published_why_not(*pins, KernelNeed::BpfLsm);
+        why_not && !why_not->empty())
       raw = {false, *why_not};
   check_capabilities(config.capabilities, opts.admin.allow_capabilities, raw);
   check_cgroup_mounts(config);
@@ -224,7 +238,7 @@ int create_runtime_for(const Options& opts, const ContainerToEnforce& container)
 
 int run_create_runtime(const Options& opts, std::string& container_id) {
   report_capabilities("start");
-  if (bpf_lsm().active) keep_perfmon_for_lsm_load();
+  if (kernel_meets_any_optional_need()) keep_perfmon_for_optional_programs();
   restrict_capabilities(CapabilitySet::kAttach);
   report_capabilities("resolve");
   // The state is the runtime's (bounded, strict) and names the process whose cgroup is to

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "hook/cgroup_tree.hpp"
 #include "hook/event_records.hpp"
@@ -197,8 +198,9 @@ void write_policy(const SharedObjects& objs, std::uint64_t cgroup_id, const Enfo
   ojh_policy policy{};
   policy.policy_id = cgroup_id;
   policy.host_netns_cookie = req.host_netns_cookie;
-  policy.flags =
-      (req.audit ? OJH_POLICY_AUDIT : 0) | (req.judge_all_egress ? OJH_POLICY_JUDGE_ALL_EGRESS : 0);
+  policy.flags = (req.audit ? OJH_POLICY_AUDIT : 0) |
+                 (req.judge_all_egress ? OJH_POLICY_JUDGE_ALL_EGRESS : 0) |
+                 (req.unix_deny_all ? OJH_POLICY_UNIX_DENY_ALL : 0);
   if (bpf_map_update_elem(objs.policy.get(), &cgroup_id, &policy, BPF_ANY) != 0)
     throw Error("write container policy", errno);
 }
@@ -304,7 +306,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
 
   const std::string final_dir = pins.entry_dir(cgroup.id);
   const std::string staging = pins.staging_dir("container-" + req.container_id);
-  std::vector<Fd> links;
+  std::vector<std::pair<std::string_view, Fd>> links;  // pin name, link
   try {
     // Cgroup ids are never reused, so a new cgroup has no entries to clear first: the
     // container's rules and exceptions are written (and on failure deleted) key by key, in
@@ -312,7 +314,6 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     rules.insert(cgroup.id, req.rules);
     exceptions.insert(cgroup.id, req.exceptions);
     phase("populate");
-    std::vector<std::string_view> linked;  // pin names, in the order of `links`
     for (const ProgramSpec& p : kPrograms) {
       // A program whose kernel need is not met was not loaded; one that was loaded must
       // attach (the LSM program refuses the sockets CAP_NET_RAW would give: never skip it).
@@ -320,8 +321,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
       const int prog = objs.programs[&p - kPrograms.data()].get();
       Fd link(bpf_link_create(prog, cgroup.fd.get(), p.attach_type, nullptr));
       if (!link) throw Error("attach " + std::string(p.name) + " to " + req.cgroup_fs_path, errno);
-      links.push_back(std::move(link));
-      linked.push_back(p.name);
+      links.emplace_back(p.name, std::move(link));
       // The policy storage exists once the first link does; until it is written the
       // programs deny everything (policy_id == 0), so there is no open window.
       if (links.size() == 1) write_policy(objs, cgroup.id, req);
@@ -329,9 +329,9 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     phase("attach");
     remove_pin_dir(staging);
     make_private_dir(staging);
-    for (std::size_t i = 0; i < links.size(); ++i) {
-      const std::string path = staging + "/" + std::string(linked[i]);
-      if (bpf_obj_pin(links[i].get(), path.c_str()) != 0) throw Error("pin " + path, errno);
+    for (const auto& [name, link] : links) {
+      const std::string path = staging + "/" + std::string(name);
+      if (bpf_obj_pin(link.get(), path.c_str()) != 0) throw Error("pin " + path, errno);
     }
     make_private_dir(staging + "/" + std::string(kCgroupRecord) + std::to_string(cgroup.id));
     write_record(staging, kIdRecord, req.container_id);

@@ -30,6 +30,8 @@ struct EnforceRequest {
   // container that may hold CAP_NET_ADMIN, whose own NAT rules could rewrite a destination
   // that connect/sendmsg allowed into a host address.
   bool judge_all_egress = false;
+  // jail.block-host.unix=deny-all: every named AF_UNIX destination is refused.
+  bool unix_deny_all = false;
   uid_t owner_uid = 0;  // the user whose rootless container it is (the attach service); 0: root
 };
 

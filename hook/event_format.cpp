@@ -27,6 +27,10 @@ const char* reason_of(unsigned verdict) {
       return "multicast";
     case OJH_DENY_RAW_SOCKET:
       return "raw-socket";
+    case OJH_DENY_UNIX_ABSTRACT:
+      return "unix-abstract";
+    case OJH_DENY_UNIX_NAMED:
+      return "unix-named";
     default:
       return "cidr";
   }
@@ -58,6 +62,8 @@ const char* protocol_name_of(unsigned protocol, std::string& scratch) {
 
 const char* socket_family_name(unsigned family, std::string& scratch) {
   switch (family) {
+    case OJH_AF_UNIX:
+      return "unix";
     case 17:  // AF_PACKET
       return "packet";
     case 26:  // AF_LLC

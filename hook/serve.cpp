@@ -17,10 +17,10 @@
 #include <string>
 
 #include "hook/attach_service.hpp"
-#include "hook/bpf_lsm.hpp"
 #include "hook/capabilities.hpp"
 #include "hook/commands.hpp"
 #include "hook/logging.hpp"
+#include "hook/shared_objects.hpp"
 #include "hook/systemd.hpp"
 #include "hook/unix_socket.hpp"
 #include "oci/error.hpp"
@@ -79,7 +79,7 @@ int run_serve(const Options& opts) {
   // request, and keeps only what those processes need.
   keep_read_search_for_users_files();
   // A connection's process may be the first to load the shared objects (hook/capabilities.hpp).
-  if (bpf_lsm().active) keep_perfmon_for_lsm_load();
+  if (kernel_meets_any_optional_need()) keep_perfmon_for_optional_programs();
   restrict_capabilities(CapabilitySet::kAttach);
   const Fd listener = listening_socket(opts);
   std::signal(SIGPIPE, SIG_IGN);

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "block_host.skel.h"
+#include "block_host_unix.skel.h"
 #include "hook/bpf_lsm.hpp"
 #include "hook/capabilities.hpp"
 #include "hook/pin_dir.hpp"
@@ -25,6 +26,12 @@ struct SkeletonDeleter {
   void operator()(block_host* skel) const { block_host__destroy(skel); }
 };
 using Skeleton = std::unique_ptr<block_host, SkeletonDeleter>;
+
+// A second instance of a BPF object, opened from its ELF bytes, for optional programs.
+struct ObjectCloser {
+  void operator()(bpf_object* obj) const { bpf_object__close(obj); }
+};
+using Object = std::unique_ptr<bpf_object, ObjectCloser>;
 
 constexpr std::array<std::string_view, 8> kMapNames = {
     "rules4", "rules6", "allow", "policy", "counters", "event_state", "events_recent", "events"};
@@ -66,43 +73,132 @@ bool kernel_has_skb_netns_cookie() {
 }
 
 constexpr const char* kBuildRecord = "build";
-// Why the socket_create program is missing although the BPF LSM is active.
-constexpr const char* kLsmErrorRecord = "socket_create-error";
 
-// Whether the kernel meets a program's need (KernelNeed), as far as can be told before
-// loading it.
-bool need_met(KernelNeed need) {
+constexpr std::size_t index_of(KernelNeed need) { return static_cast<std::size_t>(need); }
+
+// Why the programs of a need are missing although the kernel seemed to meet it: the error
+// the kernel gave when the objects were loaded ("socket_create-error": the name of the
+// first release that had one).
+std::string error_record_of(KernelNeed need) {
+  return need == KernelNeed::BpfLsm ? "socket_create-error" : "unix-error";
+}
+
+// Whether the kernel has the cgroup AF_UNIX attach types (Linux 6.7): a trial load of
+// "return 1" as a connect_unix program; older kernels refuse the attach type.
+bool kernel_has_unix_hooks() {
+  const bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = 1},
+      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = kCgroupUnixConnect);
+  Fd prog(bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "ojh_probe", "GPL", insns,
+                        sizeof(insns) / sizeof(insns[0]), &opts));
+  return static_cast<bool>(prog);
+}
+
+// Why the kernel does not meet `need` (for status and refusals).
+std::string kernel_lacks(KernelNeed need) {
+  if (need == KernelNeed::BpfLsm) return bpf_lsm().reason;
+  return "this kernel lacks the cgroup AF_UNIX hooks (cgroup/connect_unix, Linux 6.7+)";
+}
+
+const ProgramSpec* spec_named(std::string_view bpf_name) {
+  for (const ProgramSpec& p : kPrograms)
+    if (bpf_name.size() == p.name.size() + 4 && bpf_name.substr(4) == p.name &&
+        bpf_name.substr(0, 4) == "ojh_")
+      return &p;
+  return nullptr;
+}
+
+// Loads the programs of `need` from a second instance of a BPF object (`elf`: the same
+// source as `base`, with them compiled in) that shares `base`'s maps, with CAP_PERFMON
+// effective for this load alone: the kernel loads LSM programs, and lets a program read a
+// kernel struct (the AF_UNIX programs' socket address), only for CAP_PERFMON, and a program
+// verified with it loses the verifier's Spectre hardening, which the others keep
+// (docs/design.md). A load of its own also keeps the AF_UNIX programs' kfunc, which Linux
+// 6.1 lacks, out of the first object (bpf/CMakeLists.txt).
+Object load_optional(const bpf_object* base, const void* elf, std::size_t size, KernelNeed need) {
+  Object obj(bpf_object__open_mem(elf, size, nullptr));
+  if (!obj) throw Error("open BPF object", errno);
+  bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, obj.get()) {
+    const ProgramSpec* spec = spec_named(bpf_program__name(prog));
+    const bool wanted = spec && spec->needs == need;
+    bpf_program__set_autoload(prog, wanted);
+    // Debian 12's libbpf does not know the AF_UNIX section names: the loader says it.
+    if (wanted && bpf_program__expected_attach_type(prog) != spec->attach_type)
+      bpf_program__set_expected_attach_type(prog, spec->attach_type);
+  }
+  bpf_map* map = nullptr;
+  bpf_object__for_each_map(map, obj.get()) {
+    if (bpf_map__is_internal(map)) continue;
+    const bpf_map* theirs = bpf_object__find_map_by_name(base, bpf_map__name(map));
+    if (!theirs) throw Error(std::string("find map ") + bpf_map__name(map), ENOENT);
+    if (int err = bpf_map__reuse_fd(map, bpf_map__fd(theirs)); err != 0)
+      throw Error("share the maps with the optional programs", -err);
+  }
+  PerfmonForOptionalPrograms perfmon;
+  if (int err = bpf_object__load(obj.get()); err != 0)
+    throw Error(
+        "the kernel refused to load the " +
+            std::string(need == KernelNeed::BpfLsm ? "lsm_cgroup/socket_create" : "AF_UNIX") +
+            " programs",
+        -err);
+  return obj;
+}
+
+// The optional programs loaded for one need, or why they were not.
+struct OptionalPrograms {
+  Object obj;
+  std::string error;  // the kernel met the need but refused the programs
+};
+
+OptionalPrograms load_optional_for(const block_host& base, KernelNeed need) {
+  if (!kernel_meets(need)) return {};
+  std::size_t size = 0;
+  const void* elf =
+      need == KernelNeed::BpfLsm ? block_host__elf_bytes(&size) : block_host_unix__elf_bytes(&size);
+  // A kernel that meets the need may still refuse the programs (a kernel that forbids LSM
+  // programs, a service without CAP_PERFMON, a verifier that rejects them): the objects are
+  // then published without them, and the record says why.
+  try {
+    return {load_optional(base.obj, elf, size, need), {}};
+  } catch (const Error& e) {
+    return {nullptr, (need == KernelNeed::BpfLsm ? std::string("the BPF LSM is active but ")
+                                                 : std::string("the kernel has the cgroup "
+                                                               "AF_UNIX hooks but ")) +
+                         e.what()};
+  }
+}
+
+}  // namespace
+
+bool kernel_meets(KernelNeed need) {
   switch (need) {
     case KernelNeed::None:
       return true;
     case KernelNeed::BpfLsm:
       return bpf_lsm().active;
+    case KernelNeed::UnixHooks:
+      return kernel_has_unix_hooks();
   }
   return false;
 }
 
-// Loads the lsm_cgroup program into a second instance of the same object whose maps are the
-// ones `main` created, with CAP_PERFMON effective for this load alone: the kernel loads
-// BPF_PROG_TYPE_LSM only for CAP_PERFMON, and a program verified with it loses the
-// verifier's Spectre hardening, which the other programs keep (docs/design.md). Returns the
-// instance, which holds the program's fd.
-Skeleton load_lsm_program(const block_host& main) {
-  Skeleton lsm(block_host__open());
-  if (!lsm) throw Error("open BPF object", errno);
-  bpf_program* prog = nullptr;
-  bpf_object__for_each_program(prog, lsm->obj)
-      bpf_program__set_autoload(prog, prog == lsm->progs.ojh_socket_create);
-  const bpf_map* from = bpf_object__next_map(main.obj, nullptr);
-  bpf_map* to = bpf_object__next_map(lsm->obj, nullptr);
-  for (; from && to;
-       from = bpf_object__next_map(main.obj, from), to = bpf_object__next_map(lsm->obj, to))
-    if (bpf_map__reuse_fd(to, bpf_map__fd(from)) != 0)
-      throw Error("share the maps with the lsm_cgroup program", errno);
-  PerfmonForLsmLoad perfmon;
-  if (int err = block_host__load(lsm.get()); err != 0)
-    throw Error("the kernel refused to load the lsm_cgroup/socket_create program", -err);
-  return lsm;
+bool kernel_meets_any_optional_need() {
+  return kernel_meets(KernelNeed::BpfLsm) || kernel_meets(KernelNeed::UnixHooks);
 }
+
+std::size_t kernel_program_count() {
+  std::size_t n = 0;
+  for (const ProgramSpec& p : kPrograms) n += kernel_meets(p.needs);
+  return n;
+}
+
+namespace {
+
+// The optional needs, in the order their programs are loaded.
+constexpr std::array<KernelNeed, 2> kOptionalNeeds = {KernelNeed::BpfLsm, KernelNeed::UnixHooks};
 
 // Loads this build's objects and pins them, with their build record, into `staging`.
 void load_into(const std::string& staging, EgressVariant egress) {
@@ -113,43 +209,43 @@ void load_into(const std::string& staging, EgressVariant egress) {
   const bool aware = egress == EgressVariant::NetnsAware;
   bpf_program__set_autoload(skel->progs.ojh_egress, aware);
   bpf_program__set_autoload(skel->progs.ojh_egress_compat, !aware);
-  // Loaded in a second instance (load_lsm_program), never with the others.
+  // Loaded in instances of their own (load_optional), never with the others.
   bpf_program__set_autoload(skel->progs.ojh_socket_create, false);
   if (int err = block_host__load(skel.get()); err != 0)
     throw Error("load BPF programs (see `oci-jail-hook --verbose` for the verifier log)", -err);
-  // A kernel that lists the BPF LSM may still refuse the program (a kernel that forbids
-  // LSM programs, a service without CAP_PERFMON, a verifier that rejects it): the objects
-  // are then published without it, CAP_NET_RAW stays refused, and the record says why.
-  Skeleton lsm;
-  std::string lsm_error;
-  if (need_met(kPrograms[OJH_HOOK_SOCKET_CREATE].needs)) {
-    try {
-      lsm = load_lsm_program(*skel);
-    } catch (const Error& e) {
-      lsm_error = std::string("the BPF LSM is active but ") + e.what();
-    }
-  }
+  std::array<OptionalPrograms, kOptionalNeeds.size()> optional;
+  for (std::size_t i = 0; i < kOptionalNeeds.size(); ++i)
+    optional[i] = load_optional_for(*skel, kOptionalNeeds[i]);
 
-  remove_pin_dir(staging);
-  make_private_dir(staging);
-  const std::array<const bpf_program*, kPrograms.size()> progs = {
-      skel->progs.ojh_connect4,
-      skel->progs.ojh_connect6,
-      skel->progs.ojh_sendmsg4,
-      skel->progs.ojh_sendmsg6,
-      aware ? skel->progs.ojh_egress : skel->progs.ojh_egress_compat,
-      lsm ? lsm->progs.ojh_socket_create : nullptr};
+  // Every loaded program, found by its name in the object that holds it.
+  std::array<const bpf_program*, kPrograms.size()> progs{};
+  for (std::size_t i = 0; i < kPrograms.size(); ++i) {
+    const std::string name = "ojh_" + std::string(kPrograms[i].name);
+    if (kPrograms[i].needs == KernelNeed::None) {
+      progs[i] = i == OJH_HOOK_EGRESS && !aware
+                     ? skel->progs.ojh_egress_compat
+                     : bpf_object__find_program_by_name(skel->obj, name.c_str());
+      continue;
+    }
+    for (std::size_t n = 0; n < kOptionalNeeds.size(); ++n)
+      if (kOptionalNeeds[n] == kPrograms[i].needs && optional[n].obj)
+        progs[i] = bpf_object__find_program_by_name(optional[n].obj.get(), name.c_str());
+  }
   const std::array<const bpf_map*, kMapNames.size()> maps = {
       skel->maps.ojh_rules4, skel->maps.ojh_rules6,   skel->maps.ojh_allow,
       skel->maps.ojh_policy, skel->maps.ojh_counters, skel->maps.ojh_evstate,
       skel->maps.ojh_recent, skel->maps.ojh_events};
+  remove_pin_dir(staging);
+  make_private_dir(staging);
   try {
     for (std::size_t i = 0; i < progs.size(); ++i)
       if (progs[i]) pin(bpf_program__fd(progs[i]), staging + "/" + std::string(kPrograms[i].name));
     for (std::size_t i = 0; i < maps.size(); ++i)
       pin(bpf_map__fd(maps[i]), staging + "/" + std::string(kMapNames[i]));
     write_record(staging, kBuildRecord, objects_build());
-    if (!lsm_error.empty()) write_record(staging, kLsmErrorRecord, lsm_error);
+    for (std::size_t n = 0; n < kOptionalNeeds.size(); ++n)
+      if (!optional[n].error.empty())
+        write_record(staging, error_record_of(kOptionalNeeds[n]), optional[n].error);
   } catch (...) {
     remove_pin_dir(staging);
     throw;
@@ -171,13 +267,23 @@ bool exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-// Why objects published in `dir` without the socket_create program lack it: the error the
-// kernel gave when they were loaded, else why the BPF LSM is not there (may be empty).
-std::string raw_sockets_why_not_in(const std::string& dir) {
-  return read_record(dir, kLsmErrorRecord).value_or(bpf_lsm().reason);
+// Why objects published in `dir` lack the programs of `need`: the error the kernel gave
+// when they were loaded, else why the kernel does not meet it.
+std::string why_not_in(const std::string& dir, KernelNeed need) {
+  std::string why = read_record(dir, error_record_of(need)).value_or(kernel_lacks(need));
+  if (why.empty()) why = "its programs are not loaded";
+  return why;
 }
 
-SharedObjects open_all(const std::string& dir) {
+bool has_pins_of(const std::string& dir, KernelNeed need) {
+  for (const ProgramSpec& p : kPrograms)
+    if (p.needs == need && !exists(dir + "/" + std::string(p.name))) return false;
+  return true;
+}
+
+}  // namespace
+
+SharedObjects SharedObjects::open_all(const std::string& dir) {
   SharedObjects objs;
   for (std::size_t i = 0; i < kPrograms.size(); ++i) {
     const std::string path = dir + "/" + std::string(kPrograms[i].name);
@@ -185,7 +291,8 @@ SharedObjects open_all(const std::string& dir) {
     if (kPrograms[i].needs != KernelNeed::None && !exists(path)) continue;
     objs.programs[i] = open_pin(path);
   }
-  if (!objs.refuses_raw_sockets()) objs.raw_sockets_why_not = raw_sockets_why_not_in(dir);
+  for (const KernelNeed need : kOptionalNeeds)
+    if (!objs.has(need)) objs.why_not_[index_of(need)] = why_not_in(dir, need);
   objs.rules4 = open_pin(dir + "/rules4");
   objs.rules6 = open_pin(dir + "/rules6");
   objs.allow = open_pin(dir + "/allow");
@@ -199,14 +306,19 @@ SharedObjects open_all(const std::string& dir) {
   return objs;
 }
 
-}  // namespace
+bool SharedObjects::has(KernelNeed need) const {
+  for (std::size_t i = 0; i < kPrograms.size(); ++i)
+    if (kPrograms[i].needs == need && !loaded(i)) return false;
+  return true;
+}
 
-std::optional<std::string> published_raw_sockets_why_not(const PinDir& pins) {
+std::string SharedObjects::why_not(KernelNeed need) const { return why_not_[index_of(need)]; }
+
+std::optional<std::string> published_why_not(const PinDir& pins, KernelNeed need) {
   const std::string dir = pins.objects_dir();
   if (!exists(dir)) return std::nullopt;
-  if (exists(dir + "/" + std::string(kPrograms[OJH_HOOK_SOCKET_CREATE].name))) return "";
-  std::string why = raw_sockets_why_not_in(dir);
-  return why.empty() ? "no socket_create program is loaded" : why;
+  if (has_pins_of(dir, need)) return "";
+  return why_not_in(dir, need);
 }
 
 SharedObjects SharedObjects::open_or_load(const PinDir& pins, EgressVariant egress) {
@@ -216,10 +328,13 @@ SharedObjects SharedObjects::open_or_load(const PinDir& pins, EgressVariant egre
 
 std::string objects_build() {
   static const std::string build = [] {
-    std::size_t size = 0;
-    const auto* bytes = static_cast<const unsigned char*>(block_host__elf_bytes(&size));
     std::uint64_t h = 14695981039346656037ULL;  // FNV-1a: identity, not security
-    for (std::size_t i = 0; i < size; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+    // Both objects: a change of the AF_UNIX programs is another build too.
+    for (const auto elf_bytes : {block_host__elf_bytes, block_host_unix__elf_bytes}) {
+      std::size_t size = 0;
+      const auto* bytes = static_cast<const unsigned char*>(elf_bytes(&size));
+      for (std::size_t i = 0; i < size; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+    }
     char hex[17];
     std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
     return std::string(hex);

@@ -16,18 +16,38 @@ namespace ojh {
 
 // What a program needs from the kernel beyond what the hook needs anyway. A program whose
 // need is not met is not loaded (autoload off), has no pin in objects/ and no link per
-// container; SharedObjects::programs holds no fd for it.
+// container; SharedObjects::programs holds no fd for it, and the rest enforces without it.
 enum class KernelNeed {
   None,
   // The BPF LSM active and lsm_cgroup programs (Linux 6.0+): hook/bpf_lsm.hpp.
   BpfLsm,
+  // The cgroup AF_UNIX attach types (Linux 6.7+).
+  UnixHooks,
 };
 
 struct ProgramSpec {
-  std::string_view name;  // pin name and bpftool-visible suffix
+  std::string_view name;  // pin name; "ojh_<name>" in the BPF object
   bpf_attach_type attach_type;
   KernelNeed needs = KernelNeed::None;
 };
+
+// The cgroup AF_UNIX attach types of Linux 6.7 (<linux/bpf.h>). Defined here because the
+// build's headers may predate them (Debian 12 ships those of 6.1); where the header has
+// them, it must agree.
+inline constexpr auto kCgroupUnixConnect = static_cast<bpf_attach_type>(49);
+inline constexpr auto kCgroupUnixSendmsg = static_cast<bpf_attach_type>(50);
+template <typename E>
+constexpr bool uapi_agrees_on_unix_attach_types() {
+  if constexpr (requires {
+                  E::BPF_CGROUP_UNIX_CONNECT;
+                  E::BPF_CGROUP_UNIX_SENDMSG;
+                })
+    return E::BPF_CGROUP_UNIX_CONNECT == kCgroupUnixConnect &&
+           E::BPF_CGROUP_UNIX_SENDMSG == kCgroupUnixSendmsg;
+  return true;
+}
+static_assert(uapi_agrees_on_unix_attach_types<bpf_attach_type>(),
+              "<linux/bpf.h> numbers the cgroup AF_UNIX attach types differently");
 
 // Indexed by enum ojh_hook_kind: the name is also the program's counter name in status.
 inline constexpr std::array<ProgramSpec, OJH_HOOK_MAX> kPrograms = {{
@@ -37,14 +57,28 @@ inline constexpr std::array<ProgramSpec, OJH_HOOK_MAX> kPrograms = {{
     {"sendmsg6", BPF_CGROUP_UDP6_SENDMSG},
     {"egress", BPF_CGROUP_INET_EGRESS},
     {"socket_create", BPF_LSM_CGROUP, KernelNeed::BpfLsm},
+    {"connect_unix", kCgroupUnixConnect, KernelNeed::UnixHooks},
+    {"sendmsg_unix", kCgroupUnixSendmsg, KernelNeed::UnixHooks},
 }};
 static_assert(kPrograms[OJH_HOOK_CONNECT4].attach_type == BPF_CGROUP_INET4_CONNECT &&
                   kPrograms[OJH_HOOK_CONNECT6].attach_type == BPF_CGROUP_INET6_CONNECT &&
                   kPrograms[OJH_HOOK_SENDMSG4].attach_type == BPF_CGROUP_UDP4_SENDMSG &&
                   kPrograms[OJH_HOOK_SENDMSG6].attach_type == BPF_CGROUP_UDP6_SENDMSG &&
                   kPrograms[OJH_HOOK_EGRESS].attach_type == BPF_CGROUP_INET_EGRESS &&
-                  kPrograms[OJH_HOOK_SOCKET_CREATE].attach_type == BPF_LSM_CGROUP,
+                  kPrograms[OJH_HOOK_SOCKET_CREATE].attach_type == BPF_LSM_CGROUP &&
+                  kPrograms[OJH_HOOK_CONNECT_UNIX].attach_type == kCgroupUnixConnect &&
+                  kPrograms[OJH_HOOK_SENDMSG_UNIX].attach_type == kCgroupUnixSendmsg,
               "kPrograms follows enum ojh_hook_kind");
+
+// Whether the running kernel meets `need`, as far as can be told before loading (a trial
+// load for UnixHooks, hook/bpf_lsm.hpp for BpfLsm); no state is kept.
+bool kernel_meets(KernelNeed need);
+// Whether any optional program may load here: the hook then keeps CAP_PERFMON for the load
+// (keep_perfmon_for_optional_programs).
+bool kernel_meets_any_optional_need();
+// How many of kPrograms this kernel is expected to load: those without a need, and those
+// whose need it meets (the links a fully loaded set of objects gives each container).
+std::size_t kernel_program_count();
 
 // The programs and maps every container shares. They are verified and loaded once, pinned
 // in <pin-dir>/v1/objects, and opened from there by every later hook: per container the
@@ -97,16 +131,27 @@ struct SharedObjects {
     for (std::size_t i = 0; i < programs.size(); ++i) n += loaded(i);
     return n;
   }
+  // Whether every program with this need was loaded (and so is attached to containers).
+  bool has(KernelNeed need) const;
   // Whether the lsm_cgroup/socket_create program was loaded: sockets below IP are refused in
   // every enforced container, so CAP_NET_RAW need not be.
-  bool refuses_raw_sockets() const { return loaded(OJH_HOOK_SOCKET_CREATE); }
-  // When it does not: why (the BPF LSM is not active, or the kernel refused the program).
-  std::string raw_sockets_why_not;
+  bool refuses_raw_sockets() const { return has(KernelNeed::BpfLsm); }
+  // Whether the AF_UNIX programs were loaded: abstract names of the host (and, on request,
+  // every named destination) are refused.
+  bool judges_unix() const { return has(KernelNeed::UnixHooks); }
+  // For a need whose programs are missing: why (the kernel lacks it, or refused the
+  // programs); empty otherwise. Read from the objects' records when they are opened.
+  std::string why_not(KernelNeed need) const;
+
+ private:
+  // Opens the objects pinned in `dir` and reads why optional programs are missing.
+  static SharedObjects open_all(const std::string& dir);
+  std::array<std::string, 3> why_not_;  // indexed by KernelNeed
 };
 
-// Whether the objects published in `pins` refuse raw sockets (lsm_cgroup/socket_create), from
-// the pins alone (no lock, nothing loaded): nullopt while none are published, "" when they
-// do, else why not (the kernel refused the program, or the BPF LSM is not active).
-std::optional<std::string> published_raw_sockets_why_not(const PinDir& pins);
+// Whether the objects published in `pins` have the programs of `need`, from the pins alone
+// (no lock, nothing loaded): nullopt while none are published, "" when they do, else why not
+// (the kernel refused the programs, or it lacks what they need).
+std::optional<std::string> published_why_not(const PinDir& pins, KernelNeed need);
 
 }  // namespace ojh

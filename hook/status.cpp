@@ -51,8 +51,20 @@ std::string rule_text(const Rule& r) {
   return format_rule(copy);
 }
 
+// Whether this kernel's objects judge AF_UNIX destinations, and why not; unset while
+// nothing was ever loaded.
+struct UnixStatus {
+  bool enforced = false;
+  std::string reason;  // empty when enforced
+};
+
+const char* unix_policy_name(const EnforcedContainer& c) {
+  return c.policy.flags & OJH_POLICY_UNIX_DENY_ALL ? "deny-all" : "host-abstract";
+}
+
 void print_json(const std::vector<EnforcedContainer>& containers,
-                std::optional<EgressVariant> egress, bool watched, const RawSockets& raw) {
+                std::optional<EgressVariant> egress, bool watched, const RawSockets& raw,
+                const std::optional<UnixStatus>& unix_status) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
@@ -69,6 +81,20 @@ void print_json(const std::vector<EnforcedContainer>& containers,
   w.String(raw.mode());
   w.Key("cap_net_raw");
   w.String(raw.cap_net_raw());
+  w.Key("unix");
+  if (unix_status) {
+    w.StartObject();
+    w.Key("enforced");
+    w.Bool(unix_status->enforced);
+    w.Key("reason");
+    if (unix_status->enforced)
+      w.Null();
+    else
+      w.String(unix_status->reason.c_str());
+    w.EndObject();
+  } else {
+    w.Null();
+  }
   w.Key("containers");
   w.StartArray();
   for (const EnforcedContainer& c : containers) {
@@ -90,6 +116,8 @@ void print_json(const std::vector<EnforcedContainer>& containers,
     w.String(c.policy.flags & OJH_POLICY_AUDIT ? "audit" : "enforce");
     w.Key("judge_all_egress");
     w.Bool((c.policy.flags & OJH_POLICY_JUDGE_ALL_EGRESS) != 0);
+    w.Key("unix_policy");
+    w.String(unix_policy_name(c));
     w.Key("links");
     w.StartArray();
     for (const auto& l : c.links) w.String(l.c_str());
@@ -120,7 +148,8 @@ void print_json(const std::vector<EnforcedContainer>& containers,
 }
 
 void print_text(const std::vector<EnforcedContainer>& containers,
-                std::optional<EgressVariant> egress, bool watched, const RawSockets& raw) {
+                std::optional<EgressVariant> egress, bool watched, const RawSockets& raw,
+                const std::optional<UnixStatus>& unix_status) {
   if (!watched && !containers.empty())
     std::printf(
         "host addresses: not watched (`oci-jail-hook watch` is not running): an address added "
@@ -142,9 +171,16 @@ void print_text(const std::vector<EnforcedContainer>& containers,
                     ? "accepted by the admin config (allow-capabilities): AF_PACKET frames get "
                       "past every cgroup program"
                     : "refused");
+  if (unix_status && unix_status->enforced)
+    std::printf("AF_UNIX: enforced (connect_unix, sendmsg_unix)\n");
+  else if (unix_status)
+    std::printf(
+        "AF_UNIX: NOT enforced (%s): a container in the host's network namespace reaches the "
+        "host's abstract sockets, and jail.block-host.unix=deny-all is refused\n",
+        unix_status->reason.c_str());
   if (containers.empty()) std::printf("no container is enforced\n");
   for (const EnforcedContainer& c : containers) {
-    std::printf("%s: %scgroup id %llu%s, mode %s%s, %zu links, %zu rules\n", c.id.c_str(),
+    std::printf("%s: %scgroup id %llu%s, mode %s%s, unix %s, %zu links, %zu rules\n", c.id.c_str(),
                 c.owner_uid ? ("uid " + std::to_string(c.owner_uid) + ", ").c_str() : "",
                 static_cast<unsigned long long>(c.cgroup_id),
                 c.cgroup_alive
@@ -154,7 +190,7 @@ void print_text(const std::vector<EnforcedContainer>& containers,
                 c.policy.flags & OJH_POLICY_JUDGE_ALL_EGRESS
                     ? " (every egress packet judged: CAP_NET_ADMIN accepted by the admin config)"
                     : "",
-                c.links.size(), c.rules.size());
+                unix_policy_name(c), c.links.size(), c.rules.size());
     for (const auto& [label, counts] :
          {std::pair{"denied", c.counters.denied}, std::pair{"audited", c.counters.audited}}) {
       std::printf("  %s:", label);
@@ -180,6 +216,7 @@ int run_status(const Options& opts, std::optional<uid_t> owner) {
   restrict_capabilities(CapabilitySet::kAttachMounted);
   std::vector<EnforcedContainer> containers;
   std::optional<EgressVariant> egress;
+  std::optional<UnixStatus> unix_status;
   bool watched = false;
   RawSockets raw;
   raw.bpf_lsm = bpf_lsm().active;
@@ -198,13 +235,15 @@ int run_status(const Options& opts, std::optional<uid_t> owner) {
                       [&](const EnforcedContainer& c) { return c.owner_uid != *owner; });
       egress = objs.egress_variant();
       raw.by_lsm = objs.refuses_raw_sockets();
+      if (!raw.by_lsm) raw.why_not = objs.why_not(KernelNeed::BpfLsm);
+      unix_status = UnixStatus{objs.judges_unix(), objs.why_not(KernelNeed::UnixHooks)};
     }
   }
   restrict_capabilities(CapabilitySet::kNone);
   if (opts.json)
-    print_json(containers, egress, watched, raw);
+    print_json(containers, egress, watched, raw, unix_status);
   else
-    print_text(containers, egress, watched, raw);
+    print_text(containers, egress, watched, raw, unix_status);
   return 0;
 }
 

@@ -84,8 +84,8 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
       "allow-capabilities", po::value<std::vector<std::string>>()->composing())(
       "annotation-exceptions", po::value<std::string>())(
       "trusted-nameservers", po::value<std::vector<std::string>>()->composing())(
-      "enforce-all", po::value<std::string>())("ignore-interfaces",
-                                               po::value<std::vector<std::string>>()->composing())(
+      "enforce-all", po::value<std::string>())("require-unix", po::value<std::string>())(
+      "ignore-interfaces", po::value<std::vector<std::string>>()->composing())(
       "pin-dir", po::value<std::string>())("log-level", po::value<std::string>())(
       "user-max-containers", po::value<std::string>())("user-max-map-entries",
                                                        po::value<std::string>());
@@ -118,6 +118,8 @@ AdminConfig parse_admin_config(std::string_view text, std::string_view source) {
   }
   if (vm.count("enforce-all"))
     config.enforce_all = parse_bool("enforce-all", vm["enforce-all"].as<std::string>(), source);
+  if (vm.count("require-unix"))
+    config.require_unix = parse_bool("require-unix", vm["require-unix"].as<std::string>(), source);
   if (vm.count("block-cidrs")) {
     config.block_cidrs = parse_list("block-cidrs", vm["block-cidrs"].as<std::vector<std::string>>(),
                                     source, parse_cidrs);

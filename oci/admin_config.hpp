@@ -29,6 +29,8 @@ namespace ojh {
 //   enforce-all = false                # true: every container the hook runs for is
 //                                      # enforced, annotated or not; jail.block-host=false
 //                                      # and audit mode are refused
+//   require-unix = false               # true: refuse containers when the kernel cannot
+//                                      # judge AF_UNIX destinations (before Linux 6.7)
 //   ignore-interfaces = kube-ipvs0     # repeatable; host interfaces whose addresses are
 //                                      # not host services (default: kube-ipvs0, where
 //                                      # kube-proxy in IPVS mode puts every Service IP)
@@ -48,6 +50,8 @@ struct AdminConfig {
   bool annotation_exceptions = true;
   std::vector<AddressBytes> trusted_nameservers;  // only with annotation_exceptions false
   bool enforce_all = false;
+  // Refuse containers when AF_UNIX destinations cannot be judged (a kernel before 6.7).
+  bool require_unix = false;
   std::vector<std::string> ignore_interfaces = {"kube-ipvs0"};
   std::optional<std::string> pin_dir;
   LogLevel log_level = LogLevel::Info;

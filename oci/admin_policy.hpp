@@ -18,7 +18,8 @@ namespace ojh {
 //   annotation-exceptions = false  nothing an author writes may weaken the protection:
 //       jail.block-host.allow and jail.block-host.mode=audit (which refuses nothing) are
 //       refused, and DNS exceptions are made only for trusted nameservers (below).
-//       .cidrs, .dns=false and .mode=enforce only strengthen it and stay.
+//       .cidrs, .dns=false, .mode=enforce and .unix (both values) only strengthen it and
+//       stay.
 //   enforce-all = true  every container the hook runs for is enforced: an absent
 //       jail.block-host counts as "true" (so a policy key without it is that container's
 //       policy, not a mistake), and jail.block-host=false and mode=audit are refused.

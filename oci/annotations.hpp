@@ -29,13 +29,14 @@ inline constexpr std::string_view kBlockHostAllowAnnotation = "jail.block-host.a
 inline constexpr std::string_view kBlockHostCidrsAnnotation = "jail.block-host.cidrs";
 inline constexpr std::string_view kBlockHostModeAnnotation = "jail.block-host.mode";
 inline constexpr std::string_view kBlockHostDnsAnnotation = "jail.block-host.dns";
+inline constexpr std::string_view kBlockHostUnixAnnotation = "jail.block-host.unix";
 
 // Every annotation this hook understands. A key in our namespace that is not listed here is
 // most likely a typo of one that is, and silently ignoring it could leave a container
 // unprotected, so it is an error. New keys are added here.
-inline constexpr std::array<std::string_view, 5> kKnownAnnotations = {
-    kBlockHostAnnotation, kBlockHostAllowAnnotation, kBlockHostCidrsAnnotation,
-    kBlockHostModeAnnotation, kBlockHostDnsAnnotation};
+inline constexpr std::array<std::string_view, 6> kKnownAnnotations = {
+    kBlockHostAnnotation,     kBlockHostAllowAnnotation, kBlockHostCidrsAnnotation,
+    kBlockHostModeAnnotation, kBlockHostDnsAnnotation,   kBlockHostUnixAnnotation};
 
 enum class BlockHost { Absent, Off, Enforce };
 

@@ -360,6 +360,15 @@ ContainerPolicy parse_container_policy(const Annotations& annotations) {
       invalid_value(kBlockHostDnsAnnotation, *value, "\"true\" or \"false\"");
     }
   }
+  if (const auto value = sub_key_value(annotations, kBlockHostUnixAnnotation)) {
+    if (*value == "host-abstract") {
+      policy.unix_sockets = UnixPolicy::HostAbstract;
+    } else if (*value == "deny-all") {
+      policy.unix_sockets = UnixPolicy::DenyAll;
+    } else {
+      invalid_value(kBlockHostUnixAnnotation, *value, "\"host-abstract\" or \"deny-all\"");
+    }
+  }
   return policy;
 }
 

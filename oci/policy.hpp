@@ -28,6 +28,10 @@ namespace ojh {
 //   jail.block-host.mode   "enforce" (default) or "audit" (count, do not deny)
 //   jail.block-host.dns    "true" (default: the container's nameservers stay reachable on
 //                          port 53 even when they are host addresses) or "false"
+//   jail.block-host.unix   "host-abstract" (default: abstract AF_UNIX names are refused to a
+//                          container in the host's netns) or "deny-all" (every connect() and
+//                          sendmsg() to a named AF_UNIX address, path or abstract, is
+//                          refused, in any netns). Only ever strengthens the default.
 //
 // IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are stored as IPv4, as the BPF programs judge
 // them as IPv4 (bpf/block_host_abi.h); a mapped CIDR of prefix >= 96 becomes the IPv4 CIDR.
@@ -58,11 +62,13 @@ struct Cidr {
 };
 
 enum class PolicyMode { Enforce, Audit };
+enum class UnixPolicy { HostAbstract, DenyAll };
 
 struct ContainerPolicy {
   bool enforce = false;  // jail.block-host="true"
   PolicyMode mode = PolicyMode::Enforce;
   bool allow_dns = true;
+  UnixPolicy unix_sockets = UnixPolicy::HostAbstract;
   std::vector<Exception> exceptions;
   std::vector<Cidr> cidrs;
 };

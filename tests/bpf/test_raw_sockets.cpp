@@ -37,8 +37,8 @@ TEST_CASE("packet and raw sockets are refused in an enforced cgroup where the BP
   const PinDir pins = PinDir::open(sandbox.pin_dir());
   const SharedObjects objs = SharedObjects::open_or_load(pins);
   if (!objs.refuses_raw_sockets()) {
-    WARN("skipped: no socket_create program on this kernel: " << objs.raw_sockets_why_not);
-    CHECK_FALSE(objs.raw_sockets_why_not.empty());
+    WARN("skipped: no socket_create program on this kernel: " << objs.why_not(KernelNeed::BpfLsm));
+    CHECK_FALSE(objs.why_not(KernelNeed::BpfLsm).empty());
     return;
   }
   const std::string ctr = sandbox.make_cgroup("ctr");

@@ -39,8 +39,18 @@ h_bundle() {
 }
 
 # Number of programs attached to a cgroup directory (links and legacy attachments alike).
+# bpftool before 7.4 (Debian 12's 7.1) queries only the attach types it knows, which leaves
+# out the AF_UNIX ones (49, 50): their links are counted from the link list then.
 h_cgroup_prog_count() {
-  { bpftool -j cgroup show "$1" 2>/dev/null || true; } | jq -s 'add // [] | length'
+  local shown n cgid
+  shown=$({ bpftool -j cgroup show "$1" 2>/dev/null || true; } | jq -s -c 'add // []')
+  n=$(jq 'length' <<<"$shown")
+  if ! jq -e 'any(.[]; .attach_type | tostring | test("unix"))' <<<"$shown" >/dev/null &&
+    cgid=$(stat -c %i "$1" 2>/dev/null); then
+    n=$((n + $(bpftool -j link list | jq --argjson cg "$cgid" '[.[] | select(.type == "cgroup"
+      and .cgroup_id == $cg and (.attach_type | tostring | IN("49", "50")))] | length')))
+  fi
+  echo "$n"
 }
 
 # Programs attached anywhere in the isolated view's cgroup tree, one "cgroup type" a line.
@@ -198,8 +208,8 @@ h_staging() {
   find "$1/v1" -maxdepth 1 -name 'staging-*' -printf '%f ' 2>/dev/null || true
 }
 
-# h_object_pins PIN-DIR — number of pinned shared objects (5 programs + 8 maps when loaded;
-# pins are regular files, the build record beside them a symlink).
+# h_object_pins PIN-DIR — number of pinned shared objects (5 programs, 7 with the AF_UNIX
+# ones, + 8 maps when loaded; pins are regular files, the records beside them symlinks).
 h_object_pins() {
   if [[ -d $1/v1/objects ]]; then
     find "$1/v1/objects" -mindepth 1 -type f | wc -l

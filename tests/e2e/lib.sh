@@ -855,6 +855,38 @@ e2e_status_omits() {
   status=$("$(e2e_hook_path createRuntime)" status 2>&1) && [[ $status != *"$1"* ]]
 }
 
+# e2e_hook_attach_types — the attach types (as bpftool names them, sorted) of the programs
+# the pinned objects attach to every container: the five IP ones, and the two AF_UNIX ones
+# where `status --json` says they are loaded (Linux 6.7+, issue 13).
+e2e_hook_attach_types() {
+  local unix
+  unix=$("$(e2e_hook_path createRuntime)" --pin-dir "$PIN_DIR" status --json 2>/dev/null |
+    jq -r '.unix.enforced // false')
+  {
+    printf '%s\n' cgroup_inet4_connect cgroup_inet6_connect cgroup_udp4_sendmsg \
+      cgroup_udp6_sendmsg cgroup_inet_egress
+    if [[ $unix == true ]]; then printf '%s\n' cgroup_unix_connect cgroup_unix_sendmsg; fi
+  } | sort
+}
+
+# e2e_hook_program_count — how many programs the hook attaches to a container on this kernel:
+# the five IP ones, and from Linux 6.7 the two AF_UNIX ones (the hook probes the attach
+# type; on the kernels the tests run on, the version says the same).
+e2e_hook_program_count() {
+  local release major minor
+  release=$(uname -r)
+  major=${release%%.*}
+  minor=${release#*.}
+  minor=${minor%%.*}
+  if ((major > 6 || (major == 6 && minor >= 7))); then echo 7; else echo 5; fi
+}
+
+# e2e_attach_type_names — a filter: bpftool before 7.4 prints the AF_UNIX attach types by
+# number (49, 50); the names newer ones print.
+e2e_attach_type_names() {
+  sed -E 's/(^| )49( |$)/\1cgroup_unix_connect\2/; s/(^| )50( |$)/\1cgroup_unix_sendmsg\2/'
+}
+
 # e2e_expect_line FILE LINE DESCRIPTION — FILE has LINE exactly.
 e2e_expect_line() {
   if grep -qxF -- "$2" "$1"; then

@@ -36,7 +36,7 @@ rt_hook_links() {
   bpftool -j link list | jq -r --arg progs "$_RT_HOOK_PROGS" '
     ($progs | split(" ") | map(select(. != "") | tonumber)) as $ids
     | .[] | select(.type == "cgroup" and (.prog_id as $p | $ids | index($p)))
-    | "\(.id) \(.attach_type) \(.cgroup_id)"' | sort -n
+    | "\(.id) \(.attach_type) \(.cgroup_id)"' | e2e_attach_type_names | sort -n
 }
 
 # rt_expect_enforced WHAT ID CGROUP-DIR — the hook's five links for container ID, and no
@@ -49,10 +49,9 @@ rt_expect_enforced() {
     return
   fi
   got=$(rt_hook_links | awk -v cg="$cgid" '$3 == cg { print $2 }' | sort)
-  expected=$(printf '%s\n' cgroup_inet4_connect cgroup_inet6_connect cgroup_udp4_sendmsg \
-    cgroup_udp6_sendmsg cgroup_inet_egress | sort)
+  expected=$(e2e_hook_attach_types)
   if [[ $got == "$expected" ]]; then
-    e2e_pass "$what: the hook's five links are on the container's cgroup ${cg#/sys/fs/cgroup}"
+    e2e_pass "$what: the hook's $(wc -l <<<"$expected") links are on the container's cgroup ${cg#/sys/fs/cgroup}"
   else
     e2e_fail "$what: the hook's links on ${cg#/sys/fs/cgroup} are [${got//$'\n'/, }]," \
       "expected [${expected//$'\n'/, }]"

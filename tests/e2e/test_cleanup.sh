@@ -21,7 +21,7 @@ CG2=$(e2e_cgroup2_mount) || e2e_die "no cgroup2 mount"
 new_cgroup_links() {
   bpftool -j link list | jq -r --argjson before "$1" \
     '.[] | select(.type == "cgroup" and (.id as $id | $before | index($id) | not))
-     | "\(.attach_type) \(.cgroup_id)"' | sort
+     | "\(.attach_type) \(.cgroup_id)"' | e2e_attach_type_names | sort
 }
 
 container_cgroup_dir() {  # ID
@@ -34,12 +34,11 @@ expect_enforced() {  # WHAT ID LINKS-BEFORE
   local what=$1 id=$2 before=$3 cg cgid expected
   cg=$(container_cgroup_dir "$id")
   cgid=$(stat -c %i "$cg")
-  expected=$(printf '%s\n' cgroup_inet4_connect cgroup_inet6_connect cgroup_udp4_sendmsg \
-    cgroup_udp6_sendmsg cgroup_inet_egress | sed "s/\$/ $cgid/" | sort)
+  expected=$(e2e_hook_attach_types | sed "s/\$/ $cgid/" | sort)
   local got
   got=$(new_cgroup_links "$before")
   if [[ $got == "$expected" ]]; then
-    e2e_pass "$what: five new cgroup links, all on the container's cgroup ${cg#"$CG2"}"
+    e2e_pass "$what: $(wc -l <<<"$expected") new cgroup links, all on the container's cgroup ${cg#"$CG2"}"
   else
     e2e_fail "$what: new cgroup links are [${got//$'\n'/, }], expected [${expected//$'\n'/, }]"
   fi

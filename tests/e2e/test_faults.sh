@@ -50,7 +50,7 @@ for phase in "${PHASES[@]}"; do
     2>"$W/err-installed" || rc=$?
   n=$(h_cgroup_prog_count "$H_CG2/installed")
   e2e_check "the installed hook ignores OJH_FAULT_KILL_AT=$phase (exit $rc, $n programs on \
-the cgroup) $(head -c 200 "$W/err-installed")" test "$rc:$n" = 0:5
+the cgroup) $(head -c 200 "$W/err-installed")" test "$rc:$n" = "0:$(e2e_hook_program_count)"
 done
 nsenter --net="$E2E_HOST_NETNS" -- "$INSTALLED_HOOK" --pin-dir /sys/fs/bpf/ojh-installed \
   poststop <"$W/state-installed" || e2e_fail "the installed hook's poststop failed"
@@ -119,7 +119,7 @@ classify() {  # PIN-DIR ID CGROUP-DIR
   STATE_DETAIL+=" record $(find "$dir" -maxdepth 1 -name 'cgroup-*' -printf '%f' 2>/dev/null || true)"
   STATE_DETAIL+=" id '$(readlink "$dir/id" 2>/dev/null || true)'"
   STATE_DETAIL+=", rules $([[ $rules == "$REFERENCE" ]] && echo "= reference" || echo "'$rules'")"
-  if [[ $n == 5 && $pinned == 5 && $on_cgroup == 5 && -d $dir/cgroup-$cgid &&
+  if [[ $n == $(e2e_hook_program_count) && $pinned == 5 && $on_cgroup == 5 && -d $dir/cgroup-$cgid &&
     $(readlink "$dir/id" 2>/dev/null) == "$id" && $rules == "$REFERENCE" ]]; then
     STATE_CLASS=full
   else
@@ -158,8 +158,8 @@ expect_clean() {  # WHAT PIN-DIR CGROUP-DIR
   maps="$(h_map_entries "$pins" rules4)/$(h_map_entries "$pins" rules6)/$(h_map_entries "$pins" allow)"
   objects=$(h_object_pins "$pins")
   if [[ $links == 0 && $(h_wait_prog_count "$cg" 0) == 0 && -z $pins_left &&
-    $maps == 0/0/0 && $objects == 13 ]]; then
-    e2e_pass "$what: nothing left but the one shared set (13 object pins)"
+    $maps == 0/0/0 && $objects == $(($(e2e_hook_program_count) + 8)) ]]; then
+    e2e_pass "$what: nothing left but the one shared set ($objects object pins)"
   else
     e2e_fail "$what: left: $links links, $(h_cgroup_prog_count "$cg") programs on the cgroup," \
       "pins '${pins_left//$'\n'/ }', rules/exceptions $maps, $objects object pins"

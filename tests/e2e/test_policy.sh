@@ -216,7 +216,7 @@ expect_refused() {  # RUN ANNOTATIONS-JSON MESSAGE (what the hook prints after "
 }
 
 KNOWN="jail.block-host, jail.block-host.allow, jail.block-host.cidrs, jail.block-host.mode"
-KNOWN+=", jail.block-host.dns"
+KNOWN+=", jail.block-host.dns, jail.block-host.unix"
 bad() {  # RUN SUB-KEY VALUE MESSAGE — SUB-KEY=VALUE next to jail.block-host=true
   expect_refused "$1" "$(jq -cn --arg k "$2" --arg v "$3" '{"jail.block-host": "true", ($k): $v}')" \
     "$4"

@@ -11,8 +11,9 @@
 #   parse   CAP_NET_ADMIN, CAP_BPF — the other two gone once the cgroup is resolved and
 #           bpffs is mounted, before the policy annotations and config.json are parsed, and
 #           kept for loading and attaching
-#   (where the BPF LSM is active, CAP_PERFMON stays permitted, never effective, until the
-#   objects are loaded: the kernel loads the lsm_cgroup program only for it)
+#   (where the BPF LSM is active or the kernel has the cgroup AF_UNIX hooks, CAP_PERFMON
+#   stays permitted, never effective, until the objects are loaded: the kernel loads the
+#   lsm_cgroup program, and the AF_UNIX programs that read its socket address, only for it)
 #   exit    nothing effective or permitted (the bounding set stays as it was: cutting it
 #           further needs CAP_SETPCAP, and the hook never executes anything)
 # and the order: the policy and config.json are parsed only after the parse report.
@@ -38,11 +39,13 @@ mask() {
   for bit in "$@"; do m=$((m | (1 << bit))); done
   printf '%016x' "$m"
 }
-# Where the BPF LSM is active the kernel loads the lsm_cgroup program only for CAP_PERFMON:
-# the hook keeps it permitted (and in the bounding set), never effective outside that one
-# program's load (checked below: effective sets never hold it).
+# Where the BPF LSM is active, or the kernel has the cgroup AF_UNIX hooks, the optional
+# programs load only for CAP_PERFMON: the hook keeps it permitted (and in the bounding set),
+# never effective outside their load (checked below: effective sets never hold it).
 PERFMON=()
-[[ $("$HOOK" status --json | jq -r .bpf_lsm) == true ]] && PERFMON=("$CAP_PERFMON")
+if [[ $("$HOOK" status --json | jq -r .bpf_lsm) == true || $(e2e_hook_program_count) == 7 ]]; then
+  PERFMON=("$CAP_PERFMON")
+fi
 WANT_RESOLVE=$(mask $CAP_NET_ADMIN $CAP_SYS_PTRACE $CAP_SYS_ADMIN $CAP_BPF)
 WANT_ATTACH=$(mask $CAP_NET_ADMIN $CAP_BPF)
 WANT_RESOLVE_PRM=$(mask $CAP_NET_ADMIN $CAP_SYS_PTRACE $CAP_SYS_ADMIN $CAP_BPF "${PERFMON[@]}")

@@ -79,7 +79,7 @@ listed() {  # JQ-FILTER — over the status objects of ID
 }
 
 expect_old_enforced() {  # STEP
-  local step=$1 proto log n
+  local step=$1 proto log n want
   h_exec_refused "$step" "the old container" a "$ID" old
   e2e_listener_barrier "$E2E_HOST_NETNS" tcp "$E2E_HOST_V4" "$PORT" "$TCP_LOG"
   e2e_listener_barrier "$E2E_HOST_NETNS" udp "$E2E_HOST_V4" "$PORT" "$UDP_LOG"
@@ -89,8 +89,9 @@ expect_old_enforced() {  # STEP
     e2e_expect_arrival "$log" "$step-old-$proto" no "$step: the old container's $proto probe"
   done
   n=$(h_links_of "$PIN_DIR" | awk -v cg="$CGID_OLD" '$1 == cg' | wc -l)
-  e2e_check "$step: the old container's cgroup runs the hook's five programs (got $n)" \
-    test "$n" = 5
+  want=$(e2e_hook_attach_types | wc -l) # five, seven where the AF_UNIX programs load
+  e2e_check "$step: the old container's cgroup runs the hook's $want programs (got $n)" \
+    test "$n" = "$want"
   e2e_check "$step: its pins are still the previous version's entry" old_entry_ok
 }
 
@@ -102,9 +103,10 @@ CGID_OLD=$(h_cgroup_id "$CG_OLD")
 [[ -n $PREV_HOOK ]] || to_previous_layout "$ID"
 e2e_check "1: before the upgrade: the pins are containers/${ID//./%2E}" old_entry_ok
 ln -sfn "$NEW_HOOK" "$INSTALLED"
-e2e_check "1: status --json lists the old container once: cgroup, five links, no bundle" \
+NLINKS=$(e2e_hook_attach_types | wc -l)
+e2e_check "1: status --json lists the old container once: cgroup, $NLINKS links, no bundle" \
   test "$(listed 'map([.cgroup_id, .cgroup_alive, (.links | length), .bundle])')" = \
-  "[[$CGID_OLD,true,5,null]]"
+  "[[$CGID_OLD,true,$NLINKS,null]]"
 expect_old_enforced 1
 out=$(e2e_in_netns "$E2E_HOST_NETNS" "$NEW_HOOK" refresh 2>&1) || true
 e2e_check "1: refresh counts it: '$out'" \

@@ -27,6 +27,12 @@
 //                                                  broadcast frame out of IFNAME;
 //                                                  CAP_NET_RAW)
 //   jail-probe listen  tcp|udp|sctp|icmp ADDR PORT LOGFILE
+//   jail-probe unix-connect stream|dgram NAME [TAG]   (AF_UNIX connect + send; NAME "@x" is
+//                                                  the abstract name "\0x", else a path)
+//   jail-probe unix-sendto dgram NAME [TAG]        (AF_UNIX datagram sendto, unconnected)
+//   jail-probe unix-socketpair stream|dgram [TAG]  (socketpair, send one way, read it back:
+//                                                  no address is ever named)
+//   jail-probe unix-listen stream|dgram NAME LOGFILE (logs "unix - 0: <payload line>")
 //
 // Probes print exactly one line "<verb> <args without TAG>: <result>" and exit
 //   0 reached, 1 blocked (EPERM/EACCES), 2 refused, 3 timeout, 4 any other error,
@@ -70,6 +76,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,7 +121,11 @@ static int usage(void) {
       "       jail-probe sctp|raw-udp|raw-udp-hdrincl ADDR PORT [TAG]\n"
       "       jail-probe ping|dgram-ping|dgram-ping-connect ADDR [TAG]\n"
       "       jail-probe packet-udp IFNAME ADDR PORT [TAG]\n"
-      "       jail-probe listen tcp|udp|sctp|icmp ADDR PORT LOGFILE\n",
+      "       jail-probe listen tcp|udp|sctp|icmp ADDR PORT LOGFILE\n"
+      "       jail-probe unix-connect stream|dgram NAME [TAG]\n"
+      "       jail-probe unix-sendto dgram NAME [TAG]\n"
+      "       jail-probe unix-socketpair stream|dgram [TAG]\n"
+      "       jail-probe unix-listen stream|dgram NAME LOGFILE\n",
       stderr);
   return VERDICT_USAGE;
 }
@@ -918,6 +929,126 @@ static int run_listener(const char* proto, const char* addr, const char* port,
   }
 }
 
+// ---------------------------------------------------------------------------------------
+// AF_UNIX: path names and abstract names ("@name" on the command line)
+
+// Fills `un` from NAME; returns the address length, 0 when NAME does not fit.
+static socklen_t unix_address(const char* name, struct sockaddr_un* un) {
+  memset(un, 0, sizeof(*un));
+  un->sun_family = AF_UNIX;
+  const bool abstract = name[0] == '@';
+  const size_t len = strlen(name);  // "@x": '\0' then "x", the same length
+  if (len == 0 || len > sizeof(un->sun_path) - (abstract ? 0 : 1)) return 0;
+  memcpy(un->sun_path, name, len);
+  if (abstract) un->sun_path[0] = '\0';
+  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (abstract ? 0 : 1));
+}
+
+static bool unix_type(const char* text, int* type) {
+  if (strcmp(text, "stream") == 0) {
+    *type = SOCK_STREAM;
+  } else if (strcmp(text, "dgram") == 0) {
+    *type = SOCK_DGRAM;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// unix-connect (connect, then send) and unix-sendto (a datagram that names its address).
+static int probe_unix(const char* verb, int type, const char* name, const char* payload) {
+  struct sockaddr_un un;
+  socklen_t len = unix_address(name, &un);
+  if (len == 0) return EINVAL;
+  int fd;
+  int err = open_socket(AF_UNIX, type, 0, &fd);
+  if (err) return err;
+  if (strcmp(verb, "unix-sendto") == 0) {
+    if (sendto(fd, payload, strlen(payload), MSG_NOSIGNAL, (const struct sockaddr*)&un, len) < 0)
+      err = errno;
+  } else if (connect(fd, (const struct sockaddr*)&un, len) < 0) {
+    err = errno;
+  } else {
+    err = send_all(fd, payload, strlen(payload));
+    if (err == 0 && type == SOCK_STREAM) wait_peer_close(fd);
+  }
+  close(fd);
+  return err;
+}
+
+// A pair made by socketpair() names no address: what must keep working under deny-all.
+static int probe_unix_socketpair(int type, const char* payload) {
+  int fds[2];
+  if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) < 0) return SOCKET_FAILED | errno;
+  int err = send_all(fds[0], payload, strlen(payload));
+  char buf[MAX_PAYLOAD];
+  if (err == 0 && read(fds[1], buf, sizeof(buf)) <= 0) err = errno ? errno : EIO;
+  close(fds[0]);
+  close(fds[1]);
+  return err;
+}
+
+static int run_unix_probe(char** argv, int argc) {
+  // argv: VERB TYPE [NAME] [TAG]
+  const char* verb = argv[1];
+  const bool pair = strcmp(verb, "unix-socketpair") == 0;
+  const int args = pair ? 1 : 2;
+  const int given = argc - 2;
+  int type;
+  if ((given != args && given != args + 1) || !unix_type(argv[2], &type)) return usage();
+  if (strcmp(verb, "unix-sendto") == 0 && type != SOCK_DGRAM) return usage();
+  char what[192];
+  if (pair)
+    snprintf(what, sizeof(what), "%s %s", verb, argv[2]);
+  else
+    snprintf(what, sizeof(what), "%s %s %s", verb, argv[2], argv[3]);
+  char payload[MAX_PAYLOAD];
+  snprintf(payload, sizeof(payload), "probe %s\n", given > args ? argv[2 + args] : what);
+  int err = pair ? probe_unix_socketpair(type, payload) : probe_unix(verb, type, argv[3], payload);
+  int verdict = report(what, err);
+  fflush(stdout);
+  return verdict;
+}
+
+static int run_unix_listener(const char* type_text, const char* name, const char* log_path) {
+  int type;
+  struct sockaddr_un un;
+  socklen_t len = unix_address(name, &un);
+  if (!unix_type(type_text, &type) || len == 0) return usage();
+  FILE* log = fopen(log_path, "a");
+  if (log == NULL) {
+    fprintf(stderr, "jail-probe: %s: %s\n", log_path, strerror(errno));
+    return VERDICT_ERROR;
+  }
+  int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind(fd, (const struct sockaddr*)&un, len) < 0 ||
+      (type == SOCK_STREAM && listen(fd, 64) < 0)) {
+    fprintf(stderr, "jail-probe: unix-listen %s %s: %s\n", type_text, name, strerror(errno));
+    return VERDICT_ERROR;
+  }
+  puts("listening");
+  fflush(stdout);
+  char buf[MAX_PACKET + 1];
+  for (;;) {
+    size_t n;
+    if (type == SOCK_STREAM) {
+      int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+      if (conn < 0) continue;
+      n = read_first_line(conn, buf, MAX_PAYLOAD);
+      close(conn);
+    } else {
+      ssize_t got = recv(fd, buf, MAX_PACKET, 0);
+      if (got < 0) continue;
+      n = (size_t)got;
+    }
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    // The format of log_arrival, so that the tests' log readers take it as it is.
+    fprintf(log, "unix - 0: %s\n", buf);
+    fflush(log);
+  }
+}
+
 int main(int argc, char** argv) {
   // A probe writing into a closed pipe must still exit with its verdict, not a signal.
   signal(SIGPIPE, SIG_IGN);
@@ -927,6 +1058,11 @@ int main(int argc, char** argv) {
     if (argc != 6) return usage();
     return run_listener(argv[2], argv[3], argv[4], argv[5]);
   }
+  if (strcmp(verb, "unix-listen") == 0) {
+    if (argc != 5) return usage();
+    return run_unix_listener(argv[2], argv[3], argv[4]);
+  }
+  if (strncmp(verb, "unix-", 5) == 0) return run_unix_probe(argv, argc);
   for (size_t i = 0; i < sizeof(kProbes) / sizeof(kProbes[0]); ++i) {
     const struct probe_command* cmd = &kProbes[i];
     if (strcmp(verb, cmd->verb) != 0) continue;

@@ -52,6 +52,14 @@ TEST_CASE("an empty admin config is the safe default", "[admin]") {
   CHECK(c.trusted_nameservers.empty());
 }
 
+TEST_CASE("require-unix", "[admin]") {
+  CHECK_FALSE(ojh::parse_admin_config("", "x").require_unix);
+  CHECK(ojh::parse_admin_config("require-unix = true\n", "x").require_unix);
+  CHECK_FALSE(ojh::parse_admin_config("require-unix = false\n", "x").require_unix);
+  CHECK(error_of("require-unix = 1\n") ==
+        R"(oci-jail-hook.conf: require-unix="1": expected "true" or "false")");
+}
+
 TEST_CASE("enforce-all and trusted-nameservers", "[admin]") {
   CHECK(ojh::parse_admin_config("enforce-all = true\n", "x").enforce_all);
   CHECK_FALSE(ojh::parse_admin_config("enforce-all = false\n", "x").enforce_all);

@@ -91,12 +91,14 @@ TEST_CASE("annotation-exceptions = false refuses every annotation that weakens",
     const auto policy = ojh::admitted_container_policy({{"jail.block-host", "true"},
                                                         {"jail.block-host.mode", "enforce"},
                                                         {"jail.block-host.dns", "false"},
-                                                        {"jail.block-host.cidrs", "private"}},
+                                                        {"jail.block-host.cidrs", "private"},
+                                                        {"jail.block-host.unix", "deny-all"}},
                                                        config);
     CHECK(policy.enforce);
     CHECK(policy.mode == PolicyMode::Enforce);
     CHECK_FALSE(policy.allow_dns);
     CHECK(policy.cidrs.size() == 7);
+    CHECK(policy.unix_sockets == ojh::UnixPolicy::DenyAll);
   }
   SECTION("without jail.block-host=true nothing is enforced, so nothing is refused") {
     CHECK_FALSE(ojh::admitted_container_policy({}, config).enforce);

@@ -52,7 +52,7 @@ TEST_CASE("jail.block-host values other than true and false are errors", "[annot
 TEST_CASE("unknown keys in the jail.block-host namespace are errors", "[annotations]") {
   const std::string known =
       "(known: jail.block-host, jail.block-host.allow, jail.block-host.cidrs, "
-      "jail.block-host.mode, jail.block-host.dns)";
+      "jail.block-host.mode, jail.block-host.dns, jail.block-host.unix)";
   CHECK(error_of({{"jail.block-host", "true"}, {"jail.block-host.foo", "1"}}) ==
         R"(unknown annotation "jail.block-host.foo" )" + known);
   // A typoed sub-option must not be ignored just because the main switch is absent or off.
@@ -98,12 +98,12 @@ TEST_CASE("policy sub-keys require jail.block-host=true", "[annotations]") {
   CHECK(error_of({{"jail.block-host.allow", "x"}, {"jail.block-host.zzz", "x"}}) ==
         R"(unknown annotation "jail.block-host.zzz" (known: jail.block-host, )"
         R"(jail.block-host.allow, jail.block-host.cidrs, jail.block-host.mode, )"
-        R"(jail.block-host.dns))");
+        R"(jail.block-host.dns, jail.block-host.unix))");
 }
 
-TEST_CASE("the known keys are the switch and its four policy sub-keys", "[annotations]") {
+TEST_CASE("the known keys are the switch and its five policy sub-keys", "[annotations]") {
   CHECK(ojh::kBlockHostAnnotation == "jail.block-host");
-  CHECK(ojh::kKnownAnnotations.size() == 5);
+  CHECK(ojh::kKnownAnnotations.size() == 6);
   const std::string prefix = std::string(ojh::kBlockHostAnnotation) + ".";
   for (const auto key : ojh::kKnownAnnotations) {
     CAPTURE(key);

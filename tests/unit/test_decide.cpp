@@ -216,3 +216,35 @@ TEST_CASE("exception keys: every field where the struct says", "[decide]") {
   CHECK(k.key.family == 0);
   CHECK(std::all_of(k.key.addr, k.key.addr + 16, [](__u8 b) { return b == 0; }));
 }
+
+// AF_UNIX (connect_unix / sendmsg_unix): the name as the program classifies it from the
+// socket address length and the first byte of sun_path, then ojh_decide_unix.
+TEST_CASE("abstract AF_UNIX names are refused only in the host netns", "[decide][unix]") {
+  const ojh_policy p = policy();
+  const __u32 len = 2 + 8;  // family + a name of 8 bytes
+  CHECK(ojh_unix_name_of(len, 0) == OJH_UNIX_ABSTRACT);
+  CHECK(ojh_unix_name_of(len, '/') == OJH_UNIX_PATH);
+  CHECK(ojh_unix_name_of(len, 'r') == OJH_UNIX_PATH);  // a relative path is a path
+  // The kernel never hands a name shorter than one byte; judged as abstract if it did.
+  CHECK(ojh_unix_name_of(2, '/') == OJH_UNIX_ABSTRACT);
+  CHECK(ojh_decide_unix(&p, kHostNetns, OJH_UNIX_ABSTRACT) == OJH_DENY_UNIX_ABSTRACT);
+  CHECK(ojh_decide_unix(&p, kContainerNetns, OJH_UNIX_ABSTRACT) == OJH_ALLOW);
+  CHECK(ojh_decide_unix(&p, kHostNetns, OJH_UNIX_PATH) == OJH_ALLOW);
+  CHECK(ojh_decide_unix(&p, kContainerNetns, OJH_UNIX_PATH) == OJH_ALLOW);
+}
+
+TEST_CASE("deny-all refuses every named AF_UNIX destination in every netns", "[decide][unix]") {
+  ojh_policy p = policy();
+  p.flags = OJH_POLICY_UNIX_DENY_ALL;
+  for (const __u64 netns : {kHostNetns, kContainerNetns})
+    for (const auto name : {OJH_UNIX_ABSTRACT, OJH_UNIX_PATH}) {
+      CAPTURE(netns, name);
+      CHECK(ojh_decide_unix(&p, netns, name) == OJH_DENY_UNIX_NAMED);
+      CHECK(ojh_is_denial(ojh_decide_unix(&p, netns, name)));
+    }
+}
+
+TEST_CASE("an unwritten policy refuses AF_UNIX names too", "[decide][unix]") {
+  const ojh_policy unwritten{};
+  CHECK(ojh_decide_unix(&unwritten, kContainerNetns, OJH_UNIX_PATH) == OJH_DENY_UNINITIALIZED);
+}

@@ -134,3 +134,18 @@ TEST_CASE("a socket refused at creation shows its family, no address", "[events]
   CHECK(w.protocol == "raw");
   CHECK(w.address.empty());
 }
+
+TEST_CASE("an AF_UNIX denial names the kind of name, no address", "[events]") {
+  ojh_destination unix_dest{};
+  unix_dest.family = OJH_AF_UNIX;  // as the AF_UNIX programs record it
+  const ojh::EventView v = ojh::view_event(
+      record(unix_dest, 7, OJH_HOOK_CONNECT_UNIX, OJH_DENY_UNIX_ABSTRACT, 0, 0), "agent-7", 0, "");
+  CHECK(v.operation == "connect_unix");
+  CHECK(v.reason == "unix-abstract");
+  CHECK(v.protocol == "unix");
+  CHECK(v.address.empty());
+  const ojh::EventView n = ojh::view_event(
+      record(unix_dest, 7, OJH_HOOK_SENDMSG_UNIX, OJH_DENY_UNIX_NAMED, 0, 0), "agent-7", 0, "");
+  CHECK(n.operation == "sendmsg_unix");
+  CHECK(n.reason == "unix-named");
+}

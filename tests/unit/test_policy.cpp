@@ -419,6 +419,22 @@ TEST_CASE("jail.block-host.cidrs: at most 256 destinations after expansion", "[p
   CHECK(error_of([] { ojh::parse_cidrs("private," + cidr_list(250)); }) == kTooMany);
 }
 
+TEST_CASE("jail.block-host.unix", "[policy]") {
+  CHECK(ojh::parse_container_policy({{"jail.block-host", "true"}}).unix_sockets ==
+        ojh::UnixPolicy::HostAbstract);
+  CHECK(policy_with("jail.block-host.unix", "host-abstract").unix_sockets ==
+        ojh::UnixPolicy::HostAbstract);
+  CHECK(policy_with("jail.block-host.unix", "deny-all").unix_sockets == ojh::UnixPolicy::DenyAll);
+  for (const std::string value : {"deny", "Deny-All", "deny-all ", "", "true", "none"}) {
+    CAPTURE(value);
+    CHECK(policy_error({{"jail.block-host", "true"}, {"jail.block-host.unix", value}}) ==
+          "annotation jail.block-host.unix=\"" + value +
+              R"(" is invalid: expected "host-abstract" or "deny-all")");
+  }
+  CHECK(policy_error({{"jail.block-host.unix", "deny-all"}}) ==
+        R"(annotation jail.block-host.unix is set but jail.block-host is not "true")");
+}
+
 TEST_CASE("jail.block-host.mode and jail.block-host.dns", "[policy]") {
   CHECK(policy_with("jail.block-host.mode", "enforce").mode == ojh::PolicyMode::Enforce);
   CHECK(policy_with("jail.block-host.mode", "audit").mode == ojh::PolicyMode::Audit);
@@ -503,7 +519,7 @@ TEST_CASE("container policy from annotations", "[policy]") {
     CHECK(policy_error({{"jail.block-host", "true"}, {"jail.block-host.allowed", "udp:*:53"}}) ==
           R"(unknown annotation "jail.block-host.allowed" (known: jail.block-host, )"
           R"(jail.block-host.allow, jail.block-host.cidrs, jail.block-host.mode, )"
-          R"(jail.block-host.dns))");
+          R"(jail.block-host.dns, jail.block-host.unix))");
   }
   SECTION("invalid switch") {
     CHECK(policy_error({{"jail.block-host", "audit"}}) ==

@@ -133,13 +133,14 @@ expect_rootless_released() {
 enforced_entry() { status_json | jq -c --arg id "$1" 'first(.containers[] | select(.id == $id)) // null'; }
 
 # expect_still_enforced TAG ID — container ID is listed by root with alice as owner, its
-# cgroup alive and a link for every program loaded: the five IP ones, and socket_create
-# where the BPF LSM refuses raw sockets.
+# cgroup alive and a link for every program loaded: the five IP ones, socket_create where
+# the BPF LSM refuses raw sockets, and the two AF_UNIX ones where they are enforced.
 expect_still_enforced() {
   local entry links=5
   entry=$(enforced_entry "$2")
   log "root's status of ${2:0:12}: $entry"
-  [[ $(status_json | jq -r .raw_sockets) == lsm ]] && links=6
+  [[ $(status_json | jq -r .raw_sockets) == lsm ]] && links=$((links + 1))
+  [[ $(status_json | jq -r .unix.enforced) == true ]] && links=$((links + 2))
   jq -e --argjson u "$UID1" --argjson n "$links" \
     '.owner_uid == $u and .cgroup_alive == true and (.links | length) == $n' \
     <<<"$entry" >/dev/null ||

@@ -37,6 +37,7 @@ done
 jail-probe listen tcp ::1 8080 /tmp/listen.log >/dev/null &
 jail-probe listen tcp 2001:db8::1 8080 /tmp/listen.log >/dev/null &
 jail-probe listen udp 127.0.0.1 8081 /tmp/listen.log >/dev/null &
+jail-probe unix-listen stream @ojh-vm-host /tmp/listen.log >/dev/null &
 sleep 1
 
 mkdir /sys/fs/cgroup/ctl /sys/fs/cgroup/c1
@@ -96,6 +97,37 @@ check "control still reaches 127.0.0.1" 0 in_cgroup ctl jail-probe connect tcp 1
 check "own netns: its own 127.0.0.1" 0 in_cgroup c1 unshare -n sh -c \
   'ip link set lo up; jail-probe listen tcp 127.0.0.1 9090 /tmp/own.log >/dev/null 2>&1 &
    sleep 1; jail-probe connect tcp 127.0.0.1 9090; r=$?; kill $!; exit $r'
+
+# AF_UNIX (issue 13): where the kernel has the cgroup AF_UNIX hooks (6.7+) a container in
+# the host's netns is refused the host's abstract sockets; before that the rest still loads
+# and enforces (above), status says AF_UNIX is not enforced, and deny-all is refused.
+if [ "$major" -gt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -ge 7 ]; }; then unix=true; else unix=false; fi
+n=$((n + 1))
+if $hook status --json | grep -q "\"unix\":{\"enforced\":$unix"; then echo "ok $n - status --json says unix.enforced $unix"; else
+  echo "not ok $n - status --json does not say unix.enforced $unix: $($hook status --json | head -c 300)"
+  failed=1
+fi
+check "control reaches the host's abstract socket" 0 in_cgroup ctl jail-probe unix-connect stream @ojh-vm-host
+if [ $unix = true ]; then
+  check "abstract AF_UNIX to the host (host netns)" 1 in_cgroup c1 jail-probe unix-connect stream @ojh-vm-host
+else
+  mkdir /sys/fs/cgroup/c3
+  sleep 600 &
+  sleeper3=$!
+  echo $sleeper3 >/sys/fs/cgroup/c3/cgroup.procs
+  state3='{"ociVersion":"1.0.2","id":"c3","status":"creating","pid":'$sleeper3',"bundle":"/run/bundle","annotations":{"jail.block-host":"true","jail.block-host.unix":"deny-all"}}'
+  n=$((n + 1))
+  if out=$(echo "$state3" | $hook create-runtime 2>&1); then
+    echo "not ok $n - deny-all refused where AF_UNIX cannot be judged: it was enforced"
+    failed=1
+  elif echo "$out" | grep -q 'AF_UNIX destinations cannot be judged'; then
+    echo "ok $n - deny-all refused where AF_UNIX cannot be judged"
+  else
+    echo "not ok $n - deny-all refused, but not for AF_UNIX: $out"
+    failed=1
+  fi
+  kill $sleeper3
+fi
 
 # A container that may hold CAP_NET_ADMIN (the admin accepts it) has every packet judged at
 # egress, TCP and UDP too, after its own NAT rules (issue 12): the verifier must take that
