@@ -252,6 +252,23 @@ std::optional<std::string_view> sub_key_value(const Annotations& annotations,
               " is invalid: expected " + std::string(expected));
 }
 
+// The annotation `key`, one of two words, as the value paired with it; `out` is left as it
+// is when the annotation is absent.
+template <typename T>
+void read_choice(const Annotations& annotations, std::string_view key,
+                 const std::pair<std::string_view, T> (&choices)[2], T& out) {
+  const auto value = sub_key_value(annotations, key);
+  if (!value) return;
+  for (const auto& [word, meaning] : choices)
+    if (*value == word) {
+      out = meaning;
+      return;
+    }
+  invalid_value(
+      key, *value,
+      "\"" + std::string(choices[0].first) + "\" or \"" + std::string(choices[1].first) + "\"");
+}
+
 }  // namespace
 
 // Appends `value`, read from `entry`, to a list unless an equal value was read before: then
@@ -342,33 +359,15 @@ ContainerPolicy parse_container_policy(const Annotations& annotations) {
       annotation_error(kBlockHostCidrsAnnotation, e);
     }
   }
-  if (const auto value = sub_key_value(annotations, kBlockHostModeAnnotation)) {
-    if (*value == "enforce") {
-      policy.mode = PolicyMode::Enforce;
-    } else if (*value == "audit") {
-      policy.mode = PolicyMode::Audit;
-    } else {
-      invalid_value(kBlockHostModeAnnotation, *value, "\"enforce\" or \"audit\"");
-    }
-  }
-  if (const auto value = sub_key_value(annotations, kBlockHostDnsAnnotation)) {
-    if (*value == "true") {
-      policy.allow_dns = true;
-    } else if (*value == "false") {
-      policy.allow_dns = false;
-    } else {
-      invalid_value(kBlockHostDnsAnnotation, *value, "\"true\" or \"false\"");
-    }
-  }
-  if (const auto value = sub_key_value(annotations, kBlockHostUnixAnnotation)) {
-    if (*value == "host-abstract") {
-      policy.unix_sockets = UnixPolicy::HostAbstract;
-    } else if (*value == "deny-all") {
-      policy.unix_sockets = UnixPolicy::DenyAll;
-    } else {
-      invalid_value(kBlockHostUnixAnnotation, *value, "\"host-abstract\" or \"deny-all\"");
-    }
-  }
+  read_choice<PolicyMode>(annotations, kBlockHostModeAnnotation,
+                          {{"enforce", PolicyMode::Enforce}, {"audit", PolicyMode::Audit}},
+                          policy.mode);
+  read_choice<bool>(annotations, kBlockHostDnsAnnotation, {{"true", true}, {"false", false}},
+                    policy.allow_dns);
+  read_choice<UnixPolicy>(
+      annotations, kBlockHostUnixAnnotation,
+      {{"host-abstract", UnixPolicy::HostAbstract}, {"deny-all", UnixPolicy::DenyAll}},
+      policy.unix_sockets);
   return policy;
 }
 

@@ -492,17 +492,14 @@ e2e_in_netns() {
 # ---------------------------------------------------------------------------------------
 # Listeners: jail-probe listen in a netns, logging every arrival to a file.
 
-# e2e_listen NETNS-PATH tcp|udp ADDR PORT — sets E2E_LISTEN_LOG to the listener's log file.
-e2e_listen() {
-  local netns=$1 proto=$2 addr=$3 port=$4 n i pid
-  n=$((_E2E_LISTENERS += 1))
-  E2E_LISTEN_LOG=$E2E_RUN_DIR/logs/listen-$n-$proto-${addr//[:%]/_}-$port.log
-  local ready=$E2E_RUN_DIR/logs/listen-$n.ready
-  : >"$E2E_LISTEN_LOG"
+# e2e_probe_listener NETNS-PATH READY-FILE WHAT PROBE-ARGS... — starts a listener of the probe
+# in NETNS (stopped at exit) and waits for its "listening" line in READY-FILE.
+e2e_probe_listener() {
+  local netns=$1 ready=$2 what=$3 pid i
+  shift 3
   : >"$ready"
   # nsenter itself, not a function: $! must be the listener's PID (nsenter execs it).
-  nsenter --net="$netns" -- "$PROBE" listen "$proto" "$addr" "$port" "$E2E_LISTEN_LOG" \
-    >"$ready" 2>&1 &
+  nsenter --net="$netns" -- "$PROBE" "$@" >"$ready" 2>&1 &
   pid=$!
   echo "$pid" >>"$E2E_RUN_DIR/pids"
   e2e_defer "kill $pid; wait $pid || true"
@@ -511,7 +508,17 @@ e2e_listen() {
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  e2e_die "listener $proto $addr $port did not start: $(cat "$ready")"
+  e2e_die "$what did not start: $(cat "$ready")"
+}
+
+# e2e_listen NETNS-PATH tcp|udp ADDR PORT — sets E2E_LISTEN_LOG to the listener's log file.
+e2e_listen() {
+  local netns=$1 proto=$2 addr=$3 port=$4 n
+  n=$((_E2E_LISTENERS += 1))
+  E2E_LISTEN_LOG=$E2E_RUN_DIR/logs/listen-$n-$proto-${addr//[:%]/_}-$port.log
+  : >"$E2E_LISTEN_LOG"
+  e2e_probe_listener "$netns" "$E2E_RUN_DIR/logs/listen-$n.ready" "listener $proto $addr $port" \
+    listen "$proto" "$addr" "$port" "$E2E_LISTEN_LOG"
 }
 
 # Sends a marker from the listener's own netns and waits until it is logged. Arrivals are

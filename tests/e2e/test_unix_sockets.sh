@@ -33,20 +33,11 @@ mkdir -p "$SOCK_DIR"
 # unix_listen NETNS-PATH stream|dgram NAME — a jail-probe unix-listen of the fake host; sets
 # UNIX_LOG to its log.
 unix_listen() {
-  local netns=$1 type=$2 name=$3 pid i
+  local netns=$1 type=$2 name=$3
   UNIX_LOG=$W/logs/unix-$type-${name//[\/@]/_}.log
-  local ready=$UNIX_LOG.ready
   : >"$UNIX_LOG"
-  : >"$ready"
-  nsenter --net="$netns" -- "$PROBE" unix-listen "$type" "$name" "$UNIX_LOG" >"$ready" 2>&1 &
-  pid=$!
-  e2e_defer "kill $pid; wait $pid || true"
-  for ((i = 0; i < 50; i++)); do
-    grep -q '^listening$' "$ready" && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  e2e_die "unix listener $type $name did not start: $(cat "$ready")"
+  e2e_probe_listener "$netns" "$UNIX_LOG.ready" "unix listener $type $name" \
+    unix-listen "$type" "$name" "$UNIX_LOG"
 }
 
 unix_listen "$E2E_HOST_NETNS" stream "$HOST_STREAM"
