@@ -90,11 +90,11 @@ int run_advise(const Options& opts) {
     throw Error("no enforced container " + opts.container);
   std::vector<EventView> records;
   bool found = false;
-  for (const EnforcedContainer& c : list_enforced(*pins, objs)) {
-    if (c.id != opts.container || c.cgroup_id == 0) continue;
+  for (const auto& [cgroup_id, id] : enforced_container_ids(*pins)) {
+    if (id != opts.container) continue;
     found = true;
-    for (const ojh_event& e : retained_events(objs, c.cgroup_id))
-      records.push_back(view_event(e, c.id, 0, ""));
+    for (const ojh_event& e : retained_events(objs, cgroup_id))
+      records.push_back(view_event(e, id, 0, ""));
   }
   restrict_capabilities(CapabilitySet::kNone);
   if (!found) throw Error("no enforced container " + opts.container);

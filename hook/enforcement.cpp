@@ -424,6 +424,14 @@ std::vector<EnforcedContainer> list_enforced(const PinDir& pins, const SharedObj
   return out;
 }
 
+std::map<std::uint64_t, std::string> enforced_container_ids(const PinDir& pins,
+                                                            std::optional<uid_t> owner) {
+  std::map<std::uint64_t, std::string> ids;
+  for (const Entry& e : read_entries(pins))
+    if (e.cgroup_id != 0 && (!owner || e.owner_uid == *owner)) ids[e.cgroup_id] = e.id;
+  return ids;
+}
+
 std::size_t refresh_host_rules(const PinDir& pins, const SharedObjects& objs,
                                std::uint64_t host_netns_cookie,
                                const std::vector<Rule>& host_rules) {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -90,6 +91,12 @@ struct EnforcedContainer {
 };
 
 std::vector<EnforcedContainer> list_enforced(const PinDir& pins, const SharedObjects& objs);
+
+// The container id each entry records, by its cgroup id: what naming a container's records
+// needs, from the entries alone (list_enforced also reads every link and map). Entries
+// without a cgroup id are left out; with `owner`, so are other users' entries.
+std::map<std::uint64_t, std::string> enforced_container_ids(
+    const PinDir& pins, std::optional<uid_t> owner = std::nullopt);
 
 struct GcResult {
   std::vector<std::string> released;  // containers whose cgroup is gone

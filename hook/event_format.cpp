@@ -8,35 +8,10 @@
 #include <cstdio>
 #include <ctime>
 
+#include "hook/denial_reason.hpp"
 #include "hook/shared_objects.hpp"
 
 namespace ojh {
-namespace {
-
-const char* reason_of(unsigned verdict) {
-  switch (verdict) {
-    case OJH_DENY_UNINITIALIZED:
-      return "uninitialized";
-    case OJH_DENY_LOOPBACK:
-      return "loopback";
-    case OJH_DENY_HOST_ADDR:
-      return "host";
-    case OJH_DENY_METADATA:
-      return "metadata";
-    case OJH_DENY_MULTICAST:
-      return "multicast";
-    case OJH_DENY_RAW_SOCKET:
-      return "raw-socket";
-    case OJH_DENY_UNIX_ABSTRACT:
-      return "unix-abstract";
-    case OJH_DENY_UNIX_NAMED:
-      return "unix-named";
-    default:
-      return "cidr";
-  }
-}
-
-}  // namespace
 
 const char* protocol_name_of(unsigned protocol, std::string& scratch) {
   switch (protocol) {
@@ -86,7 +61,7 @@ EventView view_event(const ojh_event& e, const std::string& container,
   // A program added by a later build than this reader still gets a name.
   v.operation = e.hook < kPrograms.size() ? std::string(kPrograms[e.hook].name)
                                           : "hook-" + std::to_string(e.hook);
-  v.reason = reason_of(e.verdict);
+  v.reason = verdict_reason(e.verdict);
   std::string scratch;
   v.protocol = protocol_name_of(e.protocol, scratch);
   v.ipv6 = e.family == OJH_AF_INET6;
@@ -122,34 +97,39 @@ std::string destination_text(const EventView& v) {
   return (v.ipv6 ? "[" + v.address + "]" : v.address) + ":" + std::to_string(v.port);
 }
 
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// One "key": value member of a record's JSON object, the writer call chosen by the value's type.
+void member(JsonWriter& w, const char* key, const char* value) {
+  w.Key(key);
+  w.String(value);
+}
+
+void member(JsonWriter& w, const char* key, std::uint64_t value) {
+  w.Key(key);
+  w.Uint64(value);
+}
+
+}  // namespace
+
 std::string event_json(const EventView& v) {
   rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  JsonWriter w(buf);
   w.StartObject();
-  w.Key("time");
-  w.String(rfc3339_utc(v.wall_ns).c_str());
-  w.Key("container");
-  w.String(v.container.c_str());
-  w.Key("cgroup_id");
-  w.Uint64(v.cgroup_id);
-  w.Key("verdict");
-  w.String(v.audited ? "audited" : "denied");
-  w.Key("reason");
-  w.String(v.reason.c_str());
-  w.Key("operation");
-  w.String(v.operation.c_str());
-  w.Key("protocol");
-  w.String(v.protocol.c_str());
-  w.Key("address");
-  w.String(v.address.c_str());
-  w.Key("port");
-  w.Uint(v.port);
-  w.Key("pid");
-  w.Uint(v.pid);
-  w.Key("comm");
-  w.String(v.comm.c_str());
-  w.Key("seq");
-  w.Uint64(v.seq);
+  member(w, "time", rfc3339_utc(v.wall_ns).c_str());
+  member(w, "container", v.container.c_str());
+  member(w, "cgroup_id", v.cgroup_id);
+  member(w, "verdict", v.audited ? "audited" : "denied");
+  member(w, "reason", v.reason.c_str());
+  member(w, "operation", v.operation.c_str());
+  member(w, "protocol", v.protocol.c_str());
+  member(w, "address", v.address.c_str());
+  member(w, "port", v.port);
+  member(w, "pid", v.pid);
+  member(w, "comm", v.comm.c_str());
+  member(w, "seq", v.seq);
   w.EndObject();
   return buf.GetString();
 }

@@ -72,22 +72,19 @@ class ContainerNames {
   ContainerNames(const PinDir& pins, std::optional<uid_t> owner, std::string only)
       : pins_(pins), owner_(owner), only_(std::move(only)) {}
 
-  void reload(const SharedObjects& objs) {
-    ids_.clear();
-    for (const EnforcedContainer& c : list_enforced(pins_, objs)) {
-      if (owner_ && c.owner_uid != *owner_) continue;
-      if (!only_.empty() && c.id != only_) continue;
-      if (c.cgroup_id) ids_[c.cgroup_id] = c.id;
-    }
+  void reload() {
+    ids_ = enforced_container_ids(pins_, owner_);
+    if (!only_.empty())
+      std::erase_if(ids_, [&](const auto& entry) { return entry.second != only_; });
     loaded_at_ = clock_ns(CLOCK_MONOTONIC);
   }
 
   // nullopt: not a container this reader may show. An unknown cgroup id reloads the
   // entries (a container that started since), at most every 100 ms.
-  std::optional<std::string> name(const SharedObjects& objs, std::uint64_t cgroup_id) {
+  std::optional<std::string> name(std::uint64_t cgroup_id) {
     auto it = ids_.find(cgroup_id);
     if (it == ids_.end() && clock_ns(CLOCK_MONOTONIC) - loaded_at_ > kPollMs * 1000000LL) {
-      reload(objs);
+      reload();
       it = ids_.find(cgroup_id);
     }
     if (it == ids_.end()) return std::nullopt;
@@ -215,7 +212,7 @@ Fd claim_ring(const PinDir& pins) {
 
 int print_retained(const SharedObjects& objs, ContainerNames& names, Printer& printer,
                    const Options& opts) {
-  names.reload(objs);
+  names.reload();
   if (!opts.container.empty() && names.all().empty())
     throw Error("no enforced container " + opts.container);
   std::vector<std::pair<ojh_event, std::string>> all;
@@ -230,7 +227,6 @@ int print_retained(const SharedObjects& objs, ContainerNames& names, Printer& pr
 }
 
 struct RingContext {
-  const SharedObjects* objs;
   ContainerNames* names;
   Printer* printer;
   std::uint64_t since_boot_ns;  // records from before the follower started are not new
@@ -242,7 +238,7 @@ int on_record(void* ctx, void* data, size_t size) {
   ojh_event e{};
   std::memcpy(&e, data, sizeof(e));
   if (e.time_ns < c->since_boot_ns) return 0;
-  if (const auto name = c->names->name(*c->objs, e.cgroup_id)) c->printer->print(e, *name);
+  if (const auto name = c->names->name(e.cgroup_id)) c->printer->print(e, *name);
   return 0;
 }
 
@@ -254,7 +250,7 @@ struct RingDeleter {
 void follow_objects(const PinDir& pins, const SharedObjects& objs, ContainerNames& names,
                     Printer& printer, bool own_ring, std::uint64_t since_boot_ns) {
   const std::optional<std::string> build = pinned_objects_build(pins);
-  names.reload(objs);
+  names.reload();
   std::int64_t checked = clock_ns(CLOCK_MONOTONIC);
   const auto replaced = [&] {
     const std::int64_t now = clock_ns(CLOCK_MONOTONIC);
@@ -263,7 +259,7 @@ void follow_objects(const PinDir& pins, const SharedObjects& objs, ContainerName
     return pinned_objects_build(pins) != build;
   };
   if (own_ring) {
-    RingContext ctx{&objs, &names, &printer, since_boot_ns};
+    RingContext ctx{&names, &printer, since_boot_ns};
     std::unique_ptr<ring_buffer, RingDeleter> rb(
         ring_buffer__new(objs.events.get(), on_record, &ctx, nullptr));
     if (!rb) throw Error("open the denial ring buffer", errno);
@@ -292,7 +288,7 @@ void follow_objects(const PinDir& pins, const SharedObjects& objs, ContainerName
   for (;;) {
     ::usleep(kPollMs * 1000);
     if (clock_ns(CLOCK_MONOTONIC) - reloaded > 1000000000LL) {
-      names.reload(objs);
+      names.reload();
       reloaded = clock_ns(CLOCK_MONOTONIC);
     }
     sync(false);

@@ -12,25 +12,13 @@
 #include "hook/bpf_lsm.hpp"
 #include "hook/capabilities.hpp"
 #include "hook/commands.hpp"
+#include "hook/denial_reason.hpp"
 #include "hook/enforcement.hpp"
 #include "hook/pin_dir.hpp"
 #include "hook/shared_objects.hpp"
 
 namespace ojh {
 namespace {
-
-const char* kind_name(ojh_rule_kind kind) {
-  switch (kind) {
-    case OJH_RULE_HOST_ADDR:
-      return "host";
-    case OJH_RULE_METADATA:
-      return "metadata";
-    case OJH_RULE_MULTICAST:
-      return "multicast";
-    default:
-      return "cidr";
-  }
-}
 
 // How the sockets CAP_NET_RAW opens are kept from enforced containers on this host.
 struct RawSockets {
@@ -47,7 +35,7 @@ struct RawSockets {
 
 std::string rule_text(const Rule& r) {
   Rule copy = r;
-  copy.origin = kind_name(r.kind);
+  copy.origin = rule_kind_reason(r.kind);
   return format_rule(copy);
 }
 

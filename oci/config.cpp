@@ -32,25 +32,53 @@ const rapidjson::Value* find(const rapidjson::Value& object, const char* key) {
   return it == object.MemberEnd() ? nullptr : &it->value;
 }
 
-void parse_namespaces(const rapidjson::Value& namespaces, BundleConfig& config) {
-  if (!namespaces.IsArray()) fail("\"linux.namespaces\" must be an array");
-  for (const auto& entry : namespaces.GetArray()) {
-    if (!entry.IsObject()) fail("\"linux.namespaces\" entries must be objects");
-    json::require_unique_keys(entry, kWhat, "linux.namespaces[].");
-    const rapidjson::Value* type = find(entry, "type");
-    if (!type || !type->IsString()) fail("\"linux.namespaces\" entry without a string \"type\"");
-    const std::string_view type_name = kernel_string(*type, "\"linux.namespaces[].type\"");
-    if (type_name == "cgroup") config.has_cgroup_namespace = true;
-    if (type_name != "network") continue;
-    // The runtime-spec forbids duplicate types; two would make "which netns" ambiguous.
-    if (config.has_network_namespace) fail("more than one \"network\" namespace");
-    config.has_network_namespace = true;
-    if (const rapidjson::Value* path = find(entry, "path")) {
-      if (!path->IsString()) fail("\"path\" of the network namespace must be a string");
-      config.network_namespace_path =
-          std::string(kernel_string(*path, "\"path\" of the network namespace"));
-    }
+// object[key] when present, a string the runtime hands to the kernel; `what` names it in the
+// messages ("\"root.path\"").
+std::optional<std::string> optional_kernel_string(const rapidjson::Value& object, const char* key,
+                                                  std::string_view what) {
+  const rapidjson::Value* value = find(object, key);
+  if (!value) return std::nullopt;
+  if (!value->IsString()) fail(std::string(what) + " must be a string");
+  return std::string(kernel_string(*value, what));
+}
+
+// object[key], which must be a string the runtime hands to the kernel; `missing` is the
+// message when it is absent or not a string.
+std::string_view required_kernel_string(const rapidjson::Value& object, const char* key,
+                                        const std::string& missing, std::string_view what) {
+  const rapidjson::Value* value = find(object, key);
+  if (!value || !value->IsString()) fail(missing);
+  return kernel_string(*value, what);
+}
+
+// The entries of the array `name` ("mounts", "linux.namespaces"), each an object whose keys
+// are unique.
+template <typename Visit>
+void for_each_entry(const rapidjson::Value& array, const std::string& name, Visit visit) {
+  if (!array.IsArray()) fail("\"" + name + "\" must be an array");
+  for (const auto& entry : array.GetArray()) {
+    if (!entry.IsObject()) fail("\"" + name + "\" entries must be objects");
+    json::require_unique_keys(entry, kWhat, name + "[].");
+    visit(entry);
   }
+}
+
+// The hook reads only whether the container has its own cgroup namespace. The network
+// namespace is checked all the same (one at most, its path a kernel string): what
+// config.json the hook refuses does not depend on what it happens to use (docs/input-limits.md).
+void parse_namespaces(const rapidjson::Value& namespaces, BundleConfig& config) {
+  bool network = false;
+  for_each_entry(namespaces, "linux.namespaces", [&](const rapidjson::Value& entry) {
+    const std::string_view type_name = required_kernel_string(
+        entry, "type", "\"linux.namespaces\" entry without a string \"type\"",
+        "\"linux.namespaces[].type\"");
+    if (type_name == "cgroup") config.has_cgroup_namespace = true;
+    if (type_name != "network") return;
+    // The runtime-spec forbids duplicate types; two would make "which netns" ambiguous.
+    if (network) fail("more than one \"network\" namespace");
+    network = true;
+    optional_kernel_string(entry, "path", "\"path\" of the network namespace");
+  });
 }
 
 // What a bind mount of `source` shows of the host's cgroup tree. The kernel resolves the
@@ -122,20 +150,15 @@ void note_cgroup_mount(const rapidjson::Value& entry, std::string_view destinati
 }
 
 void parse_mounts(const rapidjson::Value& mounts, BundleConfig& config) {
-  if (!mounts.IsArray()) fail("\"mounts\" must be an array");
-  for (const auto& entry : mounts.GetArray()) {
-    if (!entry.IsObject()) fail("\"mounts\" entries must be objects");
-    json::require_unique_keys(entry, kWhat, "mounts[].");
-    const rapidjson::Value* destination = find(entry, "destination");
-    if (!destination || !destination->IsString()) fail("mount without a string \"destination\"");
-    const std::string_view target = kernel_string(*destination, "mount \"destination\"");
+  for_each_entry(mounts, "mounts", [&](const rapidjson::Value& entry) {
+    const std::string_view target = required_kernel_string(
+        entry, "destination", "mount without a string \"destination\"", "mount \"destination\"");
     note_cgroup_mount(entry, target, config);
-    if (target != "/etc/resolv.conf") continue;
-    const rapidjson::Value* source = find(entry, "source");
-    if (!source || !source->IsString())
-      fail("mount of /etc/resolv.conf without a string \"source\"");
-    config.resolv_conf_source = std::string(kernel_string(*source, "mount \"source\""));
-  }
+    if (target != "/etc/resolv.conf") return;
+    config.resolv_conf_source = std::string(required_kernel_string(
+        entry, "source", "mount of /etc/resolv.conf without a string \"source\"",
+        "mount \"source\""));
+  });
 }
 
 void parse_capabilities(const rapidjson::Value& caps, BundleConfig& config) {
@@ -169,10 +192,8 @@ BundleConfig parse_bundle_config(std::string_view text) {
   if (const rapidjson::Value* linux_section = find(doc, "linux")) {
     if (!linux_section->IsObject()) fail("\"linux\" must be an object");
     json::require_unique_keys(*linux_section, kWhat, "linux.");
-    if (const rapidjson::Value* path = find(*linux_section, "cgroupsPath")) {
-      if (!path->IsString()) fail("\"linux.cgroupsPath\" must be a string");
-      config.cgroups_path = std::string(kernel_string(*path, "\"linux.cgroupsPath\""));
-    }
+    // Checked, not kept: the hook finds the container's cgroup from its process.
+    optional_kernel_string(*linux_section, "cgroupsPath", "\"linux.cgroupsPath\"");
     if (const rapidjson::Value* namespaces = find(*linux_section, "namespaces")) {
       parse_namespaces(*namespaces, config);
     }
@@ -180,9 +201,7 @@ BundleConfig parse_bundle_config(std::string_view text) {
   if (const rapidjson::Value* root = find(doc, "root")) {
     if (!root->IsObject()) fail("\"root\" must be an object");
     json::require_unique_keys(*root, kWhat, "root.");
-    const rapidjson::Value* path = find(*root, "path");
-    if (path && !path->IsString()) fail("\"root.path\" must be a string");
-    if (path) config.root_path = std::string(kernel_string(*path, "\"root.path\""));
+    config.root_path = optional_kernel_string(*root, "path", "\"root.path\"");
   }
   if (const rapidjson::Value* mounts = find(doc, "mounts")) parse_mounts(*mounts, config);
   if (const rapidjson::Value* process = find(doc, "process")) {

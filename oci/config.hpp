@@ -14,9 +14,6 @@ namespace ojh {
 
 // The few parts of the bundle's config.json the hook needs.
 struct BundleConfig {
-  std::optional<std::string> cgroups_path;            // linux.cgroupsPath
-  bool has_network_namespace = false;                 // linux.namespaces has type "network"
-  std::optional<std::string> network_namespace_path;  // its "path", when it joins one
   std::optional<std::string> root_path;  // root.path (relative to the bundle or absolute)
   // Source of the last bind mount onto /etc/resolv.conf (podman, CRI-O and Docker-style
   // runtimes mount the nameserver file they generated there).
@@ -45,8 +42,9 @@ inline constexpr std::size_t kMaxConfigBytes = 4 * 1024 * 1024;
 // Real configs nest about 6 deep (linux.seccomp.syscalls[].args[]); leave room.
 inline constexpr unsigned kMaxConfigDepth = 64;
 
-// Throws ojh::Error ("config.json: ...") when the parts read above are malformed; parts not
-// read are not checked beyond being valid JSON.
+// Throws ojh::Error ("config.json: ...") when the parts read above are malformed, or
+// linux.cgroupsPath or the network namespace (checked, not kept: docs/input-limits.md); other
+// parts are not checked beyond being valid JSON.
 BundleConfig parse_bundle_config(std::string_view json);
 
 // The container's root directory on the host: root.path, relative to the bundle unless

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "oci/options_error.hpp"
 
+#include <algorithm>
+#include <cstddef>
+#include <iterator>
+#include <string_view>
+
 #include "oci/quote.hpp"
 
 namespace po = boost::program_options;
@@ -8,41 +13,48 @@ namespace po = boost::program_options;
 namespace ojh {
 namespace {
 
-std::string invalid_syntax_message(const po::invalid_syntax& error, const std::string& option) {
-  switch (error.kind()) {
-    case po::invalid_syntax::long_not_allowed:
-      return "the unabbreviated option " + option + " is not valid";
-    case po::invalid_syntax::long_adjacent_not_allowed:
-      return "the unabbreviated option " + option + " does not take any arguments";
-    case po::invalid_syntax::short_adjacent_not_allowed:
-      return "the abbreviated option " + option + " does not take any arguments";
-    case po::invalid_syntax::empty_adjacent_parameter:
-      return "the argument for option " + option +
-             " should follow immediately after the equal sign";
-    case po::invalid_syntax::missing_parameter:
-      return "the required argument for option " + option + " is missing";
-    case po::invalid_syntax::extra_parameter:
-      return "option " + option + " does not take any arguments";
-    case po::invalid_syntax::unrecognized_line:
-      break;
-  }
-  return "invalid syntax for option " + option;
+// Boost's wording of a message about an option: the words before and after its name.
+struct Wording {
+  std::string_view before;
+  std::string_view after;
+};
+
+template <typename Kind>
+struct KindWording {
+  Kind kind;
+  Wording wording;
+};
+
+// The message of an error of `kind`, worded as `table` has it, or as `otherwise`.
+template <typename Kind, std::size_t N>
+std::string worded(const KindWording<Kind> (&table)[N], Kind kind, Wording otherwise,
+                   const std::string& option) {
+  const auto* it = std::find_if(std::begin(table), std::end(table),
+                                [&](const KindWording<Kind>& k) { return k.kind == kind; });
+  const Wording& w = it == std::end(table) ? otherwise : it->wording;
+  return std::string(w.before) + option + std::string(w.after);
 }
 
-std::string validation_message(const po::validation_error& error, const std::string& option) {
-  switch (error.kind()) {
-    case po::validation_error::multiple_values_not_allowed:
-      return "option " + option + " only takes a single argument";
-    case po::validation_error::at_least_one_value_required:
-      return "option " + option + " requires at least one argument";
-    case po::validation_error::invalid_bool_value:
-    case po::validation_error::invalid_option_value:
-      return "the argument for option " + option + " is invalid";
-    case po::validation_error::invalid_option:
-      break;
-  }
-  return "option " + option + " is not valid";
-}
+using Syntax = po::invalid_syntax;
+constexpr KindWording<Syntax::kind_t> kSyntaxWordings[] = {
+    {Syntax::long_not_allowed, {"the unabbreviated option ", " is not valid"}},
+    {Syntax::long_adjacent_not_allowed,
+     {"the unabbreviated option ", " does not take any arguments"}},
+    {Syntax::short_adjacent_not_allowed,
+     {"the abbreviated option ", " does not take any arguments"}},
+    {Syntax::empty_adjacent_parameter,
+     {"the argument for option ", " should follow immediately after the equal sign"}},
+    {Syntax::missing_parameter, {"the required argument for option ", " is missing"}},
+    {Syntax::extra_parameter, {"option ", " does not take any arguments"}},
+};
+
+using Validation = po::validation_error;
+constexpr KindWording<Validation::kind_t> kValidationWordings[] = {
+    {Validation::multiple_values_not_allowed, {"option ", " only takes a single argument"}},
+    {Validation::at_least_one_value_required, {"option ", " requires at least one argument"}},
+    {Validation::invalid_bool_value, {"the argument for option ", " is invalid"}},
+    {Validation::invalid_option_value, {"the argument for option ", " is invalid"}},
+};
 
 }  // namespace
 
@@ -70,10 +82,10 @@ std::string describe_options_error(const po::error& error) {
     return "the option " + option + " is required but missing";
   }
   if (const auto* syntax = dynamic_cast<const po::invalid_syntax*>(&error)) {
-    return invalid_syntax_message(*syntax, option);
+    return worded(kSyntaxWordings, syntax->kind(), {"invalid syntax for option ", ""}, option);
   }
   if (const auto* validation = dynamic_cast<const po::validation_error*>(&error)) {
-    return validation_message(*validation, option);
+    return worded(kValidationWordings, validation->kind(), {"option ", " is not valid"}, option);
   }
   return "invalid option " + option;
 }

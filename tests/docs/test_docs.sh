@@ -127,20 +127,29 @@ admin_keys() {  # ADMIN-CONFIG-CPP
     sed -E 's/^\(\s*"([^"]*)".*/\1/' | sort -u
 }
 
+# Whether a check over the keys the source defines passed: it found some (none means the
+# extraction no longer matches the source) and none of them is MISSING.
+keys_complete() {  # COUNT NONE-FOUND-MESSAGE MISSING-MESSAGE [MISSING...]
+  local n=$1 none_found=$2 missing_message=$3
+  shift 3
+  if ((n == 0)); then
+    echo "    $none_found"
+    return 1
+  fi
+  if (($#)); then
+    printf '    %s: %s\n' "$missing_message" "$*"
+    return 1
+  fi
+}
+
 check_admin_keys_in_man() {  # ADMIN-CONFIG-CPP MAN-TEXT-FILE
   local missing=() n=0 key
   while read -r key; do
     n=$((n + 1))
     has_entry "$2" KEYS "$key" || missing+=("$key")
   done < <(admin_keys "$1")
-  if ((n == 0)); then
-    echo "    found no add_options() key in ${1##*/}"
-    return 1
-  fi
-  if ((${#missing[@]})); then
-    printf '    no entry in KEYS of oci-jail-hook.conf(5) for: %s\n' "${missing[*]}"
-    return 1
-  fi
+  keys_complete "$n" "found no add_options() key in ${1##*/}" \
+    "no entry in KEYS of oci-jail-hook.conf(5) for" "${missing[@]}"
 }
 
 # The strings of kKnownAnnotations: its initializer lists names of string_view constants
@@ -172,14 +181,8 @@ check_annotations_documented() {  # ANNOTATIONS-HPP MAN-TEXT-FILE POLICY-MD
     has_entry "$2" ANNOTATIONS "$key" || missing+=("$key (oci-jail-hook(1))")
     grep -qF "\`$key\`" "$3" || missing+=("$key (${3##*/})")
   done < <(known_annotations "$1")
-  if ((n == 0)); then
-    echo "    found no key in kKnownAnnotations of ${1##*/}"
-    return 1
-  fi
-  if ((${#missing[@]})); then
-    printf '    not documented: %s\n' "${missing[*]}"
-    return 1
-  fi
+  keys_complete "$n" "found no key in kKnownAnnotations of ${1##*/}" "not documented" \
+    "${missing[@]}"
 }
 
 # ---------------------------------------------------------------------------------------

@@ -393,6 +393,13 @@ bp_run_mode() {  # RUN
   echo "$mode"
 }
 
+# Waits for a container to finish a phase of its probes (it touches DONE-FILE); a failure
+# when it does not within SECONDS.
+bp_wait_phase() {  # RUN DONE-FILE SECONDS PROBES
+  e2e_wait_file "$(bp_run_dir "$1")/$2" "$3" "${BP_RUN_PID[$1]}" ||
+    e2e_fail "$(bp_run_what "$1"): the container never finished its $4"
+}
+
 # Steps every started container through the phases together, then judges each.
 bp_run_batch() {
   local run pid shared out what mode rc
@@ -412,8 +419,7 @@ bp_run_batch() {
   done
   for run in "${BP_RUNS[@]}"; do
     [[ ${BP_RUN_STARTED[$run]} == 1 ]] || continue
-    e2e_wait_file "$(bp_run_dir "$run")/main-done" 1200 "${BP_RUN_PID[$run]}" ||
-      e2e_fail "$(bp_run_what "$run"): the container never finished its main probes"
+    bp_wait_phase "$run" main-done 1200 "main probes"
     if bp_move_to_subcgroup "$(bp_run_id "$run")"; then
       BP_RUN_MOVED[$run]=1
     else
@@ -423,8 +429,7 @@ bp_run_batch() {
   done
   for run in "${BP_RUNS[@]}"; do
     [[ ${BP_RUN_STARTED[$run]} == 1 ]] || continue
-    e2e_wait_file "$(bp_run_dir "$run")/sub-done" 600 "${BP_RUN_PID[$run]}" ||
-      e2e_fail "$(bp_run_what "$run"): the container never finished its sub-cgroup probes"
+    bp_wait_phase "$run" sub-done 600 "sub-cgroup probes"
     [[ $(bp_run_mode "$run") != none ]] &&
       { BP_RUN_AFTER[$run]=$(bp_hook_status "$(bp_run_id "$run")") || BP_RUN_AFTER[$run]=null; }
     echo "${BP_RUN_AFTER[$run]}" >"$E2E_RUN_DIR/$run.status.json"

@@ -135,6 +135,23 @@ bool holds_nul(const std::optional<std::string>& text) {
   return text && text->find('\0') != std::string::npos;
 }
 
+bool string_holds_nul(const rapidjson::Value* value) {
+  return value && value->IsString() && json::view(*value).find('\0') != std::string_view::npos;
+}
+
+// The same for the strings parse_bundle_config checks but does not keep: linux.cgroupsPath
+// and the namespaces' paths, read from the document.
+bool checked_string_holds_nul(const rapidjson::Value& doc) {
+  const rapidjson::Value* linux_section = member(doc, "linux");
+  if (!linux_section) return false;
+  if (string_holds_nul(member(*linux_section, "cgroupsPath"))) return true;
+  const rapidjson::Value* namespaces = member(*linux_section, "namespaces");
+  return namespaces && namespaces->IsArray() &&
+         std::any_of(namespaces->Begin(), namespaces->End(), [](const rapidjson::Value& entry) {
+           return string_holds_nul(member(entry, "path"));
+         });
+}
+
 // A bypass capability is refused exactly when some name in the config spells it (what each
 // spelling grants is fuzz_capability's concern); none when the admin allows them all.
 void check_capabilities_of(const BundleConfig& config) {
@@ -171,9 +188,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   without_error([&] { json::parse(text, "config.json", kMaxConfigDepth, doc); });
   FUZZ_REQUIRE(!reads_an_ambiguous_key(doc));
 
-  FUZZ_REQUIRE(!config.network_namespace_path || config.has_network_namespace);
-  FUZZ_REQUIRE(!holds_nul(config.cgroups_path) && !holds_nul(config.network_namespace_path) &&
-               !holds_nul(config.root_path) && !holds_nul(config.resolv_conf_source));
+  FUZZ_REQUIRE(!checked_string_holds_nul(doc));
+  FUZZ_REQUIRE(!holds_nul(config.root_path) && !holds_nul(config.resolv_conf_source));
   if (has_writable_foreign_cgroup_mount(doc)) {
     bool refused = false;
     try {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "hook/cgroup_namespace.hpp"
@@ -72,76 +73,75 @@ TEST_CASE("find_cgroup2_mount unescapes octal escapes", "[cgroup]") {
 }
 
 TEST_CASE("find_cgroup2_mount skips mounts that are covered", "[cgroup]") {
-  SECTION("cgroup2 mounted over a hybrid host's /sys/fs/cgroup in a private mount namespace") {
-    // Captured on this host: the old /sys/fs/cgroup/unified (root /.. in the new cgroupns)
-    // is listed first but hidden under the new /sys/fs/cgroup.
-    CHECK(ojh::find_cgroup2_mount(fixture("mountinfo-isolated")) ==
-          ojh::Cgroup2Mount{"/sys/fs/cgroup", "/"});
-  }
-  SECTION("something mounted on top of the cgroup2 mount") {
-    CHECK_FALSE(
-        ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-                                "30 1 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
-                                "31 30 0:31 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"));
-  }
-  SECTION("a sibling mounted over a directory above it") {
-    CHECK_FALSE(
-        ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-                                "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
-                                "30 20 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
-                                "31 20 0:31 / /sys/fs rw - tmpfs tmpfs rw\n"));
-  }
-  SECTION("its parent is covered") {
-    CHECK_FALSE(
-        ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-                                "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
-                                "30 20 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
-                                "40 20 0:40 / /sys rw - sysfs sysfs rw\n"));
-  }
-  SECTION("a mount further up is covered") {
-    // Hybrid layout with a fresh sysfs mounted over /sys: only the walk up the parents sees it.
-    CHECK_FALSE(
-        ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-                                "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
-                                "25 20 0:25 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"
-                                "30 25 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
-                                "40 20 0:40 / /sys rw - sysfs sysfs rw\n"));
-  }
-  SECTION("line order does not matter: moved mounts are listed before /") {
-    CHECK(ojh::find_cgroup2_mount(
-              "20 27 0:20 / /sys rw shared:7 - sysfs sysfs rw\n"
-              "31 20 0:26 / /sys/fs/cgroup rw shared:9 - cgroup2 cgroup2 rw,nsdelegate\n"
-              "27 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n") ==
-          ojh::Cgroup2Mount{"/sys/fs/cgroup", "/"});
-  }
-  SECTION("a covered one and a visible one") {
-    CHECK(ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-                                  "30 1 0:30 / /a rw - cgroup2 cgroup2 rw\n"
-                                  "31 30 0:31 / /a rw - tmpfs tmpfs rw\n"
-                                  "32 1 0:30 /x /b rw - cgroup2 cgroup2 rw\n") ==
-          ojh::Cgroup2Mount{"/b", "/x"});
-  }
-  SECTION("a cycle in the parent links (malformed input) counts as covered") {
-    CHECK_FALSE(
-        ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-                                "30 31 0:30 / /a rw - cgroup2 cgroup2 rw\n"
-                                "31 30 0:31 / /b rw - tmpfs tmpfs rw\n"));
-  }
-  SECTION("a parent covered for one child is the way up for its overmount") {
-    // /other's walk finds /sys covered by the cgroup2 overmount; that overmount's own walk
-    // passes the same /sys, which does not cover its own overmount.
-    CHECK(ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-                                  "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
-                                  "30 20 0:30 / /other rw - cgroup2 cgroup2 rw\n"
-                                  "21 20 0:21 / /sys rw - cgroup2 cgroup2 rw\n") ==
-          ojh::Cgroup2Mount{"/sys", "/"});
-  }
-  SECTION("a mount below it does not cover it") {
-    CHECK(ojh::find_cgroup2_mount("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-                                  "30 1 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
-                                  "31 30 0:31 / /sys/fs/cgroup/sub rw - tmpfs tmpfs rw\n"
-                                  "32 1 0:32 / /sys/fs/cgroupx rw - tmpfs tmpfs rw\n") ==
-          ojh::Cgroup2Mount{"/sys/fs/cgroup", "/"});
+  struct Case {
+    const char* what;
+    std::string mountinfo;
+    std::optional<ojh::Cgroup2Mount> found;  // nullopt: every cgroup2 mount is covered
+  };
+  const ojh::Cgroup2Mount sys_fs_cgroup{"/sys/fs/cgroup", "/"};
+  const Case cases[] = {
+      // Captured on this host: the old /sys/fs/cgroup/unified (root /.. in the new cgroupns)
+      // is listed first but hidden under the new /sys/fs/cgroup.
+      {"cgroup2 mounted over a hybrid host's /sys/fs/cgroup in a private mount namespace",
+       fixture("mountinfo-isolated"), sys_fs_cgroup},
+      {"something mounted on top of the cgroup2 mount",
+       "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+       "30 1 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+       "31 30 0:31 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n",
+       std::nullopt},
+      {"a sibling mounted over a directory above it",
+       "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+       "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
+       "30 20 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+       "31 20 0:31 / /sys/fs rw - tmpfs tmpfs rw\n",
+       std::nullopt},
+      {"its parent is covered",
+       "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+       "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
+       "30 20 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+       "40 20 0:40 / /sys rw - sysfs sysfs rw\n",
+       std::nullopt},
+      // Hybrid layout with a fresh sysfs mounted over /sys: only the walk up the parents sees it.
+      {"a mount further up is covered",
+       "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+       "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
+       "25 20 0:25 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"
+       "30 25 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+       "40 20 0:40 / /sys rw - sysfs sysfs rw\n",
+       std::nullopt},
+      {"line order does not matter: moved mounts are listed before /",
+       "20 27 0:20 / /sys rw shared:7 - sysfs sysfs rw\n"
+       "31 20 0:26 / /sys/fs/cgroup rw shared:9 - cgroup2 cgroup2 rw,nsdelegate\n"
+       "27 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n",
+       sys_fs_cgroup},
+      {"a covered one and a visible one",
+       "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+       "30 1 0:30 / /a rw - cgroup2 cgroup2 rw\n"
+       "31 30 0:31 / /a rw - tmpfs tmpfs rw\n"
+       "32 1 0:30 /x /b rw - cgroup2 cgroup2 rw\n",
+       ojh::Cgroup2Mount{"/b", "/x"}},
+      {"a cycle in the parent links (malformed input) counts as covered",
+       "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+       "30 31 0:30 / /a rw - cgroup2 cgroup2 rw\n"
+       "31 30 0:31 / /b rw - tmpfs tmpfs rw\n",
+       std::nullopt},
+      // /other's walk finds /sys covered by the cgroup2 overmount; that overmount's own walk
+      // passes the same /sys, which does not cover its own overmount.
+      {"a parent covered for one child is the way up for its overmount",
+       "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+       "20 1 0:20 / /sys rw - sysfs sysfs rw\n"
+       "30 20 0:30 / /other rw - cgroup2 cgroup2 rw\n"
+       "21 20 0:21 / /sys rw - cgroup2 cgroup2 rw\n",
+       ojh::Cgroup2Mount{"/sys", "/"}},
+      {"a mount below it does not cover it",
+       "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+       "30 1 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+       "31 30 0:31 / /sys/fs/cgroup/sub rw - tmpfs tmpfs rw\n"
+       "32 1 0:32 / /sys/fs/cgroupx rw - tmpfs tmpfs rw\n",
+       sys_fs_cgroup},
+  };
+  for (const Case& c : cases) {
+    DYNAMIC_SECTION(c.what) { CHECK(ojh::find_cgroup2_mount(c.mountinfo) == c.found); }
   }
 }
 

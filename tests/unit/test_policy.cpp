@@ -81,32 +81,39 @@ bool is_one_printable_line(const std::string& message) {
   return std::all_of(message.begin(), message.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
+// `parse` refuses `value` with `message`, and the annotation `key` in a policy with the same
+// message, prefixed with its name, on one printable line.
+template <typename Parse>
+void check_refused(Parse parse, const std::string& key, const std::string& value,
+                   const std::string& message) {
+  CAPTURE(value);
+  CHECK(error_of([&] { parse(value); }) == message);
+  const std::string policy_message = policy_error({{"jail.block-host", "true"}, {key, value}});
+  CHECK(policy_message == "annotation " + key + ": " + message);
+  CHECK(is_one_printable_line(policy_message));
+}
+
+// entry(i) for i in [0, count), joined by commas.
+template <typename Entry>
+std::string comma_list(std::size_t count, Entry entry) {
+  std::string value;
+  for (std::size_t i = 0; i < count; ++i) value += (i ? "," : "") + entry(i);
+  return value;
+}
+
 // "tcp:10.0.<i/250>.<i%250+1>:<i+1>" for i in [0, count): distinct, valid entries.
 std::string exception_list(std::size_t count) {
-  std::string value;
-  for (std::size_t i = 0; i < count; ++i) {
-    if (i) value += ',';
-    value += "tcp:10.0.";
-    value += std::to_string(i / 250);
-    value += '.';
-    value += std::to_string(i % 250 + 1);
-    value += ':';
-    value += std::to_string(i + 1);
-  }
-  return value;
+  return comma_list(count, [](std::size_t i) {
+    return "tcp:10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + ":" +
+           std::to_string(i + 1);
+  });
 }
 
 // "1.2.<i/250>.<i%250>" for i in [0, count): distinct host addresses outside "private".
 std::string cidr_list(std::size_t count) {
-  std::string value;
-  for (std::size_t i = 0; i < count; ++i) {
-    if (i) value += ',';
-    value += "1.2.";
-    value += std::to_string(i / 250);
-    value += '.';
-    value += std::to_string(i % 250);
-  }
-  return value;
+  return comma_list(count, [](std::size_t i) {
+    return "1.2." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+  });
 }
 
 // A string literal with its embedded NULs.
@@ -119,6 +126,14 @@ struct BadCase {
   std::string value;
   std::string message;  // without the "annotation <key>: " prefix
 };
+
+// What a policy holds when no sub-key is set.
+void check_default_settings(const ojh::ContainerPolicy& policy) {
+  CHECK(policy.mode == ojh::PolicyMode::Enforce);
+  CHECK(policy.allow_dns);
+  CHECK(policy.exceptions.empty());
+  CHECK(policy.cidrs.empty());
+}
 
 }  // namespace
 
@@ -254,14 +269,8 @@ TEST_CASE("jail.block-host.allow: invalid exceptions", "[policy]") {
       // The first bad entry is reported.
       {"udp:*:0,tcp:x:1", R"(entry "udp:*:0")" + kPort},
   };
-  for (const auto& c : cases) {
-    CAPTURE(c.value);
-    CHECK(error_of([&] { ojh::parse_exceptions(c.value); }) == c.message);
-    const std::string message =
-        policy_error({{"jail.block-host", "true"}, {"jail.block-host.allow", c.value}});
-    CHECK(message == "annotation jail.block-host.allow: " + c.message);
-    CHECK(is_one_printable_line(message));
-  }
+  const auto parse = [](const std::string& value) { ojh::parse_exceptions(value); };
+  for (const auto& c : cases) check_refused(parse, "jail.block-host.allow", c.value, c.message);
 }
 
 TEST_CASE("jail.block-host.allow: at most 64 exceptions", "[policy]") {
@@ -392,14 +401,8 @@ TEST_CASE("jail.block-host.cidrs: invalid destinations", "[policy]") {
        R"(entry "::ffff:10.0.0.0/104": 10.0.0.0/8 duplicates entry "10.0.0.0/8")"},
       {"fd00::/8,FD00:0::/8", R"(entry "FD00:0::/8": fd00::/8 duplicates entry "fd00::/8")"},
   };
-  for (const auto& c : cases) {
-    CAPTURE(c.value);
-    CHECK(error_of([&] { ojh::parse_cidrs(c.value); }) == c.message);
-    const std::string message =
-        policy_error({{"jail.block-host", "true"}, {"jail.block-host.cidrs", c.value}});
-    CHECK(message == "annotation jail.block-host.cidrs: " + c.message);
-    CHECK(is_one_printable_line(message));
-  }
+  const auto parse = [](const std::string& value) { ojh::parse_cidrs(value); };
+  for (const auto& c : cases) check_refused(parse, "jail.block-host.cidrs", c.value, c.message);
 }
 
 TEST_CASE("jail.block-host.cidrs: at most 256 destinations after expansion", "[policy]") {
@@ -474,19 +477,13 @@ TEST_CASE("container policy from annotations", "[policy]") {
           ojh::Annotations{{"io.kubernetes.pod.name", "x"}, {"jail.other", "y"}}}) {
       const auto policy = ojh::parse_container_policy(annotations);
       CHECK_FALSE(policy.enforce);
-      CHECK(policy.mode == ojh::PolicyMode::Enforce);
-      CHECK(policy.allow_dns);
-      CHECK(policy.exceptions.empty());
-      CHECK(policy.cidrs.empty());
+      check_default_settings(policy);
     }
   }
   SECTION("enforcement alone: defaults") {
     const auto policy = ojh::parse_container_policy({{"jail.block-host", "true"}});
     CHECK(policy.enforce);
-    CHECK(policy.mode == ojh::PolicyMode::Enforce);
-    CHECK(policy.allow_dns);
-    CHECK(policy.exceptions.empty());
-    CHECK(policy.cidrs.empty());
+    check_default_settings(policy);
   }
   SECTION("every key") {
     const auto policy = ojh::parse_container_policy({

@@ -402,9 +402,6 @@ TEST_CASE("read_file_bounded", "[file]") {
 
 TEST_CASE("runc config.json", "[config]") {
   const ojh::BundleConfig c = ojh::parse_bundle_config(ojh::unit::fixture("config-runc.json"));
-  CHECK(c.cgroups_path == "/ojh-test/c1");
-  CHECK(c.has_network_namespace);
-  CHECK(c.network_namespace_path == "/var/run/netns/ct");
   CHECK(c.annotations == ojh::Annotations{{"jail.block-host", "true"},
                                           {"org.opencontainers.image.ref.name", "busybox"}});
 }
@@ -414,16 +411,12 @@ TEST_CASE("config.json namespaces", "[config]") {
     return ojh::parse_bundle_config(R"({"ociVersion":"1.0.2","linux":{"namespaces":)" + namespaces +
                                     "}}");
   };
-  SECTION("a new network namespace") {
-    const auto c = config(R"([{"type":"pid"},{"type":"network"},{"type":"mount"}])");
-    CHECK(c.has_network_namespace);
-    CHECK_FALSE(c.network_namespace_path);
-  }
-  SECTION("the host network namespace") {
-    const auto c = config(R"([{"type":"pid"},{"type":"ipc"},{"type":"mount"}])");
-    CHECK_FALSE(c.has_network_namespace);
-    CHECK_FALSE(c.network_namespace_path);
-    CHECK_FALSE(c.cgroups_path);
+  SECTION("a new network namespace, one joined, the host's") {
+    CHECK_FALSE(
+        config(R"([{"type":"pid"},{"type":"network"},{"type":"mount"}])").has_cgroup_namespace);
+    CHECK_NOTHROW(config(R"([{"type":"network","path":"/var/run/netns/ct"}])"));
+    CHECK_NOTHROW(config(R"([{"type":"pid"},{"type":"ipc"},{"type":"mount"}])"));
+    CHECK(config(R"([{"type":"cgroup"}])").has_cgroup_namespace);
   }
   SECTION("malformed entries") {
     auto error = [&](const std::string& namespaces) {
@@ -446,8 +439,8 @@ TEST_CASE("config.json namespaces", "[config]") {
 
 TEST_CASE("config.json without linux section", "[config]") {
   const auto c = ojh::parse_bundle_config(R"({"ociVersion":"1.0.2","process":{"args":["sh"]}})");
-  CHECK_FALSE(c.cgroups_path);
-  CHECK_FALSE(c.has_network_namespace);
+  CHECK_FALSE(c.has_cgroup_namespace);
+  CHECK(c.cgroup_mounts.empty());
   CHECK(c.annotations.empty());
 }
 
