@@ -11,7 +11,7 @@
 # What containerd does with the file is the VM tier's (tests/vm/guest/test_containerd.sh).
 #
 # Environment: OJH_SOURCE_DIR (the repository; default: two levels up).
-# Checks are single-quoted eval strings (run inside deploy_check), so shellcheck sees neither
+# Checks are single-quoted eval strings (run inside ts_check), so shellcheck sees neither
 # the expansions nor the uses of the variables and helpers they name:
 # shellcheck disable=SC2016,SC2034,SC2317
 set -euo pipefail
@@ -20,8 +20,8 @@ source "$(dirname "$0")/lib.sh"
 
 top=${OJH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 script=$top/deploy/containerd/make-base-spec.sh
-deploy_require jq sh
-[[ -f $script ]] || deploy_die "no $script"
+ts_require jq sh
+[[ -f $script ]] || ts_die "no $script"
 deploy_make_tmp
 
 # The stand-in ctr: prints $DEPLOY_TMP/ctr-says with exit status $DEPLOY_TMP/ctr-rc.
@@ -78,29 +78,29 @@ make_spec() {  # make_spec ARGS... — output in $DEPLOY_TMP/out, messages in $D
 }
 
 out=$DEPLOY_TMP/out
-deploy_check "prints the spec (-d HOOKS_DIR)" make_spec -d "$DEPLOY_TMP/hooks.d"
+ts_check "prints the spec (-d HOOKS_DIR)" make_spec -d "$DEPLOY_TMP/hooks.d"
 for stage in create-runtime:createRuntime poststop:poststop; do
   json=$DEPLOY_TMP/hooks.d/oci-jail-hook-${stage%%:*}.json
-  deploy_check "hooks.${stage#*:} is the hooks.d file's hook (path, args, timeout), alone" \
+  ts_check "hooks.${stage#*:} is the hooks.d file's hook (path, args, timeout), alone" \
     eval 'jq -e --slurpfile h "$json" --arg s "${stage#*:}" \
             ".hooks[\$s] == [\$h[0].hook] and \$h[0].hook.path == \"$hook\" and
              \$h[0].hook.timeout > 0" "$out" >/dev/null'
 done
-deploy_check "no other hook stage" \
+ts_check "no other hook stage" \
   eval '[[ $(jq -c ".hooks | keys" "$out") == "[\"createRuntime\",\"poststop\"]" ]]'
-deploy_check "rlimits, AppArmor profile and seccomp removed (what CRI drops without a base spec)" \
+ts_check "rlimits, AppArmor profile and seccomp removed (what CRI drops without a base spec)" \
   eval 'jq -e ".process.rlimits == null and .process.apparmorProfile == null and
                 .linux.seccomp == null" "$out" >/dev/null'
 jq -S 'del(.process.rlimits, .process.apparmorProfile, .linux.seccomp)' "$DEPLOY_TMP/default.json" \
   >"$DEPLOY_TMP/expected.json"
-deploy_check "everything else is ctr's default spec, unchanged" \
+ts_check "everything else is ctr's default spec, unchanged" \
   eval '[[ $(jq -S "del(.hooks)" "$out") == "$(cat "$DEPLOY_TMP/expected.json")" ]]'
 
 spec=$DEPLOY_TMP/etc/oci-jail-hook-base-spec.json
-deploy_check "-o OUTPUT writes the file, prints nothing" \
+ts_check "-o OUTPUT writes the file, prints nothing" \
   eval 'make_spec -d "$DEPLOY_TMP/hooks.d" -o "$spec" && [[ ! -s $out ]] &&
         jq -e ".hooks.createRuntime[0].path == \"$hook\"" "$spec" >/dev/null'
-deploy_check "-o OUTPUT: mode 0644, nothing left beside it" \
+ts_check "-o OUTPUT: mode 0644, nothing left beside it" \
   eval '[[ $(stat -c %a "$spec") == 644 && $(ls "$DEPLOY_TMP/etc") == oci-jail-hook-base-spec.json ]]'
 cp "$spec" "$DEPLOY_TMP/good.json"
 
@@ -117,28 +117,28 @@ refused() {
   return 1
 }
 chmod 0644 "$hook"
-deploy_check "refused: hook.path not executable (the file is kept)" refused "is not an executable file"
+ts_check "refused: hook.path not executable (the file is kept)" refused "is not an executable file"
 chmod 0755 "$hook"
 mv "$DEPLOY_TMP/hooks.d/oci-jail-hook-poststop.json" "$DEPLOY_TMP/poststop.json"
-deploy_check "refused: no poststop hooks.d file" refused "oci-jail-hook-poststop.json"
+ts_check "refused: no poststop hooks.d file" refused "oci-jail-hook-poststop.json"
 mv "$DEPLOY_TMP/poststop.json" "$DEPLOY_TMP/hooks.d/oci-jail-hook-poststop.json"
 jq '.stages = ["prestart"]' "$DEPLOY_TMP/hooks.d/oci-jail-hook-poststop.json" >"$DEPLOY_TMP/wrong.json"
 cp "$DEPLOY_TMP/hooks.d/oci-jail-hook-poststop.json" "$DEPLOY_TMP/poststop.json"
 cp "$DEPLOY_TMP/wrong.json" "$DEPLOY_TMP/hooks.d/oci-jail-hook-poststop.json"
-deploy_check "refused: a hooks.d file for another stage" refused "for the poststop stage"
+ts_check "refused: a hooks.d file for another stage" refused "for the poststop stage"
 cp "$DEPLOY_TMP/poststop.json" "$DEPLOY_TMP/hooks.d/oci-jail-hook-poststop.json"
 ctr_says "$DEPLOY_TMP/default.json" 1
-deploy_check "refused: ctr oci spec fails" refused "ctr oci spec failed"
+ts_check "refused: ctr oci spec fails" refused "ctr oci spec failed"
 : >"$DEPLOY_TMP/empty"
 ctr_says "$DEPLOY_TMP/empty"
-deploy_check "refused: ctr prints nothing" refused "did not print a Linux OCI spec"
+ts_check "refused: ctr prints nothing" refused "did not print a Linux OCI spec"
 echo '{"ociVersion": ' >"$DEPLOY_TMP/broken"
 ctr_says "$DEPLOY_TMP/broken"
-deploy_check "refused: ctr prints broken JSON" refused "did not print JSON"
+ts_check "refused: ctr prints broken JSON" refused "did not print JSON"
 ctr_says "$DEPLOY_TMP/default.json"
-deploy_check "after the refusals, the same file again" \
+ts_check "after the refusals, the same file again" \
   eval 'make_spec -d "$DEPLOY_TMP/hooks.d" -o "$spec" && cmp -s "$spec" "$DEPLOY_TMP/good.json"'
-deploy_check "an unknown option: usage, exit 2" \
+ts_check "an unknown option: usage, exit 2" \
   eval 'rc=0; make_spec -x || rc=$?; ((rc == 2)) && grep -q "^usage:" "$DEPLOY_TMP/err"'
 
-deploy_finish
+ts_finish

@@ -9,7 +9,7 @@
 # tags listed in LINTIAN_ACCEPTED below, each with the reason; warnings are shown.
 #
 # Environment: OJH_BUILD_DIR (default build/), OJH_VERSION (default: the binary's --version).
-# Checks are single-quoted eval strings (run inside deploy_check), so shellcheck sees neither
+# Checks are single-quoted eval strings (run inside ts_check), so shellcheck sees neither
 # the expansions nor the uses of the variables and helpers they name:
 # shellcheck disable=SC2016,SC2034,SC2317
 set -euo pipefail
@@ -18,9 +18,9 @@ source "$(dirname "$0")/lib.sh"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${OJH_BUILD_DIR:-$top/build}
-deploy_require cpack dpkg-deb dpkg jq gzip
-[[ -f $build/CPackConfig.cmake ]] || deploy_skip "no CPackConfig.cmake in $build (configure first)"
-[[ -x $build/hook/oci-jail-hook ]] || deploy_skip "no built binary in $build/hook (build first)"
+ts_require cpack dpkg-deb dpkg jq gzip
+[[ -f $build/CPackConfig.cmake ]] || ts_skip "no CPackConfig.cmake in $build (configure first)"
+[[ -x $build/hook/oci-jail-hook ]] || ts_skip "no built binary in $build/hook (build first)"
 version=${OJH_VERSION:-$("$build/hook/oci-jail-hook" --version | cut -d' ' -f2)}
 arch=$(dpkg --print-architecture)
 readonly HOOK=/usr/libexec/oci/hooks.d/oci-jail-hook
@@ -33,60 +33,60 @@ deploy_make_tmp
 out=$DEPLOY_TMP/out
 if ! (cd "$build" && cpack -G DEB -B "$DEPLOY_TMP/pkg" --config CPackConfig.cmake) >"$out" 2>&1; then
   cat "$out"
-  deploy_die "cpack -G DEB failed"
+  ts_die "cpack -G DEB failed"
 fi
 deb=$DEPLOY_TMP/pkg/oci-jail-hook_${version}_${arch}.deb
-deploy_check "cpack built oci-jail-hook_${version}_${arch}.deb" test -f "$deb"
-[[ -f $deb ]] || deploy_finish
+ts_check "cpack built oci-jail-hook_${version}_${arch}.deb" test -f "$deb"
+[[ -f $deb ]] || ts_finish
 
 dpkg-deb -c "$deb" | awk '{ print $1, $2, substr($6, 2) }' >"$DEPLOY_TMP/list"
 has() {  # has MODE PATH — a member with that permission string, owned by root/root
   grep -qxF -- "$1 root/root $2" "$DEPLOY_TMP/list"
 }
-deploy_check "binary $HOOK, 0755 root" has -rwxr-xr-x "$HOOK"
+ts_check "binary $HOOK, 0755 root" has -rwxr-xr-x "$HOOK"
 readonly ENFORCE_ALL=/usr/share/oci-jail-hook/hooks.d-enforce-all
 for stage in create-runtime poststop; do
-  deploy_check "hooks.d JSON ($stage) in /usr/share/containers/oci/hooks.d, 0644" \
+  ts_check "hooks.d JSON ($stage) in /usr/share/containers/oci/hooks.d, 0644" \
     has -rw-r--r-- "/usr/share/containers/oci/hooks.d/oci-jail-hook-$stage.json"
-  deploy_check "enforce-all hooks.d JSON ($stage) in $ENFORCE_ALL, 0644" \
+  ts_check "enforce-all hooks.d JSON ($stage) in $ENFORCE_ALL, 0644" \
     has -rw-r--r-- "$ENFORCE_ALL/oci-jail-hook-$stage.json"
 done
-deploy_check "compressed man page" has -rw-r--r-- /usr/share/man/man1/oci-jail-hook.1.gz
-deploy_check "no uncompressed man page" eval '! grep -q "/usr/share/man/.*\.[0-9]$" "$DEPLOY_TMP/list"'
-deploy_check "copyright and changelog.gz" \
+ts_check "compressed man page" has -rw-r--r-- /usr/share/man/man1/oci-jail-hook.1.gz
+ts_check "no uncompressed man page" eval '! grep -q "/usr/share/man/.*\.[0-9]$" "$DEPLOY_TMP/list"'
+ts_check "copyright and changelog.gz" \
   eval 'has -rw-r--r-- $DOC/copyright && has -rw-r--r-- $DOC/changelog.gz'
 for example in oci-jail-hook.conf crio/10-oci-jail-hook.conf systemd/oci-jail-hook-refresh.service \
   systemd/oci-jail-hook-refresh.timer \
   networkmanager/90-oci-jail-hook containerd/oci-jail-hook-2.x.toml \
   containerd/base-runtime-spec-1.7.toml containerd/make-base-spec.sh \
   kubernetes/oci-jail-hook.yaml kubernetes/install-on-node.sh; do
-  deploy_check "example $example under $DOC/examples, not executable" \
+  ts_check "example $example under $DOC/examples, not executable" \
     has -rw-r--r-- "$DOC/examples/$example"
 done
-deploy_check "every file under /usr (nothing in /etc, /usr/local, /lib, /var, /opt)" \
+ts_check "every file under /usr (nothing in /etc, /usr/local, /lib, /var, /opt)" \
   eval '! grep -v " /usr/" "$DEPLOY_TMP/list" | grep -v " /$" | grep -q . &&
         ! grep -q " /usr/local" "$DEPLOY_TMP/list"'
-deploy_check "no executable under /usr/share" \
+ts_check "no executable under /usr/share" \
   eval '! grep -E "^-..x|^-.....x|^-........x" "$DEPLOY_TMP/list" | grep -q " /usr/share/"'
 UNITS="oci-jail-hook-watch.service oci-jail-hook.service oci-jail-hook.socket oci-jail-hook-events.service"
 for unit in $UNITS; do
-  deploy_check "unit $unit in /usr/lib/systemd/system, 0644" \
+  ts_check "unit $unit in /usr/lib/systemd/system, 0644" \
     has -rw-r--r-- "/usr/lib/systemd/system/$unit"
 done
-deploy_check "no other systemd unit is installed" \
+ts_check "no other systemd unit is installed" \
   eval '! grep -E " /(usr/)?lib/systemd/" "$DEPLOY_TMP/list" |
         grep -vE "/(${UNITS// /|})$" | grep -v "/$" | grep -q .'
 for service in oci-jail-hook-watch.service:watch oci-jail-hook.service:serve \
   "oci-jail-hook-events.service:events --follow --journal --max-per-second 10"; do
   dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/lib/systemd/system/${service%:*}" \
     >"$DEPLOY_TMP/unit"
-  deploy_check "${service%:*} runs the installed binary" \
+  ts_check "${service%:*} runs the installed binary" \
     grep -qxF "ExecStart=$HOOK ${service#*:}" "$DEPLOY_TMP/unit"
 done
 
 dpkg-deb -I "$deb" >"$DEPLOY_TMP/info"
 field() { dpkg-deb -f "$deb" "$1"; }
-deploy_check "Package, Version, Architecture" \
+ts_check "Package, Version, Architecture" \
   eval '[[ $(field Package) == oci-jail-hook && $(field Version) == "$version" && $(field Architecture) == "$arch" ]]'
 depends=$(field Depends)
 # Every shared library the packaged hook loads is a dependency; the default build links
@@ -94,16 +94,16 @@ depends=$(field Depends)
 # libc, libelf and zlib.
 dpkg-deb --fsys-tarfile "$deb" | tar -xO ".$HOOK" >"$DEPLOY_TMP/hook-binary"
 needed=$(readelf -d "$DEPLOY_TMP/hook-binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
-deploy_check "the hook loads libc (${needed//$'\n'/ })" grep -qx libc.so.6 <<<"$needed"
+ts_check "the hook loads libc (${needed//$'\n'/ })" grep -qx libc.so.6 <<<"$needed"
 declare -A package_of=([libc.so.6]=libc6 [ld-linux-x86-64.so.2]=libc6 [libbpf.so.1]=libbpf1 [libcap-ng.so.0]=libcap-ng0
   [libstdc++.so.6]=libstdc++6 [libgcc_s.so.1]=libgcc-s1 [libelf.so.1]=libelf1 [libz.so.1]=zlib1g [libzstd.so.1]=libzstd1)
 for lib in $needed; do
   dep=${package_of[$lib]:-${lib%%.so*}}
   [[ $lib == libboost_program_options* ]] && dep=libboost-program-options
-  deploy_check "Depends on $dep for $lib ($depends)" \
+  ts_check "Depends on $dep for $lib ($depends)" \
     eval '[[ ", $depends" == *", $dep"* ]]'
 done
-deploy_check "no maintainer scripts and no conffiles in the control archive" \
+ts_check "no maintainer scripts and no conffiles in the control archive" \
   eval '! grep -qwE "preinst|postinst|prerm|postrm|config|triggers|conffiles" "$DEPLOY_TMP/info"'
 
 root=$DEPLOY_TMP/root
@@ -111,27 +111,27 @@ dpkg-deb -x "$deb" "$root"
 jq() { command jq "$@" >/dev/null; }
 for stage in create-runtime:createRuntime poststop:poststop; do
   json=$root/usr/share/containers/oci/hooks.d/oci-jail-hook-${stage%%:*}.json
-  deploy_check "${json##*/}: valid JSON, hook.path $HOOK, stage ${stage#*:}" \
+  ts_check "${json##*/}: valid JSON, hook.path $HOOK, stage ${stage#*:}" \
     jq -e --arg p "$HOOK" --arg s "${stage#*:}" --arg a "${stage%%:*}" \
     '.version == "1.0.0" and .hook.path == $p and .stages == [$s] and .hook.args == ["oci-jail-hook", $a]' \
     "$json"
   all=$root$ENFORCE_ALL/${json##*/}
-  deploy_check "enforce-all ${json##*/}: \"always\": true, otherwise the same as the default file" \
+  ts_check "enforce-all ${json##*/}: \"always\": true, otherwise the same as the default file" \
     eval '[[ $(command jq -cS "del(.when)" "$all") == "$(command jq -cS "del(.when)" "$json")" ]] &&
           command jq -e ".when == {always: true}" "$all" >/dev/null'
 done
-deploy_check "packaged binary runs: --version prints $version" \
+ts_check "packaged binary runs: --version prints $version" \
   eval '[[ $("$root$HOOK" --version) == "oci-jail-hook $version" ]]'
 if command -v file >/dev/null; then
-  deploy_check "packaged binary is stripped" eval '[[ $(file -b "$root$HOOK") == *", stripped"* ]]'
+  ts_check "packaged binary is stripped" eval '[[ $(file -b "$root$HOOK") == *", stripped"* ]]'
 fi
-deploy_check "changelog names version $version" \
+ts_check "changelog names version $version" \
   eval 'zcat "$root$DOC/changelog.gz" | head -1 | grep -qF "oci-jail-hook ($version)"'
 
 # The example config: every line commented out, and what it documents is valid syntax. The
 # hook only accepts a root-owned config, so this part needs root.
 conf=$root$DOC/examples/oci-jail-hook.conf
-deploy_check "example config: every setting is commented out" \
+ts_check "example config: every setting is commented out" \
   eval '! grep -vE "^[[:space:]]*(#|$)" "$conf" | grep -q .'
 # Every key the parser knows (its option table in oci/admin_config.cpp) is shown.
 mapfile -t config_keys < <(tr -d ' \n' <"$top/oci/admin_config.cpp" |
@@ -140,10 +140,10 @@ missing_keys=()
 for key in "${config_keys[@]}"; do
   grep -qE "^#$key =( |$)" "$conf" || missing_keys+=("$key")
 done
-deploy_check "example config shows every key of oci/admin_config.cpp (${#config_keys[@]} keys; missing: ${missing_keys[*]:-none})" \
+ts_check "example config shows every key of oci/admin_config.cpp (${#config_keys[@]} keys; missing: ${missing_keys[*]:-none})" \
   eval '((${#config_keys[@]} >= 5 && ${#missing_keys[@]} == 0))'
 if [[ ! -f $conf ]]; then
-  deploy_fail "example config present in the package"
+  ts_fail "example config present in the package"
 elif ((EUID == 0)); then
   config_accepted() {  # config_accepted FILE — the hook reads it and only then misses a command
     chown root:root "$1" && chmod 0644 "$1"
@@ -154,10 +154,10 @@ elif ((EUID == 0)); then
   sed -E 's/^#([a-z-]+ = )/\1/' "$conf" >"$DEPLOY_TMP/uncommented.conf"
   cp "$DEPLOY_TMP/uncommented.conf" "$DEPLOY_TMP/broken.conf"
   echo "bogus-key = 1" >>"$DEPLOY_TMP/broken.conf"
-  deploy_check "example config as shipped is accepted by the hook" config_accepted "$DEPLOY_TMP/as-shipped.conf"
-  deploy_check "example config with every setting uncommented is accepted" \
+  ts_check "example config as shipped is accepted by the hook" config_accepted "$DEPLOY_TMP/as-shipped.conf"
+  ts_check "example config with every setting uncommented is accepted" \
     eval 'grep -q "^fail-open = false" "$DEPLOY_TMP/uncommented.conf" && config_accepted "$DEPLOY_TMP/uncommented.conf"'
-  deploy_check "the same check refuses an unknown key" eval '! config_accepted "$DEPLOY_TMP/broken.conf"'
+  ts_check "the same check refuses an unknown key" eval '! config_accepted "$DEPLOY_TMP/broken.conf"'
 else
   printf 'NOTE: example config checks need root (the hook accepts only root-owned configs)\n'
 fi
@@ -171,10 +171,10 @@ if command -v lintian >/dev/null; then
   while read -r tag; do
     [[ -n ${LINTIAN_ACCEPTED[$tag]:-} ]] || errors+=("$tag")
   done < <(sed -nE 's/^E: [^:]+: ([a-z0-9-]+).*/\1/p' "$DEPLOY_TMP/lintian" | sort -u)
-  deploy_check "lintian reports no error (${errors[*]:-none})" eval '((${#errors[@]} == 0))'
-  deploy_check "lintian ran to completion (exit status $lintian_rc)" eval '((lintian_rc <= 1))'
+  ts_check "lintian reports no error (${errors[*]:-none})" eval '((${#errors[@]} == 0))'
+  ts_check "lintian ran to completion (exit status $lintian_rc)" eval '((lintian_rc <= 1))'
 else
   printf 'NOTE: lintian not installed; package policy not checked\n'
 fi
 
-deploy_finish
+ts_finish

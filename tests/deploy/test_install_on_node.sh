@@ -7,7 +7,7 @@
 # node check of the binary (as root); and --uninstall.
 #
 # Environment: OJH_HOOK_BINARY (default build/hook/oci-jail-hook), OJH_SOURCE_DIR (the repo).
-# Checks are single-quoted eval strings (run inside deploy_check), so shellcheck sees neither
+# Checks are single-quoted eval strings (run inside ts_check), so shellcheck sees neither
 # the expansions nor the uses of the variables and helpers they name:
 # shellcheck disable=SC2016,SC2034,SC2317
 set -euo pipefail
@@ -17,9 +17,9 @@ source "$(dirname "$0")/lib.sh"
 top=${OJH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 hook_binary=${OJH_HOOK_BINARY:-$top/build/hook/oci-jail-hook}
 installer=$top/deploy/kubernetes/install-on-node.sh
-deploy_require jq sha256sum cmp find
-[[ -x $hook_binary ]] || deploy_skip "no built hook binary at $hook_binary (set OJH_HOOK_BINARY)"
-[[ -x $installer ]] || deploy_die "$installer missing or not executable"
+ts_require jq sha256sum cmp find
+[[ -x $hook_binary ]] || ts_skip "no built hook binary at $hook_binary (set OJH_HOOK_BINARY)"
+[[ -x $installer ]] || ts_die "$installer missing or not executable"
 
 deploy_make_tmp
 readonly BIN=/usr/local/libexec/oci/hooks.d/oci-jail-hook
@@ -60,79 +60,79 @@ hook_path_is() {  # hook_path_is FILE PATH STAGE ARG
 
 # --- fresh install on a CRI-O node ----------------------------------------------------------
 root=$(new_root crio-node crio)
-deploy_check "fresh install succeeds" install_into "$root" --no-verify
-deploy_check "binary installed, identical, mode 755" \
+ts_check "fresh install succeeds" install_into "$root" --no-verify
+ts_check "binary installed, identical, mode 755" \
   eval 'cmp -s "$hook_binary" "$root$BIN" && [[ $(mode_of "$root$BIN") == 755 ]]'
-deploy_check "create-runtime JSON: valid, hook.path is the host path of the binary" \
+ts_check "create-runtime JSON: valid, hook.path is the host path of the binary" \
   hook_path_is "$root$JSON_DIR/oci-jail-hook-create-runtime.json" "$BIN" createRuntime create-runtime
-deploy_check "poststop JSON: valid, hook.path is the host path of the binary" \
+ts_check "poststop JSON: valid, hook.path is the host path of the binary" \
   hook_path_is "$root$JSON_DIR/oci-jail-hook-poststop.json" "$BIN" poststop poststop
-deploy_check "JSON keeps the template's when.annotations" \
+ts_check "JSON keeps the template's when.annotations" \
   eval 'jq -e ".when.annotations | has(\"^jail\\\\.block-host(\\\\..*)?$\")" \
         "$root$JSON_DIR/oci-jail-hook-create-runtime.json" >/dev/null'
-deploy_check "no trace of the DEST prefix in any JSON" \
+ts_check "no trace of the DEST prefix in any JSON" \
   eval '! grep -rqF "$root" "$root$JSON_DIR"'
-deploy_check "CRI-O drop-in installed (CRI-O detected), identical, mode 644" \
+ts_check "CRI-O drop-in installed (CRI-O detected), identical, mode 644" \
   eval 'cmp -s "$top/deploy/crio/10-oci-jail-hook.conf" "$root$DROPIN" && [[ $(mode_of "$root$DROPIN") == 644 ]]'
-deploy_check "JSON files mode 644" \
+ts_check "JSON files mode 644" \
   eval '[[ $(mode_of "$root$JSON_DIR/oci-jail-hook-create-runtime.json") == 644 &&
            $(mode_of "$root$JSON_DIR/oci-jail-hook-poststop.json") == 644 ]]'
-deploy_check "record lists the 4 installed files with their checksums" \
+ts_check "record lists the 4 installed files with their checksums" \
   eval '[[ $(wc -l <"$root$RECORD") == 4 ]] && (cd "$root" && sed "s|  /|  |" "$root$RECORD" | sha256sum -c --quiet -)'
-deploy_check "no temporary files left behind" \
+ts_check "no temporary files left behind" \
   eval '[[ -z $(find "$root" -name ".*" -type f) ]]'
-deploy_check "installer says CRI-O must be restarted" output_has "restart CRI-O"
+ts_check "installer says CRI-O must be restarted" output_has "restart CRI-O"
 
 # --- idempotence ------------------------------------------------------------------------------
 before=$(snapshot "$root")
-deploy_check "second run succeeds" install_into "$root" --no-verify
-deploy_check "second run changes nothing (contents, modes, inodes, mtimes, ctimes)" \
+ts_check "second run succeeds" install_into "$root" --no-verify
+ts_check "second run changes nothing (contents, modes, inodes, mtimes, ctimes)" \
   eval '[[ $(snapshot "$root") == "$before" ]]'
-deploy_check "second run says nothing changed" output_has "nothing changed"
+ts_check "second run says nothing changed" output_has "nothing changed"
 
 chmod 0777 "$root$JSON_DIR/oci-jail-hook-poststop.json"
-deploy_check "a wrong mode is repaired" \
+ts_check "a wrong mode is repaired" \
   eval 'install_into "$root" --no-verify && [[ $(mode_of "$root$JSON_DIR/oci-jail-hook-poststop.json") == 644 ]]'
 
 # --- upgrade of what it installed; refusal of what it did not -------------------------------
 cp "$hook_binary" "$src/oci-jail-hook" && printf 'v2' >>"$src/oci-jail-hook"
-deploy_check "a new binary replaces the recorded one without --force" \
+ts_check "a new binary replaces the recorded one without --force" \
   eval 'install_into "$root" --no-verify && cmp -s "$src/oci-jail-hook" "$root$BIN"'
-deploy_check "record follows the upgrade" \
+ts_check "record follows the upgrade" \
   eval 'grep -q "^$(sha256sum <"$src/oci-jail-hook" | cut -d" " -f1)  $BIN\$" "$root$RECORD"'
 cp "$hook_binary" "$src/oci-jail-hook"
-install_into "$root" --no-verify || deploy_die "re-install of the original binary: $(cat "$DEPLOY_TMP/out")"
+install_into "$root" --no-verify || ts_die "re-install of the original binary: $(cat "$DEPLOY_TMP/out")"
 
 echo '{"foreign": true}' >"$root$JSON_DIR/oci-jail-hook-poststop.json"
 cp "$hook_binary" "$src/oci-jail-hook" && printf 'v3' >>"$src/oci-jail-hook"
 before=$(snapshot "$root")
-deploy_check "a foreign file at a target path is refused (exit 1)" \
+ts_check "a foreign file at a target path is refused (exit 1)" \
   eval '! install_into "$root" --no-verify'
-deploy_check "the refusal names the file and --force" \
+ts_check "the refusal names the file and --force" \
   eval 'output_has "refusing to replace $JSON_DIR/oci-jail-hook-poststop.json" && output_has "--force"'
-deploy_check "a refused run changes nothing, not even the binary it would have upgraded" \
+ts_check "a refused run changes nothing, not even the binary it would have upgraded" \
   eval '[[ $(snapshot "$root") == "$before" ]]'
-deploy_check "--force replaces the foreign file" \
+ts_check "--force replaces the foreign file" \
   eval 'install_into "$root" --no-verify --force &&
         hook_path_is "$root$JSON_DIR/oci-jail-hook-poststop.json" "$BIN" poststop poststop'
 cp "$hook_binary" "$src/oci-jail-hook"
-install_into "$root" --no-verify || deploy_die "re-install of the original binary: $(cat "$DEPLOY_TMP/out")"
+install_into "$root" --no-verify || ts_die "re-install of the original binary: $(cat "$DEPLOY_TMP/out")"
 
 link_root=$(new_root symlink-node)
 mkdir -p "$link_root${BIN%/*}"
 ln -s /bin/true "$link_root$BIN"
-deploy_check "a symlink at the binary path is refused, not followed" \
+ts_check "a symlink at the binary path is refused, not followed" \
   eval '! install_into "$link_root" --no-verify && [[ -L $link_root$BIN && ! -e $link_root$JSON_DIR ]]'
 
 # --- options ----------------------------------------------------------------------------------
 plain=$(new_root containerd-node)
-deploy_check "auto: no CRI-O drop-in on a node without CRI-O" \
+ts_check "auto: no CRI-O drop-in on a node without CRI-O" \
   eval 'install_into "$plain" --no-verify && [[ ! -e $plain$DROPIN && ! -e $plain/etc/crio ]]'
 no_crio=$(new_root crio-node-no-dropin crio)
-deploy_check "--crio-dropin no: none even with CRI-O" \
+ts_check "--crio-dropin no: none even with CRI-O" \
   eval 'install_into "$no_crio" --no-verify --crio-dropin no && [[ ! -e $no_crio$DROPIN ]]'
 custom=$(new_root custom-dirs)
-deploy_check "--bin-dir/--hooks-dir: files there, hook.path follows" \
+ts_check "--bin-dir/--hooks-dir: files there, hook.path follows" \
   eval 'install_into "$custom" --no-verify --bin-dir /usr/libexec/oci/hooks.d --hooks-dir /usr/share/containers/oci/hooks.d &&
         cmp -s "$hook_binary" "$custom/usr/libexec/oci/hooks.d/oci-jail-hook" &&
         hook_path_is "$custom/usr/share/containers/oci/hooks.d/oci-jail-hook-create-runtime.json" \
@@ -140,27 +140,27 @@ deploy_check "--bin-dir/--hooks-dir: files there, hook.path follows" \
 # The installer image's /opt/oci-jail-hook/enforce-all (deploy/kubernetes/Containerfile).
 mkdir -p "$src/enforce-all"
 cp "$top"/share/oci-jail-hook/hooks.d-enforce-all/*.json.in "$src/enforce-all/"
-deploy_check "--templates enforce-all replaces the annotation-gated files it installed" \
+ts_check "--templates enforce-all replaces the annotation-gated files it installed" \
   eval 'install_into "$plain" --no-verify --templates "$src/enforce-all" &&
         hook_path_is "$plain$JSON_DIR/oci-jail-hook-create-runtime.json" "$BIN" createRuntime create-runtime &&
         hook_path_is "$plain$JSON_DIR/oci-jail-hook-poststop.json" "$BIN" poststop poststop &&
         jq -e ".when == {always: true}" "$plain$JSON_DIR/oci-jail-hook-create-runtime.json" \
           "$plain$JSON_DIR/oci-jail-hook-poststop.json" >/dev/null'
-deploy_check "a relative --bin-dir is a usage error (exit 2)" \
+ts_check "a relative --bin-dir is a usage error (exit 2)" \
   eval 'install_into "$plain" --no-verify --bin-dir usr/bin; [[ $? == 2 ]]'
-deploy_check "a --bin-dir with .. is a usage error (exit 2)" \
+ts_check "a --bin-dir with .. is a usage error (exit 2)" \
   eval 'install_into "$plain" --no-verify --bin-dir /usr/../tmp; [[ $? == 2 ]]'
-deploy_check "an unknown option is a usage error (exit 2)" \
+ts_check "an unknown option is a usage error (exit 2)" \
   eval 'install_into "$plain" --bogus; [[ $? == 2 ]]'
-deploy_check "a missing DEST is refused (exit 1)" \
+ts_check "a missing DEST is refused (exit 1)" \
   eval 'install_into "$DEPLOY_TMP/no-such-root"; [[ $? == 1 ]]'
 
 # --- the binary is run inside the node root before anything points at it -------------------
 if ((EUID == 0)) && command -v chroot >/dev/null && command -v ldd >/dev/null; then
   bare=$(new_root bare-node)
-  deploy_check "verification refuses a node root where the binary cannot run" \
+  ts_check "verification refuses a node root where the binary cannot run" \
     eval '! install_into "$bare" && output_has "does not run on this node"'
-  deploy_check "after a failed verification no hooks.d file and no binary exist" \
+  ts_check "after a failed verification no hooks.d file and no binary exist" \
     eval '[[ ! -e $bare$JSON_DIR && ! -e $bare$BIN && -z $(find "$bare" -type f) ]]'
   # A node root with exactly the libraries the binary needs (as ldd resolves them here).
   libs=$(new_root libs-node)
@@ -168,41 +168,41 @@ if ((EUID == 0)) && command -v chroot >/dev/null && command -v ldd >/dev/null; t
     mkdir -p "$libs$(dirname "$lib")"
     cp -L "$lib" "$libs$lib"
   done < <(ldd "$hook_binary" | grep -o '/[^ ]*')
-  deploy_check "verification passes where the binary's libraries are present" \
+  ts_check "verification passes where the binary's libraries are present" \
     eval 'install_into "$libs" && [[ -x $libs$BIN && -f $libs$JSON_DIR/oci-jail-hook-create-runtime.json ]]'
 else
   printf 'NOTE: verification cases need root, chroot and ldd; not run\n'
 fi
 
 # --- uninstall --------------------------------------------------------------------------------
-deploy_check "--uninstall succeeds" eval 'install_into "$root" --uninstall'
-deploy_check "--uninstall removes the binary, both JSON files, the drop-in and the record" \
+ts_check "--uninstall succeeds" eval 'install_into "$root" --uninstall'
+ts_check "--uninstall removes the binary, both JSON files, the drop-in and the record" \
   eval '[[ ! -e $root$BIN && ! -e $root$JSON_DIR/oci-jail-hook-create-runtime.json &&
            ! -e $root$JSON_DIR/oci-jail-hook-poststop.json && ! -e $root$DROPIN &&
            ! -e $root$RECORD && ! -e $root${RECORD%/*} ]]'
-deploy_check "--uninstall removes the hooks.d files before the binary" \
+ts_check "--uninstall removes the hooks.d files before the binary" \
   eval '[[ $(grep -n "removed" "$DEPLOY_TMP/out" | tail -1) == *"removed $BIN" ]]'
-deploy_check "--uninstall leaves shared directories" eval '[[ -d $root$JSON_DIR ]]'
-deploy_check "a second --uninstall has nothing to do (exit 0)" eval 'install_into "$root" --uninstall'
+ts_check "--uninstall leaves shared directories" eval '[[ -d $root$JSON_DIR ]]'
+ts_check "a second --uninstall has nothing to do (exit 0)" eval 'install_into "$root" --uninstall'
 
-install_into "$root" --no-verify || deploy_die "re-install: $(cat "$DEPLOY_TMP/out")"
+install_into "$root" --no-verify || ts_die "re-install: $(cat "$DEPLOY_TMP/out")"
 echo '# changed by the admin' >>"$root$DROPIN"
-deploy_check "--uninstall keeps a file changed since it was installed (exit 1)" \
+ts_check "--uninstall keeps a file changed since it was installed (exit 1)" \
   eval '! install_into "$root" --uninstall && [[ -f $root$DROPIN ]] && output_has "kept $DROPIN"'
-deploy_check "... and still removes the rest" \
+ts_check "... and still removes the rest" \
   eval '[[ ! -e $root$BIN && ! -e $root$JSON_DIR/oci-jail-hook-poststop.json ]]'
-deploy_check "--uninstall --force removes the changed file too" \
+ts_check "--uninstall --force removes the changed file too" \
   eval 'install_into "$root" --uninstall --force && [[ ! -e $root$DROPIN ]]'
-install_into "$root" --no-verify || deploy_die "re-install: $(cat "$DEPLOY_TMP/out")"
+install_into "$root" --no-verify || ts_die "re-install: $(cat "$DEPLOY_TMP/out")"
 echo '{"changed": true}' >"$root$JSON_DIR/oci-jail-hook-create-runtime.json"
-deploy_check "--uninstall keeps the binary while a kept hooks.d file may point at it" \
+ts_check "--uninstall keeps the binary while a kept hooks.d file may point at it" \
   eval '! install_into "$root" --uninstall && [[ -x $root$BIN ]] && output_has "kept $BIN" &&
         [[ ! -e $root$JSON_DIR/oci-jail-hook-poststop.json ]]'
-deploy_check "--uninstall --force then removes both" \
+ts_check "--uninstall --force then removes both" \
   eval 'install_into "$root" --uninstall --force && [[ ! -e $root$BIN &&
         ! -e $root$JSON_DIR/oci-jail-hook-create-runtime.json && ! -e $root$RECORD ]]'
-deploy_check "--uninstall without --crio-dropin detection still removes a recorded drop-in" \
+ts_check "--uninstall without --crio-dropin detection still removes a recorded drop-in" \
   eval 'install_into "$no_crio" --no-verify --crio-dropin yes && rm "$no_crio/usr/bin/crio" &&
         install_into "$no_crio" --uninstall && [[ ! -e $no_crio$DROPIN ]]'
 
-deploy_finish
+ts_finish

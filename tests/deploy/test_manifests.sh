@@ -15,21 +15,21 @@ source "$(dirname "$0")/lib.sh"
 top=${OJH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 checker=$(dirname "$(readlink -f "$0")")/check_manifests.py
 python=$(deploy_python_with_yaml) ||
-  deploy_skip "no python3 with PyYAML and tomllib (Debian: python3-yaml, Python >= 3.11)"
+  ts_skip "no python3 with PyYAML and tomllib (Debian: python3-yaml, Python >= 3.11)"
 deploy_make_tmp
 
 "$top/deploy/kubernetes/install-on-node.sh" --help >"$DEPLOY_TMP/installer-help" ||
-  deploy_die "install-on-node.sh --help failed"
+  ts_die "install-on-node.sh --help failed"
 
 run_checker() {  # run_checker DEPLOY_DIR — output in $DEPLOY_TMP/out
   "$python" "$checker" "$1" "$DEPLOY_TMP/installer-help" >"$DEPLOY_TMP/out" 2>&1
 }
 
 if run_checker "$top/deploy"; then
-  deploy_pass "deploy/: $(tail -1 "$DEPLOY_TMP/out")"
+  ts_pass "deploy/: $(tail -1 "$DEPLOY_TMP/out")"
 else
   grep '^FAIL' "$DEPLOY_TMP/out" || tail -5 "$DEPLOY_TMP/out"
-  deploy_fail "deploy/ passes check_manifests.py"
+  ts_fail "deploy/ passes check_manifests.py"
 fi
 
 # mutant NAME FILE PYTHON-EXPRESSION EXPECTED-FAIL-TEXT: a copy of the repository's deploy/
@@ -42,14 +42,14 @@ mutant() {
   cp -r "$top/share/containers/oci/hooks.d" "$copy/share/containers/oci/"
   "$python" -c 'import sys; p = sys.argv[1]; s = open(p).read(); t = eval(sys.argv[2]);
 assert t != s, "mutation did not apply"; open(p, "w").write(t)' "$copy/deploy/$file" "$expr" ||
-    deploy_die "mutation $name did not apply to $file"
+    ts_die "mutation $name did not apply to $file"
   if run_checker "$copy/deploy"; then
-    deploy_fail "checker rejects $name (it passed)"
+    ts_fail "checker rejects $name (it passed)"
   elif grep -q "^FAIL: .*$expected" "$DEPLOY_TMP/out"; then
-    deploy_pass "checker rejects $name"
+    ts_pass "checker rejects $name"
   else
     grep '^FAIL' "$DEPLOY_TMP/out" | head -3
-    deploy_fail "checker rejects $name for the right reason (\"$expected\")"
+    ts_fail "checker rejects $name for the right reason (\"$expected\")"
   fi
 }
 
@@ -95,16 +95,16 @@ mutant "a Containerfile COPY of a missing file" kubernetes/Containerfile \
 if command -v yamllint >/dev/null; then
   # Style is not the point: only syntax errors and duplicate keys count.
   if yamllint -d '{rules: {key-duplicates: enable}}' "$top/deploy" >"$DEPLOY_TMP/yamllint" 2>&1; then
-    deploy_pass "yamllint: no syntax errors or duplicate keys"
+    ts_pass "yamllint: no syntax errors or duplicate keys"
   else
     cat "$DEPLOY_TMP/yamllint"
-    deploy_fail "yamllint: no syntax errors or duplicate keys"
+    ts_fail "yamllint: no syntax errors or duplicate keys"
   fi
 fi
 if command -v kubeconform >/dev/null && [[ -n ${KUBECONFORM_SCHEMA_LOCATION:-} ]]; then
-  deploy_check "kubeconform: schemas valid" kubeconform -strict -summary \
+  ts_check "kubeconform: schemas valid" kubeconform -strict -summary \
     -schema-location "$KUBECONFORM_SCHEMA_LOCATION" \
     "$top/deploy/kubernetes/oci-jail-hook.yaml" "$top/deploy/kubernetes/example-pod.yaml"
 fi
 
-deploy_finish
+ts_finish

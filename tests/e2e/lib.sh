@@ -41,43 +41,22 @@ E2E_META_V4=169.254.169.254
 E2E_META_V6=fd00:ec2::254
 E2E_SLIRP_V4=10.0.2.2
 
-E2E_PASSED=0
-E2E_FAILED=0
-_E2E_CLEANUP=()
 _E2E_LISTENERS=0
 
 # ---------------------------------------------------------------------------------------
-# Reporting and cleanup
+# Reporting and cleanup: tests/support/harness.sh, under the names the scenarios call.
+
+# shellcheck source=../support/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/harness.sh"
 
 e2e_log() { printf '%s: %s\n' "$E2E_TEST" "$*" >&2; }
-
-e2e_pass() {
-  E2E_PASSED=$((E2E_PASSED + 1))
-  printf 'PASS: %s\n' "$*"
-}
-
-e2e_fail() {
-  E2E_FAILED=$((E2E_FAILED + 1))
-  printf 'FAIL: %s\n' "$*"
-}
-
-# Aborts the test: something the assertions depend on could not be set up.
-e2e_die() {
-  printf 'FAIL: %s: setup: %s\n' "$E2E_TEST" "$*"
-  E2E_FAILED=$((E2E_FAILED + 1))
-  exit 1
-}
-
-e2e_skip() {
-  printf 'SKIPPED: %s: %s\n' "$E2E_TEST" "$1"
-  exit 77
-}
-
-e2e_check() {  # e2e_check DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  if "$@"; then e2e_pass "$what"; else e2e_fail "$what"; fi
-}
+e2e_pass() { ts_pass "$@"; }
+e2e_fail() { ts_fail "$@"; }
+e2e_check() { ts_check "$@"; }  # e2e_check DESCRIPTION COMMAND...
+e2e_skip() { ts_skip "$@"; }
+e2e_die() { ts_die "$@"; }  # aborts: something the assertions depend on could not be set up
+e2e_finish() { ts_finish; }  # the closing line; exits 0 when every assertion passed
+e2e_defer() { ts_defer "$1"; }  # a command (one string, eval'ed) to run at exit, newest first
 
 # e2e_expect_none WHAT FAILURE ITEM... — passes WHAT when no ITEM is given, else fails with
 # FAILURE and the first five ITEMs (what went wrong, one an item).
@@ -87,31 +66,6 @@ e2e_expect_none() {
   if (($# == 0)); then e2e_pass "$what"; else e2e_fail "$failure: ${*:1:5}"; fi
 }
 
-# Prints the closing line and exits 0 when every assertion passed.
-e2e_finish() {
-  printf '%s: %d passed, %d failed\n' "$E2E_TEST" "$E2E_PASSED" "$E2E_FAILED"
-  if ((E2E_FAILED > 0 || E2E_PASSED == 0)); then exit 1; fi
-  exit 0
-}
-
-# Registers a command (one string, eval'ed) to run at exit; the newest runs first.
-e2e_defer() { _E2E_CLEANUP+=("$1"); }
-
-_e2e_run_cleanup() {
-  local rc=$? i
-  set +e
-  trap - EXIT INT TERM HUP
-  for ((i = ${#_E2E_CLEANUP[@]} - 1; i >= 0; i--)); do
-    eval "${_E2E_CLEANUP[i]}" >/dev/null 2>&1 || e2e_log "cleanup step failed: ${_E2E_CLEANUP[i]}"
-  done
-  _E2E_CLEANUP=()
-  exit "$rc"
-}
-trap _e2e_run_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
 # ---------------------------------------------------------------------------------------
 # Preconditions
 
@@ -120,10 +74,7 @@ e2e_require_root() {
 }
 
 e2e_require_tools() {
-  local tool
-  for tool in runc jq nsenter unshare ip bpftool mountpoint; do
-    command -v "$tool" >/dev/null || e2e_skip "$tool not installed"
-  done
+  ts_require runc jq nsenter unshare ip bpftool mountpoint
   [[ -n $PROBE && -x $PROBE ]] || e2e_skip "PROBE (static jail-probe) not set or not executable"
   e2e_busybox >/dev/null || e2e_skip "no static busybox (install busybox-static)"
 }
@@ -383,12 +334,7 @@ _e2e_fixture_vars() {
 
 # e2e_require_commands COMMAND... — skips the scenario unless every COMMAND is installed (for
 # scenarios that need fewer than e2e_require_tools).
-e2e_require_commands() {
-  local tool
-  for tool in "$@"; do
-    command -v "$tool" >/dev/null || e2e_skip "$tool not installed"
-  done
-}
+e2e_require_commands() { ts_require "$@"; }
 
 # ---------------------------------------------------------------------------------------
 # Network: a fake host netns and a container netns joined by a veth. No default route

@@ -142,7 +142,7 @@ if [[ $(jq -r '.enforced' <<<"$UNIX_STATUS" 2>/dev/null) == false ]]; then
     e2e_check "deny-all is refused with the reason" \
       grep -q 'AF_UNIX destinations cannot be judged' "$W/refused.out"
   fi
-  ((E2E_FAILED == 0)) || e2e_finish
+  ((TS_FAILED == 0)) || e2e_finish
   e2e_skip "AF_UNIX is not enforced here: $(jq -r '.reason' <<<"$UNIX_STATUS")"
 fi
 # Anything but {"enforced": true, ...} (a hook that does not know AF_UNIX has no member) is
