@@ -40,6 +40,9 @@ E2E_HOST_LL=fe80::1
 E2E_META_V4=169.254.169.254
 E2E_META_V6=fd00:ec2::254
 E2E_SLIRP_V4=10.0.2.2
+# In the fake host's subnets but not on it: the addresses a scenario adds while containers run.
+# shellcheck disable=SC2034  # for the scenarios
+E2E_NEW_V4=10.200.0.77 E2E_NEW_V6=fd00:200::77
 
 _E2E_LISTENERS=0
 
@@ -415,6 +418,24 @@ _e2e_ip() {  # NETNS IP-ARGS...
   local ns=$1
   shift
   ip -n "$ns" "$@" || e2e_die "ip -n $ns $*"
+}
+
+# e2e_host_address add|del ADDR — the fake host gains ADDR (an IPv6 one not tentative) or
+# drops it: in its subnets on vh (/24, /64), a metadata-like one (E2E_META_V4, E2E_META_V6,
+# E2E_SLIRP_V4) on E2E_META_DEV.
+e2e_host_address() {
+  local verb=$1 addr=$2 prefix=$2/24 dev=vh
+  case $addr in
+    "$E2E_META_V4" | "$E2E_SLIRP_V4") prefix=$addr/32 dev=$E2E_META_DEV ;;
+    "$E2E_META_V6") prefix=$addr/128 dev=$E2E_META_DEV ;;
+    *:*) prefix=$addr/64 ;;
+  esac
+  if [[ $verb == add && $addr == *:* ]]; then
+    _e2e_ip "$E2E_HOST_NS" addr add "$prefix" dev "$dev" nodad
+    _e2e_wait_v6_ready "$E2E_HOST_NS" || e2e_die "$addr stayed tentative"
+  else
+    _e2e_ip "$E2E_HOST_NS" addr "$verb" "$prefix" dev "$dev"
+  fi
 }
 
 # Addresses are added with nodad, so they should never be tentative; wait in case they are.

@@ -5,7 +5,7 @@
 # Two own-netns containers run under jail.block-host=true ("plain", and "cidr" which also
 # blocks 10.200.0.67/32 by annotation) and probe in rounds, each round started by a trigger
 # file in a bind-mounted directory:
-#   round 1  10.200.0.77 and fd00:200::77 were added to the fake host after the containers
+#   round 1  E2E_NEW_V4 and E2E_NEW_V6 were added to the fake host after the containers
 #            started: not yet known host addresses, so they are reached.
 #   refresh  run in the fake host's netns (as an admin would on the host), with the hooks'
 #            default pin dir: both containers get the new addresses.
@@ -26,8 +26,6 @@ source "$(dirname "$0")/policy_lib.sh"
 e2e_runc_view "$@"
 
 PORT=18090
-NEW_V4=10.200.0.77
-NEW_V6=fd00:200::77
 GONE_V4=10.200.0.66
 GONE_V6=fd00:200::66
 CIDR_V4=10.200.0.67  # a host address that container "cidr" also blocks by annotation
@@ -36,9 +34,7 @@ declare -A ID ANNOTATIONS SYNC OUT RUNC_PID
 ANNOTATIONS[plain]='{"jail.block-host": "true"}'
 ANNOTATIONS[cidr]="{\"jail.block-host\": \"true\", \"jail.block-host.cidrs\": \"$CIDR_V4/32\"}"
 
-_e2e_ip "$E2E_HOST_NS" addr add "$GONE_V4/24" dev vh
-_e2e_ip "$E2E_HOST_NS" addr add "$GONE_V6/64" dev vh nodad
-_e2e_ip "$E2E_HOST_NS" addr add "$CIDR_V4/24" dev vh
+for addr in "$GONE_V4" "$GONE_V6" "$CIDR_V4"; do e2e_host_address add "$addr"; done
 for addr in "$GONE_V4" "$GONE_V6" "$CIDR_V4" "$E2E_META_V4"; do
   pl_listen "$E2E_HOST_NETNS" tcp "$addr" "$PORT"
 done
@@ -52,7 +48,7 @@ probes() {  # ROUND NAME — "VERB PROTO ADDR PORT EXPECT" lines
     3) gone=not-blocked cidr=not-blocked meta=denied ;;
   esac
   [[ $1 == 3 && $2 == cidr ]] && cidr=denied
-  printf '%s\n' "connect tcp $NEW_V4 $PORT $new" "connect tcp $NEW_V6 $PORT $new" \
+  printf '%s\n' "connect tcp $E2E_NEW_V4 $PORT $new" "connect tcp $E2E_NEW_V6 $PORT $new" \
     "connect tcp $GONE_V4 $PORT $gone" "connect tcp $GONE_V6 $PORT $gone" \
     "connect tcp $CIDR_V4 $PORT $cidr" "connect tcp $E2E_META_V4 $PORT $meta"
 }
@@ -147,15 +143,14 @@ for name in "${NAMES[@]}"; do
   expect_rule "$name" yes "$GONE_V4/32 (host)" "at start"
   expect_rule "$name" yes "$E2E_META_V4/32 (metadata)" "at start"
   expect_address_rule "$name" yes "$CIDR_V4/32" "at start"
-  expect_address_rule "$name" no "$NEW_V4/32" "at start"
+  expect_address_rule "$name" no "$E2E_NEW_V4/32" "at start"
 done
 
 # The host gains addresses while the containers run.
-_e2e_ip "$E2E_HOST_NS" addr add "$NEW_V4/24" dev vh
-_e2e_ip "$E2E_HOST_NS" addr add "$NEW_V6/64" dev vh nodad
-_e2e_wait_v6_ready "$E2E_HOST_NS" || e2e_die "$NEW_V6 stayed tentative"
-pl_listen "$E2E_HOST_NETNS" tcp "$NEW_V4" "$PORT"
-pl_listen "$E2E_HOST_NETNS" tcp "$NEW_V6" "$PORT"
+for addr in "$E2E_NEW_V4" "$E2E_NEW_V6"; do
+  e2e_host_address add "$addr"
+  pl_listen "$E2E_HOST_NETNS" tcp "$addr" "$PORT"
+done
 
 # A refresh from a netns no container was enforced from touches nothing (and must not take
 # that netns's addresses for the host's).
@@ -163,16 +158,16 @@ refresh "$E2E_CT_NETNS" "from the containers' netns" \
   "refreshed host addresses of 0 enforced containers"
 for name in "${NAMES[@]}"; do
   expect_address_rule "$name" no "$E2E_CT_V4/32" "after a refresh from the containers' netns"
-  expect_address_rule "$name" no "$NEW_V4/32" "after a refresh from the containers' netns"
+  expect_address_rule "$name" no "$E2E_NEW_V4/32" "after a refresh from the containers' netns"
 done
 
 run_round 1
 
-refresh "$E2E_HOST_NETNS" "after adding $NEW_V4 and $NEW_V6" \
+refresh "$E2E_HOST_NETNS" "after adding $E2E_NEW_V4 and $E2E_NEW_V6" \
   "refreshed host addresses of 2 enforced containers"
 for name in "${NAMES[@]}"; do
-  expect_rule "$name" yes "$NEW_V4/32 (host)" "after refresh 1"
-  expect_rule "$name" yes "$NEW_V6/128 (host)" "after refresh 1"
+  expect_rule "$name" yes "$E2E_NEW_V4/32 (host)" "after refresh 1"
+  expect_rule "$name" yes "$E2E_NEW_V6/128 (host)" "after refresh 1"
   expect_rule "$name" yes "$GONE_V4/32 (host)" "after refresh 1"
   expect_rule "$name" yes "$E2E_META_V4/32 (metadata)" "after refresh 1"
 done
@@ -181,16 +176,15 @@ run_round 2
 
 # The host drops addresses, among them one the "cidr" container blocks by annotation and the
 # metadata address.
-_e2e_ip "$E2E_HOST_NS" addr del "$GONE_V4/24" dev vh
-_e2e_ip "$E2E_HOST_NS" addr del "$GONE_V6/64" dev vh
-_e2e_ip "$E2E_HOST_NS" addr del "$CIDR_V4/24" dev vh
-_e2e_ip "$E2E_HOST_NS" addr del "$E2E_META_V4/32" dev "$E2E_META_DEV"
+for addr in "$GONE_V4" "$GONE_V6" "$CIDR_V4" "$E2E_META_V4"; do
+  e2e_host_address del "$addr"
+done
 refresh "$E2E_HOST_NETNS" "after removing addresses" \
   "refreshed host addresses of 2 enforced containers"
 for name in "${NAMES[@]}"; do
   expect_address_rule "$name" no "$GONE_V4/32" "after refresh 2"
   expect_address_rule "$name" no "$GONE_V6/128" "after refresh 2"
-  expect_rule "$name" yes "$NEW_V4/32 (host)" "after refresh 2"
+  expect_rule "$name" yes "$E2E_NEW_V4/32 (host)" "after refresh 2"
   expect_rule "$name" yes "$E2E_META_V4/32 (metadata)" "after refresh 2"
 done
 expect_address_rule plain no "$CIDR_V4/32" "after refresh 2"

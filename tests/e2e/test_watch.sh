@@ -20,8 +20,6 @@ source "$(dirname "$0")/hardening_lib.sh"
 
 h_synthetic_view "$@"
 PORT=18095
-NEW_V4=10.200.0.95
-NEW_V6=fd00:200::95
 
 watching() { h_hook status --json | jq -e '.address_watch' >/dev/null; }
 # blocked ADDR — a TCP connect from the container's cgroup gets EPERM (the probe's exit 1).
@@ -35,7 +33,7 @@ h_bundle "$W/bundle"
 h_enforced c1 "$W/bundle"
 
 e2e_check "without a watcher, status says the addresses are not watched" eval '! watching'
-e2e_check "the new addresses are not refused yet (the probe can tell)" eval "! blocked $NEW_V4"
+e2e_check "the new addresses are not refused yet (the probe can tell)" eval "! blocked $E2E_NEW_V4"
 
 # With the capability bounding set of the installed unit (oci-jail-hook-watch.service).
 nsenter --net="$E2E_HOST_NETNS" -- setpriv --bounding-set -all,+bpf,+net_admin,+sys_admin -- \
@@ -48,25 +46,23 @@ second=$(timeout 10 nsenter --net="$E2E_HOST_NETNS" -- "$HOOK" --pin-dir "$PIN_D
 e2e_check "a second watcher is refused: $second" \
   grep -q "another \`oci-jail-hook watch\` is running" <<<"$second"
 
-_e2e_ip "$E2E_HOST_NS" addr add "$NEW_V4/24" dev vh
-if ms=$(h_wait_until 1 blocked "$NEW_V4"); then
-  e2e_pass "an IPv4 address added to the host is refused after ${ms} ms"
-else
-  e2e_fail "$NEW_V4, added to the host, was not refused within a second"
-fi
-_e2e_ip "$E2E_HOST_NS" addr add "$NEW_V6/64" dev vh nodad
-if ms=$(h_wait_until 1 blocked "$NEW_V6"); then
-  e2e_pass "an IPv6 address added to the host is refused after ${ms} ms"
-else
-  e2e_fail "$NEW_V6, added to the host, was not refused within a second"
-fi
+for family in IPv4 IPv6; do
+  addr=$E2E_NEW_V4
+  [[ $family == IPv6 ]] && addr=$E2E_NEW_V6
+  e2e_host_address add "$addr"
+  if ms=$(h_wait_until 1 blocked "$addr"); then
+    e2e_pass "an $family address added to the host is refused after ${ms} ms"
+  else
+    e2e_fail "$addr, added to the host, was not refused within a second"
+  fi
+done
 
-_e2e_ip "$E2E_HOST_NS" addr del "$NEW_V4/24" dev vh
-_e2e_ip "$E2E_HOST_NS" addr del "$NEW_V6/64" dev vh
+e2e_host_address del "$E2E_NEW_V4"
+e2e_host_address del "$E2E_NEW_V6"
 e2e_check "an address the host dropped is no longer refused (v4)" \
-  h_wait_until 1 eval "! blocked $NEW_V4"
+  h_wait_until 1 eval "! blocked $E2E_NEW_V4"
 e2e_check "an address the host dropped is no longer refused (v6)" \
-  h_wait_until 1 eval "! blocked $NEW_V6"
+  h_wait_until 1 eval "! blocked $E2E_NEW_V6"
 
 kill "$WATCH"
 wait "$WATCH" 2>/dev/null || true
