@@ -44,20 +44,21 @@ Rule rule(const char* text, unsigned prefixlen, ojh_rule_kind kind) {
   return r;
 }
 
+// A request to enforce container `id` on `cgroup`, with this netns as the host's.
+EnforceRequest request(const std::string& id, const std::string& cgroup,
+                       std::vector<Rule> rules = metadata_rules()) {
+  EnforceRequest r;
+  r.container_id = id;
+  r.cgroup_fs_path = cgroup;
+  r.rules = std::move(rules);
+  r.host_netns_cookie = current_netns_cookie();
+  return r;
+}
+
 struct Fixture {
   Sandbox sandbox{"bpftest"};
   PinDir pins = PinDir::open(sandbox.pin_dir());
   SharedObjects objs = SharedObjects::open_or_load(pins);
-
-  EnforceRequest request(const std::string& id, const std::string& cgroup,
-                         std::vector<Rule> rules = metadata_rules()) {
-    EnforceRequest r;
-    r.container_id = id;
-    r.cgroup_fs_path = cgroup;
-    r.rules = std::move(rules);
-    r.host_netns_cookie = current_netns_cookie();
-    return r;
-  }
 
   // Programs attached to the cgroup, as the kernel reports them (all attach types).
   unsigned attached(const std::string& cgroup) {
@@ -77,15 +78,20 @@ struct Fixture {
   }
 };
 
-}  // namespace
-
-TEST_CASE_METHOD(Fixture, "host loopback is blocked for connect and sendmsg, v4 and v6", "[bpf]") {
+// Container "c1" enforced on cgroup ctr, a sibling cgroup that is not (where the same probes
+// must reach), and listeners on the host's loopback, v4 and v6.
+struct LoopbackFixture : Fixture {
   const std::string ctr = sandbox.make_cgroup("ctr");
   const std::string sibling = sandbox.make_cgroup("sibling");
   Listener l4 = Listener::open("127.0.0.1");
   Listener l6 = Listener::open("::1");
-  enforce(pins, objs, request("c1", ctr));
+  LoopbackFixture() { enforce(pins, objs, request("c1", ctr)); }
+};
 
+}  // namespace
+
+TEST_CASE_METHOD(LoopbackFixture, "host loopback is blocked for connect and sendmsg, v4 and v6",
+                 "[bpf]") {
   struct Case {
     const char* addr;
     Listener* l;
@@ -278,12 +284,7 @@ TEST_CASE("the programs load and attach with only the hook's capabilities", "[bp
       const PinDir pins = PinDir::open(sandbox.pin_dir());
       restrict_capabilities(CapabilitySet::kAttachMounted);
       const SharedObjects objs = SharedObjects::open_or_load(pins);
-      EnforceRequest r;
-      r.container_id = "caps";
-      r.cgroup_fs_path = ctr;
-      r.rules = metadata_rules();
-      r.host_netns_cookie = current_netns_cookie();
-      enforce(pins, objs, r);
+      enforce(pins, objs, request("caps", ctr));
       return release(pins, objs, {"caps", "", 0}) ? 0 : 2;
     } catch (const Error& e) {
       std::fprintf(stderr, "%s\n", e.what());
@@ -335,12 +336,8 @@ TEST_CASE_METHOD(Fixture, "exceptions open exactly one protocol, address and por
   CHECK(ExceptionMap(objs.allow.get()).list(id).empty());
 }
 
-TEST_CASE_METHOD(Fixture, "the egress backstop drops raw-socket packets to the host", "[bpf]") {
-  const std::string ctr = sandbox.make_cgroup("ctr");
-  const std::string sibling = sandbox.make_cgroup("sibling");
-  Listener l4 = Listener::open("127.0.0.1");
-  Listener l6 = Listener::open("::1");
-  enforce(pins, objs, request("c1", ctr));
+TEST_CASE_METHOD(LoopbackFixture, "the egress backstop drops raw-socket packets to the host",
+                 "[bpf]") {
   for (Listener* l : {&l4, &l6}) {
     const char* addr = l->v6 ? "::1" : "127.0.0.1";
     CAPTURE(addr);
@@ -545,11 +542,7 @@ TEST_CASE("judge-all-egress on the compat program refuses the container's own lo
   const std::string flagged = sandbox.make_cgroup("flagged");
   const std::string plain = sandbox.make_cgroup("plain");
   for (const auto& [id, cgroup] : {std::pair{"flagged", flagged}, std::pair{"plain", plain}}) {
-    EnforceRequest r;
-    r.container_id = id;
-    r.cgroup_fs_path = cgroup;
-    r.rules = metadata_rules();
-    r.host_netns_cookie = current_netns_cookie();
+    EnforceRequest r = request(id, cgroup);
     r.judge_all_egress = cgroup == flagged;
     enforce(pins, objs, r);
   }
@@ -722,12 +715,7 @@ TEST_CASE("the compat egress program (kernels before 6.15) still blocks host loo
 
   const std::string ctr = sandbox.make_cgroup("ctr");
   Listener l4 = Listener::open("127.0.0.1");
-  EnforceRequest r;
-  r.container_id = "compat";
-  r.cgroup_fs_path = ctr;
-  r.rules = metadata_rules();
-  r.host_netns_cookie = current_netns_cookie();
-  enforce(pins, objs, r);
+  enforce(pins, objs, request("compat", ctr));
   CHECK(run_in_cgroup(ctr, false, [&] { return raw_udp_sendto("127.0.0.1", l4.port); }) == EPERM);
   CHECK_FALSE(l4.udp_received());
   // The documented cost: raw packets to a private netns' own loopback are dropped too,
