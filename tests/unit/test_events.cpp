@@ -36,6 +36,15 @@ ojh_event record(const ojh_destination& d, __u32 pid, __u32 hook, __u32 verdict,
   return e.event;
 }
 
+// How `events` shows a record that carries no address (a socket refused at creation, an
+// AF_UNIX destination): only FAMILY and PROTOCOL set, pid 7, container "agent-7".
+ojh::EventView addressless(__u8 family, __u8 protocol, __u32 hook, __u32 verdict) {
+  ojh_destination d{};
+  d.family = family;
+  d.protocol = protocol;
+  return ojh::view_event(record(d, 7, hook, verdict, 0, 0), "agent-7", 0, "");
+}
+
 }  // namespace
 
 TEST_CASE("the token bucket admits a burst, then the rate", "[events]") {
@@ -118,34 +127,28 @@ TEST_CASE("events shows a record as JSON and as one line", "[events]") {
 }
 
 TEST_CASE("a socket refused at creation shows its family, no address", "[events]") {
-  ojh_destination packet{};
-  packet.family = 17;  // AF_PACKET, as the socket_create program records it
-  const ojh::EventView v = ojh::view_event(
-      record(packet, 7, OJH_HOOK_SOCKET_CREATE, OJH_DENY_RAW_SOCKET, 0, 0), "agent-7", 0, "");
+  // Family 17: AF_PACKET, as the socket_create program records it.
+  const ojh::EventView v = addressless(17, 0, OJH_HOOK_SOCKET_CREATE, OJH_DENY_RAW_SOCKET);
   CHECK(v.operation == "socket_create");
   CHECK(v.reason == "raw-socket");
   CHECK(v.protocol == "packet");
   CHECK(v.address.empty());
   CHECK(v.port == 0);
-  ojh_destination raw{};
-  raw.protocol = 255;  // IPPROTO_RAW in an AF_INET socket: the family is not recorded
-  const ojh::EventView w = ojh::view_event(
-      record(raw, 7, OJH_HOOK_SOCKET_CREATE, OJH_DENY_RAW_SOCKET, 0, 0), "agent-7", 0, "");
+  // Protocol 255: IPPROTO_RAW in an AF_INET socket, whose family is not recorded.
+  const ojh::EventView w = addressless(0, 255, OJH_HOOK_SOCKET_CREATE, OJH_DENY_RAW_SOCKET);
   CHECK(w.protocol == "raw");
   CHECK(w.address.empty());
 }
 
 TEST_CASE("an AF_UNIX denial names the kind of name, no address", "[events]") {
-  ojh_destination unix_dest{};
-  unix_dest.family = OJH_AF_UNIX;  // as the AF_UNIX programs record it
-  const ojh::EventView v = ojh::view_event(
-      record(unix_dest, 7, OJH_HOOK_CONNECT_UNIX, OJH_DENY_UNIX_ABSTRACT, 0, 0), "agent-7", 0, "");
+  // The family as the AF_UNIX programs record it.
+  const ojh::EventView v =
+      addressless(OJH_AF_UNIX, 0, OJH_HOOK_CONNECT_UNIX, OJH_DENY_UNIX_ABSTRACT);
   CHECK(v.operation == "connect_unix");
   CHECK(v.reason == "unix-abstract");
   CHECK(v.protocol == "unix");
   CHECK(v.address.empty());
-  const ojh::EventView n = ojh::view_event(
-      record(unix_dest, 7, OJH_HOOK_SENDMSG_UNIX, OJH_DENY_UNIX_NAMED, 0, 0), "agent-7", 0, "");
+  const ojh::EventView n = addressless(OJH_AF_UNIX, 0, OJH_HOOK_SENDMSG_UNIX, OJH_DENY_UNIX_NAMED);
   CHECK(n.operation == "sendmsg_unix");
   CHECK(n.reason == "unix-named");
 }
