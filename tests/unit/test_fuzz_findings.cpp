@@ -12,6 +12,7 @@
 #include "oci/error.hpp"
 #include "oci/options_error.hpp"
 #include "tests/support/catch.hpp"
+#include "tests/unit/unit_support.hpp"
 
 namespace {
 
@@ -124,16 +125,14 @@ TEST_CASE("config.json error lines escape the capability set name", "[config][fu
 // crun reads capability names with libcap's cap_from_name(), which stops at the first byte
 // that cannot continue a name or number (fuzz_capability, libcap as the reference).
 TEST_CASE("capability names are judged as libcap reads them", "[caps][fuzz]") {
-  for (const std::string& name : std::initializer_list<std::string>{
-           "13junk", "cap_net_raw1", "CAP_NET_RAW!", "13e", "0x0dZ", "CAP_NET_RAW,CAP_SYS_ADMIN",
-           std::string("cap_net_raw\0x", 13)}) {
-    CAPTURE(name);
-    CHECK(ojh::refused_capabilities({name}, {}) == std::vector<std::string>{"CAP_NET_RAW"});
-  }
-  CHECK(ojh::canonical_capability("cap_sys_admin.x") == "CAP_SYS_ADMIN");
-  CHECK(ojh::canonical_capability("0x15;") == "CAP_SYS_ADMIN");
-  CHECK(ojh::canonical_capability("CAP_NET_RAW_X") == "CAP_NET_RAW_X");
-  CHECK(ojh::refused_capabilities({"CAP_NET_RAWX", "1", "CAP_KILL"}, {}).empty());
+  ojh::unit::check_capability_spellings({
+      .net_raw = {"13junk", "cap_net_raw1", "CAP_NET_RAW!", "13e", "0x0dZ",
+                  "CAP_NET_RAW,CAP_SYS_ADMIN", std::string("cap_net_raw\0x", 13)},
+      .read_as = {{"cap_sys_admin.x", "CAP_SYS_ADMIN"},
+                  {"0x15;", "CAP_SYS_ADMIN"},
+                  {"CAP_NET_RAW_X", "CAP_NET_RAW_X"}},
+      .not_refused = {"CAP_NET_RAWX", "1", "CAP_KILL"},
+  });
 }
 
 // The kernel resolves a bind source; a C runtime cuts strings at a NUL.

@@ -7,9 +7,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "oci/capability_policy.hpp"
 #include "oci/error.hpp"
 #include "tests/support/catch.hpp"
 
@@ -52,5 +56,26 @@ struct TempDir {
     std::ofstream(path + "/" + name, std::ios::binary) << data;
   }
 };
+
+// Capability names as the hook reads them (libcap's way, oci/capability_policy.hpp): each
+// of `net_raw`, on its own, reads as CAP_NET_RAW and is refused; each pair of `read_as` is a
+// spelling and the name it reads as; `not_refused`, all together, has nothing refused.
+struct CapabilitySpellings {
+  std::vector<std::string> net_raw;
+  std::vector<std::pair<std::string, std::string>> read_as;
+  std::set<std::string> not_refused;
+};
+
+inline void check_capability_spellings(const CapabilitySpellings& spellings) {
+  for (const std::string& name : spellings.net_raw) {
+    CAPTURE(name);
+    CHECK(ojh::canonical_capability(name) == "CAP_NET_RAW");
+    CHECK(ojh::refused_capabilities({name}, {}) == std::vector<std::string>{"CAP_NET_RAW"});
+  }
+  for (const auto& [name, canonical] : spellings.read_as) {
+    CHECK(ojh::canonical_capability(name) == canonical);
+  }
+  CHECK(ojh::refused_capabilities(spellings.not_refused, {}).empty());
+}
 
 }  // namespace ojh::unit
