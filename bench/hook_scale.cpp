@@ -181,6 +181,7 @@ double memcg_kernel_bytes(const std::string& memcg) {
 std::set<std::uint32_t> our_prog_ids(const SharedObjects& objs) {
   std::set<std::uint32_t> ids;
   for (const Fd& p : objs.programs) {
+    if (!p) continue;  // an optional program this kernel does not take (socket_create)
     bpf_prog_info info{};
     __u32 len = sizeof(info);
     if (bpf_obj_get_info_by_fd(p.get(), &info, &len) != 0) throw Error("prog info", errno);
