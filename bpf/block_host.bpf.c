@@ -229,10 +229,41 @@ int ojh_connect6(struct bpf_sock_addr* ctx) { return sock_addr6(ctx, OJH_HOOK_CO
 SEC("cgroup/sendmsg6")
 int ojh_sendmsg6(struct bpf_sock_addr* ctx) { return sock_addr6(ctx, OJH_HOOK_SENDMSG6); }
 
+/* The common case of parse_packet without a helper call: an IPv4 header without options or
+ * an IPv6 header, followed by a port, in the linear part of the packet. Reads only at
+ * constant offsets: loaded without CAP_PERFMON, the programs may not add a variable offset
+ * to a packet pointer (the verifier's Spectre v1 rule). Returns 0 when the packet does not
+ * fit that case; parse_packet then reads it with the helper. */
+static __always_inline int parse_packet_linear(struct __sk_buff* skb, struct ojh_destination* d) {
+  const __u8* data = (const __u8*)(long)skb->data;
+  const __u8* end = (const __u8*)(long)skb->data_end;
+
+  if (skb->protocol == bpf_htons(ETH_P_IP)) {
+    if (data + 24 > end || data[0] != 0x45) return 0;
+    const __u8 protocol = data[9];
+    const __u16 port_be =
+        protocol == IPPROTO_TCP || protocol == IPPROTO_UDP ? *(const __u16*)(data + 22) : 0;
+    *d = ojh_destination4(*(const __u32*)(data + 16), port_be, protocol);
+    return 1;
+  }
+  if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+    if (data + 44 > end) return 0;
+    const __u8 protocol = data[6];
+    const __u16 port_be =
+        protocol == IPPROTO_TCP || protocol == IPPROTO_UDP ? *(const __u16*)(data + 42) : 0;
+    *d =
+        ojh_destination6(*(const __u32*)(data + 24), *(const __u32*)(data + 28),
+                         *(const __u32*)(data + 32), *(const __u32*)(data + 36), port_be, protocol);
+    return 1;
+  }
+  return 0;
+}
+
 /* Reads destination, protocol and (for TCP/UDP) destination port of an outgoing packet;
  * cgroup_skb data starts at the network header. Returns 0 for anything that is not IP.
  * The helper writes into buffers of their own; the destination is then built as a value. */
 static __always_inline int parse_packet(struct __sk_buff* skb, struct ojh_destination* d) {
+  if (parse_packet_linear(skb, d)) return 1;
   __u32 addr[4] = {};
   __u8 protocol = 0;
   __u16 port_be = 0;

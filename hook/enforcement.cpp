@@ -20,6 +20,7 @@
 #include "hook/event_records.hpp"
 #include "hook/exception_map.hpp"
 #include "hook/file.hpp"
+#include "hook/key_record.hpp"
 #include "hook/phase_timer.hpp"
 #include "hook/rule_maps.hpp"
 #include "oci/cgroup.hpp"
@@ -166,10 +167,20 @@ void release_entry(const SharedObjects& objs, const std::string& dir, std::uint6
     if (link && bpf_link_detach(link.get()) != 0 && errno != ENOLINK)
       throw Error("detach " + std::string(p.name) + " link of container " + container_id, errno);
   }
+  // The entry records its keys (O(own keys) to delete); one of an earlier version does not,
+  // and only a walk of the shared maps finds those.
+  const std::optional<OwnKeys> own = read_own_keys(dir);
   remove_pin_dir(dir);
   if (cgroup_id) {
-    RuleMaps(objs.rules4.get(), objs.rules6.get()).erase(cgroup_id);
-    ExceptionMap(objs.allow.get()).erase(cgroup_id);
+    const RuleMaps rules(objs.rules4.get(), objs.rules6.get());
+    const ExceptionMap exceptions(objs.allow.get());
+    if (own) {
+      rules.erase_each(cgroup_id, own->rules);
+      exceptions.erase_each(cgroup_id, own->exceptions);
+    } else {
+      rules.erase(cgroup_id);
+      exceptions.erase(cgroup_id);
+    }
     erase_event_records(objs, cgroup_id);
   }
 }
@@ -267,8 +278,20 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     // succeeded: bring its rules and policy up to date rather than attach twice. Insert
     // before delete, so a rule that stays never blinks.
     try {
-      rules.apply(cgroup.id, replace_rules(rules.list(cgroup.id), req.rules));
-      exceptions.replace(cgroup.id, req.exceptions);
+      // What the entry records is what the maps hold for it (a walk for an entry that
+      // records nothing); the new keys are recorded before the maps change.
+      const std::optional<OwnKeys> own = read_own_keys(e.dir);
+      const std::vector<Rule> current_rules = own ? own->rules : rules.list(cgroup.id);
+      const std::vector<Exception> current_exceptions =
+          own ? own->exceptions : exceptions.list(cgroup.id);
+      const auto change = [&] {
+        rules.apply(cgroup.id, replace_rules(current_rules, req.rules));
+        exceptions.replace(cgroup.id, current_exceptions, req.exceptions);
+      };
+      if (e.legacy)
+        change();
+      else
+        record_own_keys(e.dir, {req.rules, req.exceptions}, change);
       write_policy(objs, cgroup.id, req);
       if (!e.legacy && e.bundle != req.bundle) {
         if (req.bundle.empty()) {
@@ -334,6 +357,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
       if (bpf_obj_pin(link.get(), path.c_str()) != 0) throw Error("pin " + path, errno);
     }
     make_private_dir(staging + "/" + std::string(kCgroupRecord) + std::to_string(cgroup.id));
+    record_own_keys(staging, {req.rules, req.exceptions}, [] {});
     write_record(staging, kIdRecord, req.container_id);
     if (!req.bundle.empty()) write_record(staging, kBundleRecord, req.bundle);
     if (init.pid != 0) write_record(staging, kInitRecord, format_process_ref(init));
@@ -363,7 +387,11 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
 ReleaseResult release(const PinDir& pins, const SharedObjects& objs,
                       const StoppedContainer& container) {
   ReleaseResult result;
-  for (const Entry& e : read_entries(pins)) {
+  const std::string dir = pins.containers_dir();
+  for (const std::string& name : list_dir(dir)) {
+    // One record of every other container's entry is read, not all of them.
+    if (entry_cgroup_id(name) && read_record(dir + "/" + name, kIdRecord) != container.id) continue;
+    const Entry e = read_entry(pins, name);
     if (e.id != container.id || e.owner_uid != container.owner_uid) continue;
     if (belongs_to(e, container)) {
       release_entry(objs, e.dir, e.cgroup_id, e.id);
@@ -439,7 +467,17 @@ std::size_t refresh_host_rules(const PinDir& pins, const SharedObjects& objs,
   std::size_t updated = 0;
   for (const EnforcedContainer& c : list_enforced(pins, objs)) {
     if (!c.cgroup_alive || c.policy.host_netns_cookie != host_netns_cookie) continue;
-    rules.apply(c.cgroup_id, replace_host_rules(c.rules, host_rules));
+    const RuleUpdate update = replace_host_rules(c.rules, host_rules);
+    // The entry's keys after the update, recorded before the maps change (poststop deletes
+    // what the entry records, without walking the maps).
+    OwnKeys after{update.insert, c.exceptions};
+    for (const Rule& r : c.rules) {
+      const auto same = [&](const Rule& o) { return same_key(o, r); };
+      if (std::none_of(update.erase.begin(), update.erase.end(), same) &&
+          std::none_of(update.insert.begin(), update.insert.end(), same))
+        after.rules.push_back(r);
+    }
+    record_own_keys(c.pins, after, [&] { rules.apply(c.cgroup_id, update); });
     ++updated;
   }
   return updated;
@@ -484,16 +522,27 @@ GcResult collect_garbage(const PinDir& pins, const SharedObjects& objs,
 
 OwnerUsage owner_usage(const PinDir& pins, const SharedObjects& objs, uid_t owner,
                        std::uint64_t except_cgroup_id) {
-  std::set<std::uint64_t> cgroups;
-  for (const Entry& e : read_entries(pins))
-    if (e.owner_uid == owner && e.cgroup_id != except_cgroup_id && e.cgroup_id != 0)
-      cgroups.insert(e.cgroup_id);
   OwnerUsage usage;
+  std::set<std::uint64_t> cgroups;
+  // Keys are counted from the entries' records: a container start never walks every
+  // container's keys. Only entries that record none (made by an earlier version) are
+  // counted by walking the maps.
+  std::set<std::uint64_t> unrecorded;
+  for (const Entry& e : read_entries(pins)) {
+    if (e.owner_uid != owner || e.cgroup_id == except_cgroup_id || e.cgroup_id == 0 ||
+        !cgroups.insert(e.cgroup_id).second)
+      continue;
+    if (const std::optional<OwnKeys> own = read_own_keys(e.dir))
+      usage.map_entries += own->rules.size() + own->exceptions.size();
+    else
+      unrecorded.insert(e.cgroup_id);
+  }
   usage.containers = cgroups.size();
+  if (unrecorded.empty()) return usage;
   for (const auto& counts : {RuleMaps(objs.rules4.get(), objs.rules6.get()).entry_counts(),
                              ExceptionMap(objs.allow.get()).entry_counts()})
     for (const auto& [id, count] : counts)
-      if (cgroups.count(id)) usage.map_entries += count;
+      if (unrecorded.count(id)) usage.map_entries += count;
   return usage;
 }
 

@@ -83,17 +83,22 @@ std::map<std::uint64_t, std::size_t> ExceptionMap::entry_counts() const {
 }
 
 void ExceptionMap::replace(std::uint64_t policy_id, const std::vector<Exception>& wanted) const {
-  const std::vector<ojh_exception_key> current =
-      keys_of<ojh_exception_key>(fd_, kExceptions, policy_id);
+  replace(policy_id, list(policy_id), wanted);
+}
+
+void ExceptionMap::replace(std::uint64_t policy_id, const std::vector<Exception>& current,
+                           const std::vector<Exception>& wanted) const {
   insert(policy_id, wanted);
-  for (const ojh_exception_key& key : current) {
-    const bool kept = std::any_of(wanted.begin(), wanted.end(), [&](const Exception& e) {
-      const ojh_exception_key w = key_of(policy_id, e);
-      return std::memcmp(&w, &key, sizeof(key)) == 0;
+  std::vector<Exception> stale;
+  for (const Exception& e : current) {
+    const ojh_exception_key key = key_of(policy_id, e);
+    const bool kept = std::any_of(wanted.begin(), wanted.end(), [&](const Exception& w) {
+      const ojh_exception_key k = key_of(policy_id, w);
+      return std::memcmp(&k, &key, sizeof(key)) == 0;
     });
-    if (!kept && bpf_map_delete_elem(fd_, &key) != 0 && errno != ENOENT)
-      throw Error("delete exception", errno);
+    if (!kept) stale.push_back(e);
   }
+  erase_each(policy_id, stale);
 }
 
 void ExceptionMap::erase_each(std::uint64_t policy_id,

@@ -22,6 +22,10 @@ class ExceptionMap {
   // The policy's exceptions become exactly `wanted`: the new ones are written before the
   // stale ones are deleted, so an exception that stays never blinks.
   void replace(std::uint64_t policy_id, const std::vector<Exception>& wanted) const;
+  // The same, given what the map holds for the policy (`current`: a superset is fine), without
+  // walking it.
+  void replace(std::uint64_t policy_id, const std::vector<Exception>& current,
+               const std::vector<Exception>& wanted) const;
   std::vector<Exception> list(std::uint64_t policy_id) const;  // walks the whole map
   // Every policy's exceptions in one walk.
   std::map<std::uint64_t, std::vector<Exception>> list_all() const;

@@ -19,6 +19,8 @@ namespace ojh {
 //       cgroup-<cgroup id>/                         record (as earlier versions read it)
 //       id, bundle, init                            records: symlinks to the container id,
 //                                                   its bundle, its init's "pid:start time"
+//       keys-<n>                                    record: the container's keys in the
+//                                                   shared maps (hook/key_record.hpp)
 //   <root>/v1/containers/<id>/                     an entry made by an earlier version (by
 //                                                  container id, without id/bundle/init)
 //   <root>/v1/staging-<what>-<pid>                 staging, renamed into place when complete

@@ -582,6 +582,47 @@ TEST_CASE_METHOD(Fixture, "refresh adds new host addresses and drops vanished on
   CHECK_FALSE(std::find(listed.begin(), listed.end(), "10.200.9.1/32") != listed.end());
 }
 
+TEST_CASE_METHOD(Fixture,
+                 "release deletes exactly the keys the entry records, however they changed",
+                 "[bpf]") {
+  // Host addresses change under a running container (refresh), and create-runtime may run
+  // again with other exceptions: release must still find every key without walking the
+  // shared maps. A key it does not know of is left to gc, which walks.
+  const std::string ctr = sandbox.make_cgroup("ctr");
+  const auto with_host = [](const char* v4, const char* v6) {
+    auto r = metadata_rules();
+    r.push_back(rule(v4, 32, OJH_RULE_HOST_ADDR));
+    r.push_back(rule(v6, 128, OJH_RULE_HOST_ADDR));
+    return r;
+  };
+  auto req = request("c1", ctr, with_host("10.200.9.1", "fd00:200::1"));
+  req.exceptions = {exception(IPPROTO_UDP, "10.200.9.53", 53)};
+  const auto id = enforce(pins, objs, req).cgroup_id;
+  const RuleMaps rules(objs.rules4.get(), objs.rules6.get());
+  const ExceptionMap exceptions(objs.allow.get());
+  REQUIRE(refresh_host_rules(pins, objs, current_netns_cookie(),
+                             {rule("10.200.9.2", 32, OJH_RULE_HOST_ADDR),
+                              rule("fd00:200::2", 128, OJH_RULE_HOST_ADDR)}) == 1);
+  req.rules = with_host("10.200.9.3", "fd00:200::3");
+  req.rules.push_back(rule("10.201.0.0", 16, OJH_RULE_CIDR));
+  req.exceptions = {exception(IPPROTO_TCP, nullptr, 443)};
+  REQUIRE(enforce(pins, objs, req).already_enforced);
+  REQUIRE(refresh_host_rules(pins, objs, current_netns_cookie(),
+                             {rule("10.200.9.4", 32, OJH_RULE_HOST_ADDR),
+                              rule("169.254.169.254", 32, OJH_RULE_HOST_ADDR)}) == 1);
+  REQUIRE(rules.list(id).size() == req.rules.size() - 1);  // one host address left, no v6
+  // Written behind the hook's back: no record of the entry names it.
+  rules.insert(id, {rule("10.202.0.1", 32, OJH_RULE_CIDR)});
+
+  REQUIRE(release(pins, objs, {"c1", "", 0}).released == 1);
+  const auto left = rules.list(id);
+  REQUIRE(left.size() == 1);
+  CHECK(format_rule(left[0]).rfind("10.202.0.1/32", 0) == 0);
+  CHECK(exceptions.list(id).empty());
+  CHECK(collect_garbage(pins, objs).orphan_policies == 1);
+  CHECK(rules.list(id).empty());
+}
+
 TEST_CASE_METHOD(Fixture, "a program attached below the container cannot lift the block", "[bpf]") {
   // What a process in the container could do with CAP_BPF + CAP_NET_ADMIN: attach an
   // allow-everything connect4 program to a sub-cgroup, in any attach mode.
