@@ -336,17 +336,19 @@ std::string phases_line(const std::vector<HookRun>& runs, Window w) {
 std::string kib(double bytes) { return fixed(bytes / 1024.0, 2) + " KiB"; }
 
 // Kernel memory of the pin layout alone, to split the memcg figure: a child in the memcg
-// makes `count` copies of one container's bpffs layout (a directory, five pins, the
-// cgroup-<id> record directory) pinning one object, and reports the memcg growth per copy.
+// makes `count` copies of one container's bpffs layout (a directory, a pin per loaded
+// program, the cgroup-<id> record directory) pinning one object, and reports the memcg
+// growth per copy.
 double pin_layout_bytes(const std::string& memcg, const std::string& dir, int object_fd,
-                        int count) {
+                        std::size_t links, int count) {
   const pid_t pid = fork_in_cgroup(memcg, [&] {
     const double before = memcg_kernel_bytes(memcg);
     for (int i = 0; i < count; ++i) {
       const std::string c = dir + "/c" + std::to_string(i);
       make_private_dir(c);
-      for (const ProgramSpec& p : kPrograms)
-        if (bpf_obj_pin(object_fd, (c + "/" + std::string(p.name)).c_str()) != 0) return 1;
+      for (std::size_t l = 0; l < links; ++l)
+        if (bpf_obj_pin(object_fd, (c + "/" + std::string(kPrograms[l].name)).c_str()) != 0)
+          return 1;
       make_private_dir(c + "/cgroup-" + std::to_string(1000000 + i));
     }
     const double per = (memcg_kernel_bytes(memcg) - before) / count;
@@ -545,11 +547,14 @@ int run_hook_scale(const HookScaleOptions& opt) {
         fixed((kmem_left - kmem_before) / 1024, 0) + " KiB above the 0-container level)");
     const std::string layout_dir = pins->version_dir() + "/bench-layout";
     make_private_dir(layout_dir);
-    const double layout = pin_layout_bytes(opt.memcg, layout_dir, objs.policy.get(), n);
+    const double layout =
+        pin_layout_bytes(opt.memcg, layout_dir, objs.policy.get(), objs.loaded_count(), n);
     remove_pin_dir(layout_dir);
     print_detail(
-        "memcg kmem of the bpffs pin layout alone (a directory, five pins and the "
-        "cgroup-<id> record directory per container, made " +
+        "memcg kmem of the bpffs pin layout alone (a directory, " +
+        std::to_string(objs.loaded_count()) +
+        " link pins, one per program loaded here, and the cgroup-<id> record directory per "
+        "container, made " +
         std::to_string(n) + " times by a process in the same memcg): about " + kib(layout) +
         " per container (resolution 64 B)");
   } else {

@@ -25,6 +25,8 @@ std::string spread(const Summary& s) {
 }  // namespace
 
 int run_runc_row(const RuncOptions& opt) {
+  // The runtime as rows name it: runc and crun take the same command line.
+  const std::string name = opt.runc.substr(opt.runc.find_last_of('/') + 1);
   TimedExec exec;
   std::vector<Variant> variants = {{"bh-", opt.bundle_with, {}, {}},
                                    {"bn-", opt.bundle_without, {}, {}}};
@@ -32,8 +34,8 @@ int run_runc_row(const RuncOptions& opt) {
   const std::size_t nft = variants.size();
   if (!opt.bundle_nft.empty()) variants.push_back({"bf-", opt.bundle_nft, {}, {}});
   int serial = 0;
-  std::fprintf(stderr, "ojh-bench: runc: %d + %d runs of each of %zu bundles\n", opt.warmup,
-               opt.runs, variants.size());
+  std::fprintf(stderr, "ojh-bench: %s: %d + %d runs of each of %zu bundles\n", name.c_str(),
+               opt.warmup, opt.runs, variants.size());
   for (int round = 0; round < opt.warmup + opt.runs; ++round) {
     // Rotating order (AB, BA / ABC, BCA, CAB): position effects cancel out.
     for (std::size_t k = 0; k < variants.size(); ++k) {
@@ -42,7 +44,7 @@ int run_runc_row(const RuncOptions& opt) {
       const ExecResult r =
           exec.run({opt.runc, "--root", opt.root, "run", "--bundle", v.bundle, id}, "");
       if (r.status != 0)
-        throw Error("runc run " + id + " exited " + std::to_string(r.status) + ": " +
+        throw Error(name + " run " + id + " exited " + std::to_string(r.status) + ": " +
                     r.stderr_text);
       if (round < opt.warmup) continue;
       v.wall_ms.push_back(r.wall_us / 1000.0);
@@ -54,7 +56,8 @@ int run_runc_row(const RuncOptions& opt) {
   const Summary wc = summarize(variants[0].cpu_ms);
   const Summary oc = summarize(variants[1].cpu_ms);
   Row row;
-  row.metric = "runc run of busybox /bin/true, with the hook / without (createRuntime + poststop)";
+  row.metric =
+      name + " run of busybox /bin/true, with the hook / without (createRuntime + poststop)";
   row.target = "≤ 1.10";
   row.measured = "with: " + spread(w) + "; without: " + spread(o) + " (" + std::to_string(w.n) +
                  " runs each, interleaved)";
@@ -62,8 +65,8 @@ int run_runc_row(const RuncOptions& opt) {
   row.ratio = fixed(ratio, 3);
   row.met = ratio <= 1.10;
   print_row(row);
-  print_detail("runc: p10-p90 with " + fixed(w.p10, 1) + "-" + fixed(w.p90, 1) + " ms, without " +
-               fixed(o.p10, 1) + "-" + fixed(o.p90, 1) + " ms; p99 ratio " +
+  print_detail(name + ": p10-p90 with " + fixed(w.p10, 1) + "-" + fixed(w.p90, 1) +
+               " ms, without " + fixed(o.p10, 1) + "-" + fixed(o.p90, 1) + " ms; p99 ratio " +
                fixed(w.p99 / o.p99, 3) + "; median difference " + fixed(w.median - o.median, 1) +
                " ms; CPU time of runc and everything it waited for (container, hooks): median "
                "with " +
@@ -72,15 +75,15 @@ int run_runc_row(const RuncOptions& opt) {
   if (nft < variants.size()) {
     const Summary f = summarize(variants[nft].wall_ms);
     Row vs;
-    vs.metric =
-        "runc run of busybox /bin/true, with this hook / with the nftables baseline hook "
-        "(bench/nft_baseline.hpp)";
+    vs.metric = name +
+                " run of busybox /bin/true, with this hook / with the nftables baseline hook "
+                "(bench/nft_baseline.hpp)";
     vs.target = "≤ 1.00";
     vs.measured = "this hook: " + spread(w) + "; nftables: " + spread(f);
     vs.ratio = fixed(w.median / f.median, 3);
     vs.met = w.median <= f.median;
     print_row(vs);
-    print_detail("runc: the nftables baseline's start against none: " +
+    print_detail(name + ": the nftables baseline's start against none: " +
                  fixed(f.median / o.median, 3) + " (" + fixed(f.median - o.median, 1) +
                  " ms more; one createRuntime hook, nothing at poststop: its rules go with the "
                  "container's netns)");
@@ -88,14 +91,18 @@ int run_runc_row(const RuncOptions& opt) {
   if (!opt.bundle_noop.empty()) {
     const Summary t = summarize(variants[2].wall_ms);
     const Summary tc = summarize(variants[2].cpu_ms);
-    print_detail(
-        "runc: the same two hook entries pointing at /bin/true (what runc's hook "
-        "machinery costs by itself): " +
-        spread(t) + ", ratio " + fixed(t.median / o.median, 3) + " to without; CPU median " +
-        fixed(tc.median, 1) + " ms. So of the " + fixed(w.median - o.median, 1) +
-        " ms the hooks add, " + fixed(t.median - o.median, 1) +
-        " ms is running any two hooks and " + fixed(w.median - t.median, 1) +
-        " ms is oci-jail-hook's own (exec of its binary included)");
+    print_detail(name +
+                 ": the same two hook entries running a no-op (/bin/true; dd for crun, which needs "
+                 "its stdin read) (what " +
+                 name +
+                 "'s hook "
+                 "machinery costs by itself): " +
+                 spread(t) + ", ratio " + fixed(t.median / o.median, 3) +
+                 " to without; CPU median " + fixed(tc.median, 1) + " ms. So of the " +
+                 fixed(w.median - o.median, 1) + " ms the hooks add, " +
+                 fixed(t.median - o.median, 1) + " ms is running any two hooks and " +
+                 fixed(w.median - t.median, 1) +
+                 " ms is oci-jail-hook's own (exec of its binary included)");
   }
   return 0;
 }
