@@ -101,9 +101,12 @@ TEST_CASE("the rootfs's etc/resolv.conf is read only when it is a regular file",
 TEST_CASE("the bundle's config.json is read as a file the runtime names", "[config]") {
   TempDir bundle;
   const std::string config = bundle.path + "/config.json";
+  // The bundle as the state names it; a section may change it, never bundle.path (whose
+  // directory the TempDir removes at the end).
+  std::string named = bundle.path;
   const auto error = [&](std::optional<uid_t> owner = std::nullopt) -> std::string {
     try {
-      ojh::read_bundle_config(bundle.path, owner);
+      ojh::read_bundle_config(named, owner);
     } catch (const ojh::Error& e) {
       return e.what();
     }
@@ -117,9 +120,9 @@ TEST_CASE("the bundle's config.json is read as a file the runtime names", "[conf
   }
   SECTION("missing") { CHECK(error() == "open " + config + ": No such file or directory"); }
   SECTION("no bundle, or a relative one") {
-    bundle.path = "";
+    named = "";
     CHECK(error() == "the state's bundle must be an absolute path");
-    bundle.path = "bundle";
+    named = "bundle";
     CHECK(error() == "the state's bundle must be an absolute path");
   }
   SECTION("a symlink to another file is not followed") {
