@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "oci/admin_config.hpp"
 
-
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <cerrno>

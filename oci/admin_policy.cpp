@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "oci/admin_policy.hpp"
 
-
 #include <algorithm>
 
 #include "oci/error.hpp"

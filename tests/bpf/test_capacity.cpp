@@ -86,21 +86,19 @@ TEST_CASE("1,000 containers of the largest policy are all enforced", "[bpf][capa
     last_ms = ms;
   }
   // Information for BENCHMARKS.md, never an assertion: a loaded machine is slower.
-  const unsigned long long bytes = map_memory(objs.rules4.get()) +
-                                   map_memory(objs.rules6.get()) + map_memory(objs.allow.get());
+  const unsigned long long bytes =
+      map_memory(objs.rules4.get()) + map_memory(objs.rules6.get()) + map_memory(objs.allow.get());
   std::printf(
       "capacity: %d containers x (%zu rules + %zu exceptions) enforced; 1st %.2f ms, "
       "%dth %.2f ms; shared maps use %.1f MiB (%.1f KiB per container)\n",
       kContainers, rules.size(), exceptions.size(), first_ms, kContainers, last_ms,
-      static_cast<double>(bytes) / (1024 * 1024),
-      static_cast<double>(bytes) / 1024 / kContainers);
+      static_cast<double>(bytes) / (1024 * 1024), static_cast<double>(bytes) / 1024 / kContainers);
   CHECK(list_enforced(pins, objs).size() == static_cast<std::size_t>(kContainers));
 
   // The last one is enforced like the first: its loopback (a host address) is refused.
   Listener l4 = Listener::open("127.0.0.1");
   const int port = l4.port;
-  CHECK(run_in_cgroup(last_cgroup, false, [&] { return tcp_connect("127.0.0.1", port); }) ==
-        EPERM);
+  CHECK(run_in_cgroup(last_cgroup, false, [&] { return tcp_connect("127.0.0.1", port); }) == EPERM);
   // The Sandbox goes with its cgroups, which takes every link with them; releasing 1,000
   // containers one by one is poststop's business, not this test's.
 }
