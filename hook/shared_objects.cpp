@@ -77,11 +77,30 @@ constexpr const char* kBuildRecord = "build";
 
 constexpr std::size_t index_of(KernelNeed need) { return static_cast<std::size_t>(need); }
 
-// Why the programs of a need are missing although the kernel seemed to meet it: the error
-// the kernel gave when the objects were loaded ("socket_create-error": the name of the
-// first release that had one).
-std::string error_record_of(KernelNeed need) {
-  return need == KernelNeed::BpfLsm ? "socket_create-error" : "unix-error";
+// What differs between the optional needs: the object their programs come from, and how
+// the objects' records and messages name them.
+struct OptionalNeed {
+  KernelNeed need;
+  const char* object_name;  // as the skeleton names it, for libbpf's messages
+  const void* (*elf_bytes)(std::size_t*);
+  // Why the programs are missing although the kernel seemed to meet the need: the error
+  // the kernel gave when the objects were loaded ("socket_create-error": the name of the
+  // first release that had one).
+  const char* error_record;
+  const char* programs;  // "the kernel refused to load the <programs>"
+  const char* met;       // "<met> but <error>"
+};
+
+// In the order their programs are loaded.
+constexpr std::array<OptionalNeed, 2> kOptionalNeeds = {{
+    {KernelNeed::BpfLsm, "block_host", block_host__elf_bytes, "socket_create-error",
+     "lsm_cgroup/socket_create program", "the BPF LSM is active"},
+    {KernelNeed::UnixHooks, "block_host_unix", block_host_unix__elf_bytes, "unix-error",
+     "AF_UNIX programs", "the kernel has the cgroup AF_UNIX hooks"},
+}};
+
+const OptionalNeed& optional_need(KernelNeed need) {
+  return need == KernelNeed::BpfLsm ? kOptionalNeeds[0] : kOptionalNeeds[1];
 }
 
 // Whether the kernel has the cgroup AF_UNIX attach types (Linux 6.7): a trial load of
@@ -118,10 +137,11 @@ const ProgramSpec* spec_named(std::string_view bpf_name) {
 // verified with it loses the verifier's Spectre hardening, which the others keep
 // (docs/design.md). A load of its own also keeps the AF_UNIX programs' kfunc, which Linux
 // 6.1 lacks, out of the first object (bpf/CMakeLists.txt).
-Object load_optional(const bpf_object* base, const void* elf, std::size_t size, KernelNeed need) {
-  // Named as the skeletons name them, so that libbpf's messages say which object it was.
-  LIBBPF_OPTS(bpf_object_open_opts, opts,
-              .object_name = need == KernelNeed::BpfLsm ? "block_host" : "block_host_unix");
+Object load_optional(const bpf_object* base, const OptionalNeed& optional) {
+  const KernelNeed need = optional.need;
+  std::size_t size = 0;
+  const void* elf = optional.elf_bytes(&size);
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = optional.object_name);
   Object obj(bpf_object__open_mem(elf, size, &opts));
   if (!obj) throw Error("open BPF object", errno);
   bpf_program* prog = nullptr;
@@ -143,11 +163,7 @@ Object load_optional(const bpf_object* base, const void* elf, std::size_t size, 
   }
   PerfmonForOptionalPrograms perfmon;
   if (int err = bpf_object__load(obj.get()); err != 0)
-    throw Error(
-        "the kernel refused to load the " +
-            std::string(need == KernelNeed::BpfLsm ? "lsm_cgroup/socket_create" : "AF_UNIX") +
-            " programs",
-        -err);
+    throw Error("the kernel refused to load the " + std::string(optional.programs), -err);
   return obj;
 }
 
@@ -157,21 +173,15 @@ struct OptionalPrograms {
   std::string error;  // the kernel met the need but refused the programs
 };
 
-OptionalPrograms load_optional_for(const block_host& base, KernelNeed need) {
-  if (!kernel_meets(need)) return {};
-  std::size_t size = 0;
-  const void* elf =
-      need == KernelNeed::BpfLsm ? block_host__elf_bytes(&size) : block_host_unix__elf_bytes(&size);
+OptionalPrograms load_optional_for(const block_host& base, const OptionalNeed& optional) {
+  if (!kernel_meets(optional.need)) return {};
   // A kernel that meets the need may still refuse the programs (a kernel that forbids LSM
   // programs, a service without CAP_PERFMON, a verifier that rejects them): the objects are
   // then published without them, and the record says why.
   try {
-    return {load_optional(base.obj, elf, size, need), {}};
+    return {load_optional(base.obj, optional), {}};
   } catch (const Error& e) {
-    return {nullptr, (need == KernelNeed::BpfLsm ? std::string("the BPF LSM is active but ")
-                                                 : std::string("the kernel has the cgroup "
-                                                               "AF_UNIX hooks but ")) +
-                         e.what()};
+    return {nullptr, std::string(optional.met) + " but " + e.what()};
   }
 }
 
@@ -193,16 +203,7 @@ bool kernel_meets_any_optional_need() {
   return kernel_meets(KernelNeed::BpfLsm) || kernel_meets(KernelNeed::UnixHooks);
 }
 
-std::size_t kernel_program_count() {
-  std::size_t n = 0;
-  for (const ProgramSpec& p : kPrograms) n += kernel_meets(p.needs);
-  return n;
-}
-
 namespace {
-
-// The optional needs, in the order their programs are loaded.
-constexpr std::array<KernelNeed, 2> kOptionalNeeds = {KernelNeed::BpfLsm, KernelNeed::UnixHooks};
 
 // Loads this build's objects and pins them, with their build record, into `staging`.
 void load_into(const std::string& staging, EgressVariant egress) {
@@ -232,7 +233,7 @@ void load_into(const std::string& staging, EgressVariant egress) {
       continue;
     }
     for (std::size_t n = 0; n < kOptionalNeeds.size(); ++n)
-      if (kOptionalNeeds[n] == kPrograms[i].needs && optional[n].obj)
+      if (kOptionalNeeds[n].need == kPrograms[i].needs && optional[n].obj)
         progs[i] = bpf_object__find_program_by_name(optional[n].obj.get(), name.c_str());
   }
   const std::array<const bpf_map*, kMapNames.size()> maps = {
@@ -249,7 +250,7 @@ void load_into(const std::string& staging, EgressVariant egress) {
     write_record(staging, kBuildRecord, objects_build());
     for (std::size_t n = 0; n < kOptionalNeeds.size(); ++n)
       if (!optional[n].error.empty())
-        write_record(staging, error_record_of(kOptionalNeeds[n]), optional[n].error);
+        write_record(staging, kOptionalNeeds[n].error_record, optional[n].error);
   } catch (...) {
     remove_pin_dir(staging);
     throw;
@@ -274,7 +275,7 @@ bool exists(const std::string& path) {
 // Why objects published in `dir` lack the programs of `need`: the error the kernel gave
 // when they were loaded, else why the kernel does not meet it.
 std::string why_not_in(const std::string& dir, KernelNeed need) {
-  std::string why = read_record(dir, error_record_of(need)).value_or(kernel_lacks(need));
+  std::string why = read_record(dir, optional_need(need).error_record).value_or(kernel_lacks(need));
   if (why.empty()) why = "its programs are not loaded";
   return why;
 }
@@ -295,8 +296,9 @@ SharedObjects SharedObjects::open_all(const std::string& dir) {
     if (kPrograms[i].needs != KernelNeed::None && !exists(path)) continue;
     objs.programs[i] = open_pin(path);
   }
-  for (const KernelNeed need : kOptionalNeeds)
-    if (!objs.has(need)) objs.why_not_[index_of(need)] = why_not_in(dir, need);
+  for (const OptionalNeed& optional : kOptionalNeeds)
+    if (!objs.has(optional.need))
+      objs.why_not_[index_of(optional.need)] = why_not_in(dir, optional.need);
   objs.rules4 = open_pin(dir + "/rules4");
   objs.rules6 = open_pin(dir + "/rules6");
   objs.allow = open_pin(dir + "/allow");

@@ -76,9 +76,6 @@ bool kernel_meets(KernelNeed need);
 // Whether any optional program may load here: the hook then keeps CAP_PERFMON for the load
 // (keep_perfmon_for_optional_programs).
 bool kernel_meets_any_optional_need();
-// How many of kPrograms this kernel is expected to load: those without a need, and those
-// whose need it meets (the links a fully loaded set of objects gives each container).
-std::size_t kernel_program_count();
 
 // The programs and maps every container shares. They are verified and loaded once, pinned
 // in <pin-dir>/v1/objects, and opened from there by every later hook: per container the
