@@ -63,21 +63,22 @@ void for_each_entry(const rapidjson::Value& array, const std::string& name, Visi
   }
 }
 
-// The hook reads only whether the container has its own cgroup namespace. The network
-// namespace is checked all the same (one at most, its path a kernel string): what
-// config.json the hook refuses does not depend on what it happens to use (docs/input-limits.md).
+// The hook reads only whether the container has its own cgroup namespace. The rest is checked
+// all the same (one network namespace at most, every path a kernel string): what config.json
+// the hook refuses does not depend on what it happens to use (docs/input-limits.md).
 void parse_namespaces(const rapidjson::Value& namespaces, BundleConfig& config) {
   bool network = false;
   for_each_entry(namespaces, "linux.namespaces", [&](const rapidjson::Value& entry) {
     const std::string_view type_name = required_kernel_string(
         entry, "type", "\"linux.namespaces\" entry without a string \"type\"",
         "\"linux.namespaces[].type\"");
+    // The runtime joins the namespace at `path` (setns), whichever its type.
+    optional_kernel_string(entry, "path", "\"linux.namespaces[].path\"");
     if (type_name == "cgroup") config.has_cgroup_namespace = true;
     if (type_name != "network") return;
     // The runtime-spec forbids duplicate types; two would make "which netns" ambiguous.
     if (network) fail("more than one \"network\" namespace");
     network = true;
-    optional_kernel_string(entry, "path", "\"path\" of the network namespace");
   });
 }
 

@@ -164,3 +164,15 @@ TEST_CASE("bind sources that show the host's cgroup tree in any spelling", "[cap
   CHECK(config_error(R"({"mounts":[{"destination":"/etc/resolv.conf\u0000","source":"/r"}]})") ==
         R"(config.json: mount "destination" holds a NUL byte)");
 }
+
+// Found by fuzz_bundle_config (CI, 9e5f6c8): only the network namespace's path was checked, yet
+// the runtime joins every namespace it is given a path for, and crun reads that path up to the
+// NUL.
+TEST_CASE("a NUL in any namespace's path", "[config][fuzz]") {
+  for (const std::string type : {"network", "user", "pid", "ipc", "uts", "mount", "cgroup"}) {
+    CAPTURE(type);
+    CHECK(config_error(R"({"linux":{"namespaces":[{"type":")" + type +
+                       R"(","path":"/proc/1/ns/x\u0000y"}]}})") ==
+          R"(config.json: "linux.namespaces[].path" holds a NUL byte)");
+  }
+}

@@ -429,7 +429,9 @@ TEST_CASE("config.json namespaces", "[config]") {
     CHECK(error(R"([{"type":5}])") ==
           R"(config.json: "linux.namespaces" entry without a string "type")");
     CHECK(error(R"([{"type":"network","path":1}])") ==
-          R"(config.json: "path" of the network namespace must be a string)");
+          R"(config.json: "linux.namespaces[].path" must be a string)");
+    CHECK(error(R"([{"type":"user","path":["/proc/1/ns/user"]}])") ==
+          R"(config.json: "linux.namespaces[].path" must be a string)");
     CHECK(error(R"([{"type":"network"},{"type":"network","path":"/x"}])") ==
           R"(config.json: more than one "network" namespace)");
     CHECK(error(R"([{"type":"network","path":"/a","path":"/b"}])") ==
