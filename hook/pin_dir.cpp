@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "bpf/block_host_abi.h"
+#include "hook/fd.hpp"
 #include "oci/error.hpp"
 
 namespace ojh {
@@ -141,18 +142,29 @@ void refuse_to_hide(const std::string& mount_point) {
                 "first, or choose a pin-dir below /sys/fs/bpf)");
 }
 
+// Mounts bpffs on `mount_point` unless one is there. Hooks of containers started at once on
+// a fresh boot would otherwise each see no bpffs and each mount one, every mount hiding what
+// the hooks before it pinned. The lock is on the directory as it is before any mount: a
+// hook that gets it second finds the first one's bpffs there, and one that opens the
+// directory after the mount opens that bpffs.
+void mount_bpffs_once(const std::string& mount_point) {
+  const Fd dir(::open(mount_point.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) throw Error("mount bpffs on " + mount_point, errno);
+  if (::flock(dir.get(), LOCK_EX) != 0) throw Error("lock " + mount_point, errno);
+  if (is_bpffs(mount_point)) return;
+  refuse_to_hide(mount_point);
+  if (::mount("bpf", mount_point.c_str(), "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") !=
+      0)
+    throw Error("mount bpffs on " + mount_point, errno);
+}
+
 }  // namespace
 
 PinDir PinDir::open(const std::string& root) {
   if (root.empty() || root.front() != '/' || root == "/")
     throw Error("pin directory must be an absolute path below a bpffs mount: \"" + root + "\"");
   const std::string mount_point = parent_of(root);
-  if (!is_bpffs(root) && !is_bpffs(mount_point)) {
-    refuse_to_hide(mount_point);
-    if (::mount("bpf", mount_point.c_str(), "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") !=
-        0)
-      throw Error("mount bpffs on " + mount_point, errno);
-  }
+  if (!is_bpffs(root) && !is_bpffs(mount_point)) mount_bpffs_once(mount_point);
   PinDir dir(root);
   make_private_dir(root);
   if (!is_bpffs(root)) throw Error(root + " is not on a bpffs mount");
