@@ -13,6 +13,7 @@ struct HookScaleOptions {
   int count = 1000;
   int window = 11;    // containers per "Nth container" sample (median of the window)
   int warmup = 3;     // containers enforced and released before the measured ones
+  int pairs = 31;     // interleaved runs with all `count` enforced and with none, each
   std::string memcg;  // optional memory cgroup directory (v1) the hook processes join
 };
 

@@ -84,6 +84,8 @@ int hook_scale(const std::vector<std::string>& args) {
       "containers per sample around the 1st, 100th, ..., last")(
       "warmup", po::value(&o.warmup)->default_value(o.warmup),
       "containers enforced and released first (the first one loads the programs)")(
+      "pairs", po::value(&o.pairs)->default_value(o.pairs),
+      "create-runtime runs with all containers enforced and with none, interleaved")(
       "memcg", po::value(&o.memcg), "memory cgroup directory the hook processes join");
   if (!parse(args, desc)) return 0;
   return run_hook_scale(o);

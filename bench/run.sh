@@ -137,7 +137,7 @@ inside_view() {
   local start_args=(--runs 400)
   if ((quick)); then
     sockets_args=(--blocks 11 --warmup 2 --scale 0.2)
-    scale_args=(--count 100 --window 5)
+    scale_args=(--count 100 --window 5 --pairs 5)
     runc_args=(--runs 5 --warmup 1)
     start_args=(--runs 20 --warmup 2)
   fi
