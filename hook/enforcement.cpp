@@ -20,6 +20,7 @@
 #include "hook/event_records.hpp"
 #include "hook/exception_map.hpp"
 #include "hook/file.hpp"
+#include "hook/id_index.hpp"
 #include "hook/key_record.hpp"
 #include "hook/phase_timer.hpp"
 #include "hook/rule_maps.hpp"
@@ -54,6 +55,9 @@ std::uint64_t link_cgroup_id(int link_fd) {
   if (bpf_obj_get_info_by_fd(link_fd, &info, &len) != 0) throw Error("read bpf_link info", errno);
   return info.cgroup.cgroup_id;
 }
+
+// The last component of a path: an entry's name in the containers directory.
+std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
 constexpr std::string_view kCgroupRecord = "cgroup-";
 constexpr const char* kIdRecord = "id";
@@ -157,9 +161,10 @@ std::vector<Entry> read_entries(const PinDir& pins) {
   return entries;
 }
 
-// Takes an entry down: its links off the cgroup, its pins, its rules and exceptions.
-void release_entry(const SharedObjects& objs, const std::string& dir, std::uint64_t cgroup_id,
-                   const std::string& container_id) {
+// Takes an entry down: its links off the cgroup, its pins, its rules and exceptions, its
+// name in the id's index.
+void release_entry(const PinDir& pins, const SharedObjects& objs, const std::string& dir,
+                   std::uint64_t cgroup_id, const std::string& container_id) {
   // Unpinning alone frees the link from a kernel work item, a moment later; an explicit
   // detach takes the programs off the cgroup before the hook returns.
   for (const ProgramSpec& p : kPrograms) {
@@ -171,6 +176,7 @@ void release_entry(const SharedObjects& objs, const std::string& dir, std::uint6
   // and only a walk of the shared maps finds those.
   const std::optional<OwnKeys> own = read_own_keys(dir);
   remove_pin_dir(dir);
+  if (entry_cgroup_id(base_name(dir))) unindex_entry(pins, container_id, base_name(dir));
   if (cgroup_id) {
     const RuleMaps rules(objs.rules4.get(), objs.rules6.get());
     const ExceptionMap exceptions(objs.allow.get());
@@ -263,7 +269,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     if (!complete_pin_set(objs, e.dir) || live_link_cgroup_id(e.dir) != cgroup.id) {
       // Half made by a killed hook, or its links detached: nothing enforces this cgroup
       // through it, and its rules are keyed by this cgroup's id.
-      release_entry(objs, e.dir, cgroup.id, e.id);
+      release_entry(pins, objs, e.dir, cgroup.id, e.id);
       continue;
     }
     if (e.id != req.container_id || e.owner_uid != req.owner_uid)
@@ -293,6 +299,8 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
       else
         record_own_keys(e.dir, {req.rules, req.exceptions}, change);
       write_policy(objs, cgroup.id, req);
+      // An entry made by an earlier version is in no index yet.
+      if (!e.legacy) index_entry(pins, e.id, base_name(e.dir));
       if (!e.legacy && e.bundle != req.bundle) {
         if (req.bundle.empty()) {
           if (::unlink((e.dir + "/" + kBundleRecord).c_str()) != 0 && errno != ENOENT)
@@ -307,7 +315,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
       // Half the rules would be a silent gap: take everything down, the runtime then
       // refuses to start the container. Best effort: the first error is the one to report.
       try {
-        release_entry(objs, e.dir, cgroup.id, e.id);
+        release_entry(pins, objs, e.dir, cgroup.id, e.id);
       } catch (const Error&) {
       }
       throw;
@@ -362,6 +370,7 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     if (!req.bundle.empty()) write_record(staging, kBundleRecord, req.bundle);
     if (init.pid != 0) write_record(staging, kInitRecord, format_process_ref(init));
     if (req.owner_uid != 0) write_record(staging, kOwnerRecord, std::to_string(req.owner_uid));
+    index_entry(pins, req.container_id, base_name(final_dir));
     if (::rename(staging.c_str(), final_dir.c_str()) != 0)
       throw Error("publish " + final_dir, errno);
     phase("pin");
@@ -369,6 +378,10 @@ EnforceResult enforce(const PinDir& pins, const SharedObjects& objs, const Enfor
     // Closing the fds detaches the links; unpinning drops the last other reference.
     remove_pin_dir(staging);
     links.clear();
+    try {
+      unindex_entry(pins, req.container_id, base_name(final_dir));
+    } catch (const Error&) {
+    }
     // Best effort: the original error is the one to report, and a key the kernel refused
     // to insert (the likely cause) cannot be deleted either.
     try {
@@ -388,13 +401,26 @@ ReleaseResult release(const PinDir& pins, const SharedObjects& objs,
                       const StoppedContainer& container) {
   ReleaseResult result;
   const std::string dir = pins.containers_dir();
-  for (const std::string& name : list_dir(dir)) {
-    // One record of every other container's entry is read, not all of them.
+  // The id's index names its entries (and an earlier version's entry is named after the id);
+  // without an index every entry is listed and one record of each read.
+  std::vector<std::string> names;
+  if (auto indexed = indexed_entries(pins, container.id)) {
+    names = std::move(*indexed);
+    names.push_back(pin_name(container.id));
+  } else {
+    names = list_dir(dir);
+  }
+  for (const std::string& name : names) {
+    struct stat st {};
+    if (::lstat((dir + "/" + name).c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;
+      throw Error("stat " + dir + "/" + name, errno);
+    }
     if (entry_cgroup_id(name) && read_record(dir + "/" + name, kIdRecord) != container.id) continue;
     const Entry e = read_entry(pins, name);
     if (e.id != container.id || e.owner_uid != container.owner_uid) continue;
     if (belongs_to(e, container)) {
-      release_entry(objs, e.dir, e.cgroup_id, e.id);
+      release_entry(pins, objs, e.dir, e.cgroup_id, e.id);
       ++result.released;
     } else {
       ++result.kept;
@@ -495,9 +521,12 @@ GcResult collect_garbage(const PinDir& pins, const SharedObjects& objs,
       continue;
     }
     const bool held_something = !list_dir(c.pins).empty();
-    release_entry(objs, c.pins, c.cgroup_id, c.id);
+    release_entry(pins, objs, c.pins, c.cgroup_id, c.id);
     if (held_something) result.released.push_back(c.id);
   }
+  // After the releases: an entry a killed poststop left without its id record is released
+  // above without knowing its id, so only its name going away drops it from the index.
+  prune_id_index(pins);
   // Another user's containers are not in `owned`: their rules are not this user's to judge.
   if (only_owner) return result;
   const RuleMaps rules(objs.rules4.get(), objs.rules6.get());

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -201,6 +202,30 @@ TEST_CASE_METHOD(Fixture, "release detaches, unpins and forgets the rules", "[bp
   CHECK(RuleMaps(objs.rules4.get(), objs.rules6.get()).list(id).empty());
   CHECK(run_in_cgroup(ctr, false, [&] { return tcp_connect("127.0.0.1", l4.port); }) == 0);
   CHECK_FALSE(release(pins, objs, {"c.1", "", 0}));
+}
+
+// poststop is given the id, not the cgroup: the id's index names its entries, so it reads no
+// other container's records; an entry of an earlier version is in no index and is still found.
+TEST_CASE_METHOD(Fixture, "release finds a container's entries through the id index", "[bpf]") {
+  const std::string ids = pins.version_dir() + "/ids";
+  const auto a = enforce(pins, objs, request("a.1", sandbox.make_cgroup("a"))).cgroup_id;
+  const auto b = enforce(pins, objs, request("b", sandbox.make_cgroup("b"))).cgroup_id;
+  CHECK(read_record(ids, pin_name("a.1")) == std::string(kEntryPrefix) + std::to_string(a));
+  CHECK(read_record(ids, "b") == std::string(kEntryPrefix) + std::to_string(b));
+  // A wrong index would hide the entry: the release must then find nothing.
+  write_record(ids, "b", "cgroup:1");
+  CHECK_FALSE(release(pins, objs, {"b", "", 0}));
+  CHECK(pinned("b"));
+  // No index for the id (as an entry made by an earlier version): every entry is listed.
+  REQUIRE(::unlink((ids + "/b").c_str()) == 0);
+  CHECK(release(pins, objs, {"b", "", 0}));
+  CHECK_FALSE(pinned("b"));
+  CHECK(release(pins, objs, {"a.1", "", 0}));
+  CHECK_FALSE(pinned("a.1"));
+  CHECK(RuleMaps(objs.rules4.get(), objs.rules6.get()).list(a).empty());
+  // Nothing enforced, nothing indexed: the layout is as before the first container.
+  struct stat st {};
+  CHECK(::lstat(ids.c_str(), &st) != 0);
 }
 
 TEST_CASE_METHOD(Fixture, "release after the cgroup is gone still removes the rules", "[bpf]") {
@@ -697,7 +722,10 @@ TEST_CASE_METHOD(Fixture, "gc releases dead containers and orphaned rules, and n
   CHECK(rule_counts.size() == 1);
   CHECK(rule_counts.count(live_id) == 1);
   CHECK(ExceptionMap(objs.allow.get()).entry_counts().empty());
-  CHECK(list_dir(pins.version_dir()).size() == 2);  // no staging left
+  for (const std::string& name : list_dir(pins.version_dir()))
+    CHECK(std::string_view(name).substr(0, kStagingMarker.size()) != kStagingMarker);
+  // The id index names the live container's entry alone.
+  CHECK(list_dir(pins.version_dir() + "/ids") == std::vector<std::string>{"alive"});
   CHECK(run_in_cgroup(live, false, [&] { return tcp_connect("127.0.0.1", l4.port); }) == EPERM);
   // A second run finds nothing more to do.
   const GcResult again = collect_garbage(pins, objs);

@@ -157,11 +157,12 @@ h_status() {
   "$1" --pin-dir "$2" status --json
 }
 
-# h_leftover_pins PIN-DIR — container pin directories and staging leftovers, one a line.
+# h_leftover_pins PIN-DIR — container pin directories, records of the id index and staging
+# leftovers, one a line.
 h_leftover_pins() {
   [[ -d $1/v1 ]] || return 0
-  find "$1/v1" -mindepth 1 \( -path "$1/v1/containers/*" -o -name 'staging-*' \) -print |
-    sort
+  find "$1/v1" -mindepth 1 \( -path "$1/v1/containers/*" -o -path "$1/v1/ids/*" \
+    -o -name 'staging-*' \) -print | sort
 }
 
 # h_wait_prog_count CGROUP-DIR WANT — waits up to 3 s for the attachment count to settle at

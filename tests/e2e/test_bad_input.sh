@@ -406,10 +406,11 @@ trim() {
 
 # Pin directories that could have been written to: the default one and the one a case names.
 pin_leftovers() {
-  find "$PIN_ROOT" -mindepth 1 \( -path '*/containers/*' -o -name 'staging-*' \) -print \
-    2>/dev/null
+  find "$PIN_ROOT" -mindepth 1 \( -path '*/containers/*' -o -path '*/ids/*' -o -name 'staging-*' \) \
+    -print 2>/dev/null
   [[ -n ${CASE_PINS:-} && $CASE_PINS == /* && -d $CASE_PINS/v1 ]] &&
-    find "$CASE_PINS/v1" -mindepth 1 \( -path '*/containers/*' -o -name 'staging-*' \) -print
+    find "$CASE_PINS/v1" -mindepth 1 \( -path '*/containers/*' -o -path '*/ids/*' \
+      -o -name 'staging-*' \) -print
   return 0
 }
 
