@@ -27,8 +27,8 @@ bool g_perfmon = false;
 // The effective, permitted and inheritable sets as the kernel holds them. Read with capget
 // alone: libcap-ng's capng_get_caps_process() (and capng_apply of the bounding set) also
 // read /proc/self/status, 15-20 us a read, which the hook paid 17 times per create-runtime
-// and 7 times per poststop (BENCHMARKS.md, start cost). The bounding set is read with
-// PR_CAPBSET_READ where it is cut.
+// and 7 times per poststop (BENCHMARKS.md, "where a hook run spent its time"). The bounding set is
+// read with PR_CAPBSET_READ where it is cut.
 struct HeldCapabilities {
   std::uint64_t effective = 0;
   std::uint64_t permitted = 0;

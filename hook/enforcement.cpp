@@ -405,17 +405,19 @@ ReleaseResult release(const PinDir& pins, const SharedObjects& objs,
   // without an index every entry is listed and one record of each read.
   std::vector<std::string> names;
   if (auto indexed = indexed_entries(pins, container.id)) {
-    names = std::move(*indexed);
-    names.push_back(pin_name(container.id));
+    indexed->push_back(pin_name(container.id));
+    // A name whose entry is gone (a hook killed between removing both) is skipped.
+    for (std::string& name : *indexed) {
+      struct stat st {};
+      if (::lstat((dir + "/" + name).c_str(), &st) == 0)
+        names.push_back(std::move(name));
+      else if (errno != ENOENT)
+        throw Error("stat " + dir + "/" + name, errno);
+    }
   } else {
     names = list_dir(dir);
   }
   for (const std::string& name : names) {
-    struct stat st {};
-    if (::lstat((dir + "/" + name).c_str(), &st) != 0) {
-      if (errno == ENOENT) continue;
-      throw Error("stat " + dir + "/" + name, errno);
-    }
     if (entry_cgroup_id(name) && read_record(dir + "/" + name, kIdRecord) != container.id) continue;
     const Entry e = read_entry(pins, name);
     if (e.id != container.id || e.owner_uid != container.owner_uid) continue;

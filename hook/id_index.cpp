@@ -52,11 +52,7 @@ void write_index(const PinDir& pins, const std::string& container_id,
 std::optional<std::vector<std::string>> indexed_entries(const PinDir& pins,
                                                         const std::string& container_id) {
   if (container_id.empty()) return std::nullopt;
-  struct stat st {};
-  if (::lstat(ids_dir(pins).c_str(), &st) != 0) {
-    if (errno == ENOENT) return std::nullopt;
-    throw Error("stat " + ids_dir(pins), errno);
-  }
+  // No record (and no ids directory at all) reads as nullopt.
   const auto text = read_record(ids_dir(pins), pin_name(container_id));
   if (!text || *text == kUnindexed) return std::nullopt;
   return split_names(*text);
@@ -85,16 +81,17 @@ void unindex_entry(const PinDir& pins, const std::string& container_id,
 }
 
 void prune_id_index(const PinDir& pins) {
-  struct stat st {};
-  if (::lstat(ids_dir(pins).c_str(), &st) != 0) return;
+  // list_dir finds nothing where there is no ids directory.
   for (const std::string& record : list_dir(ids_dir(pins))) {
     const auto text = read_record(ids_dir(pins), record);
     if (!text || *text == kUnindexed) continue;
+    const std::vector<std::string> names = split_names(*text);
     std::vector<std::string> kept;
-    for (const std::string& name : split_names(*text))
+    for (const std::string& name : names) {
+      struct stat st {};
       if (::lstat((pins.containers_dir() + "/" + name).c_str(), &st) == 0) kept.push_back(name);
-    if (kept.size() != split_names(*text).size())
-      write_index(pins, container_id_from_pin_name(record), kept);
+    }
+    if (kept.size() != names.size()) write_index(pins, container_id_from_pin_name(record), kept);
   }
 }
 
